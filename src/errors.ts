@@ -1,0 +1,108 @@
+// One error type with stable codes, and the one table that maps each code to an HTTP status and a
+// CLI exit code (style.md §4). Tests assert on `code`, never on message text.
+// Security-relevant failures (auth, decryption) carry fixed messages that reveal nothing.
+
+interface ErrorSpec {
+  readonly status: number;
+  /** CLI exit code: 1 refused/failed operation, 2 usage error. */
+  readonly exit: 1 | 2;
+}
+
+export const ERROR_TABLE = {
+  // Usage and input
+  USAGE: { status: 400, exit: 2 },
+  BAD_REQUEST: { status: 400, exit: 1 },
+  QUERY_INVALID: { status: 400, exit: 1 },
+  BODY_INVALID: { status: 400, exit: 1 },
+  BODY_EMPTY: { status: 400, exit: 1 },
+  BODY_TOO_LARGE: { status: 413, exit: 1 },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 1 },
+  NAME_INVALID: { status: 400, exit: 1 },
+  ALGORITHM_UNSUPPORTED: { status: 400, exit: 1 },
+  FILE_UNREADABLE: { status: 400, exit: 1 },
+  FILE_WRITE_FAILED: { status: 500, exit: 1 },
+  DISK_FULL: { status: 507, exit: 1 },
+  NOT_FOUND: { status: 404, exit: 1 },
+  METHOD_NOT_ALLOWED: { status: 405, exit: 1 },
+  CONFIG_INVALID: { status: 500, exit: 2 },
+
+  // Authentication and authorisation
+  TOKEN_MISSING: { status: 401, exit: 1 },
+  TOKEN_INVALID: { status: 401, exit: 1 },
+  TOKEN_EXPIRED: { status: 401, exit: 1 },
+  TOKEN_REVOKED: { status: 401, exit: 1 },
+  LOGIN_FAILED: { status: 401, exit: 1 },
+  WRAPPING_TOKEN_USED: { status: 400, exit: 1 },
+  WRAPPING_TOKEN_INVALID: { status: 400, exit: 1 },
+  POLICY_DENIED: { status: 403, exit: 1 },
+  POLICY_INVALID: { status: 400, exit: 1 },
+  ROLE_NOT_FOUND: { status: 404, exit: 1 },
+  ROLE_EXISTS: { status: 409, exit: 1 },
+  RATE_LIMITED: { status: 429, exit: 1 },
+
+  // Keys
+  KEY_NOT_FOUND: { status: 404, exit: 1 },
+  KEY_EXISTS: { status: 409, exit: 1 },
+  KEY_REVOKED: { status: 409, exit: 1 },
+  KEY_IMPORT_FAILED: { status: 400, exit: 1 },
+  KEY_PASSPHRASE_REQUIRED: { status: 400, exit: 1 },
+  KEY_PASSPHRASE_WRONG: { status: 400, exit: 1 },
+  KEY_DECRYPT_FAILED: { status: 500, exit: 1 },
+  MASTER_KEY_MISMATCH: { status: 500, exit: 1 },
+  MASTER_KEY_UNREADABLE: { status: 500, exit: 1 },
+
+  // Formats
+  OPENPGP_MALFORMED: { status: 400, exit: 1 },
+  ARMOR_MALFORMED: { status: 400, exit: 1 },
+  SIGNATURE_INVALID: { status: 400, exit: 1 },
+  RPM_MALFORMED: { status: 400, exit: 1 },
+  RPM_ALREADY_SIGNED: { status: 409, exit: 1 },
+  MIDSTATE_INVALID: { status: 400, exit: 1 },
+
+  // Transparency log
+  TLOG_ENTRY_MALFORMED: { status: 400, exit: 1 },
+  TLOG_PROOF_INVALID: { status: 400, exit: 1 },
+  TLOG_CHECKPOINT_INVALID: { status: 400, exit: 1 },
+  TLOG_INCONSISTENT: { status: 409, exit: 1 },
+  TLOG_VERIFY_FAILED: { status: 500, exit: 1 },
+
+  // Infrastructure
+  STORE_UNAVAILABLE: { status: 503, exit: 1 },
+  AUDIT_UNAVAILABLE: { status: 503, exit: 1 },
+  SIGNER_UNAVAILABLE: { status: 503, exit: 1 },
+  SERVER_UNREACHABLE: { status: 503, exit: 1 },
+  NOT_READY: { status: 503, exit: 1 },
+  INTERNAL: { status: 500, exit: 1 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export class SignetError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SignetError';
+    this.code = code;
+  }
+
+  get status(): number {
+    return ERROR_TABLE[this.code].status;
+  }
+
+  get exitCode(): 1 | 2 {
+    return ERROR_TABLE[this.code].exit;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);
+}
+
+export function isSignetError(err: unknown, code?: ErrorCode): err is SignetError {
+  return err instanceof SignetError && (code === undefined || err.code === code);
+}

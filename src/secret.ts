@@ -1,0 +1,51 @@
+// Secrets are a type that cannot be logged or serialised by accident (style.md §8).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { inspect } from 'node:util';
+
+const REDACTED = '[redacted]';
+
+export class Secret {
+  readonly #value: Buffer;
+
+  constructor(value: Buffer | string) {
+    this.#value = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  }
+
+  /** The secret bytes. Call only where the value must be used (crypto, a file written 0600). */
+  reveal(): Buffer {
+    return this.#value;
+  }
+
+  revealString(): string {
+    return this.#value.toString('utf8');
+  }
+
+  get length(): number {
+    return this.#value.length;
+  }
+
+  /** Overwrite the bytes in memory once the secret is no longer needed. */
+  wipe(): void {
+    this.#value.fill(0);
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+/** Constant-time equality; a length mismatch is `false`, never an exception. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  // Compare digests so that the comparison itself is over equal-length inputs.
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db) && a.length === b.length;
+}

@@ -1,0 +1,85 @@
+// The one storage interface (design.md "Storage is one interface from day one").
+// SQLite (src/store/sqlite/) is the embedded default; PostgreSQL (src/store/postgres/) is the
+// scale-out engine. Both pass the same suite (test/store/store-suite.ts). Rules for every method:
+// - async, so a networked engine fits; no engine-specific types leak out (Buffers, numbers,
+//   bigint for log indices, strings; times are Unix milliseconds as numbers);
+// - each method is atomic on its own; uniqueness violations become SignetError codes
+//   (KEY_EXISTS, …), an unreachable engine becomes STORE_UNAVAILABLE.
+
+export type KeyAlgorithm = 'rsa4096' | 'ed25519';
+export type KeyState = 'active' | 'revoked';
+
+export interface KeyRecord {
+  /** signet's name for the key (the `--key NAME` users type). */
+  readonly name: string;
+  /** v4 fingerprint, 40 upper-case hex digits. */
+  readonly fingerprint: string;
+  /** long key ID, 16 upper-case hex digits (last 8 bytes of the fingerprint). */
+  readonly keyId: string;
+  readonly algorithm: KeyAlgorithm;
+  /** primary user ID, e.g. `Release Team <release@example.org>`. */
+  readonly userId: string;
+  /** OpenPGP key creation time (Unix seconds, as in the key packet). */
+  readonly keyCreatedAt: number;
+  /** binary transferable public key: public key packet, user ID, self-signature. */
+  readonly publicKey: Buffer;
+  /** private key material sealed by src/keys (AES-256-GCM under the key's data key). */
+  readonly sealedSecret: Buffer;
+  /** the key's data key, wrapped by the master key. */
+  readonly wrappedDataKey: Buffer;
+  readonly origin: 'generated' | 'imported';
+  readonly state: KeyState;
+  /** row creation time, Unix ms. */
+  readonly createdAt: number;
+}
+
+export interface TokenRecord {
+  /** public handle of the token (listed, revoked by); never the secret. */
+  readonly accessor: string;
+  /** SHA-256 of the token secret; tokens are looked up by this, never stored in clear. */
+  readonly tokenHash: Buffer;
+  /** policy names bound to the token, e.g. ['admin'] or ['role:ci']. */
+  readonly policies: readonly string[];
+  readonly displayName: string;
+  readonly createdAt: number;
+  /** Unix ms, or null for no expiry (the first-start admin token). */
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+  /** accessor of the parent token (revocation cascades), or null. */
+  readonly parentAccessor: string | null;
+  /** free-form metadata set by the server (role name, source address); never secrets. */
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+export interface Store {
+  readonly engine: 'sqlite' | 'postgres';
+
+  /** Create or upgrade the schema (idempotent; safe when several nodes start together). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Cheap round trip used by /readyz. Throws STORE_UNAVAILABLE. */
+  ping(): Promise<void>;
+
+  // Small settings (schema version, master-key check value, log origin, …)
+  getMeta(key: string): Promise<string | undefined>;
+  /** Set only when absent; returns the value now stored (ours or the one already there). */
+  putMetaIfAbsent(key: string, value: string): Promise<string>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  // Signing keys
+  /** Throws KEY_EXISTS when the name or fingerprint is taken. */
+  insertKey(key: KeyRecord): Promise<void>;
+  getKey(name: string): Promise<KeyRecord | undefined>;
+  getKeyByFingerprint(fingerprint: string): Promise<KeyRecord | undefined>;
+  listKeys(): Promise<KeyRecord[]>;
+  /** Throws KEY_NOT_FOUND. */
+  setKeyState(name: string, state: KeyState): Promise<void>;
+
+  // Tokens
+  insertToken(token: TokenRecord): Promise<void>;
+  getTokenByHash(tokenHash: Buffer): Promise<TokenRecord | undefined>;
+  getTokenByAccessor(accessor: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revoke the token and, transitively, every token whose parent it is. Returns accessors revoked. */
+  revokeToken(accessor: string, at: number): Promise<string[]>;
+}
