@@ -1,0 +1,74 @@
+// Shared CLI plumbing: global options, the client, output (human or --json), errors, progress.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SignetError } from '../errors.js';
+import { SignetClient } from '../client/client.js';
+
+export const DEFAULT_ADDR = 'http://127.0.0.1:7780';
+export const DEFAULT_DATA = './.signet';
+
+export interface GlobalOptions {
+  addr?: string;
+  token?: string;
+  data?: string;
+  json?: boolean;
+  caFile?: string;
+}
+
+export function dataDir(g: GlobalOptions): string {
+  return resolve(g.data ?? process.env.SIGNET_DATA ?? DEFAULT_DATA);
+}
+
+/**
+ * The token: --token, else SIGNET_TOKEN, else the first-start admin token in DATA/admin-token when
+ * this user can read it (the operator on the server host, as with Vault's ~/.vault-token).
+ */
+export function resolveToken(g: GlobalOptions): string | undefined {
+  const explicit = g.token ?? process.env.SIGNET_TOKEN;
+  if (explicit !== undefined && explicit !== '') return explicit.trim();
+  try {
+    return readFileSync(join(dataDir(g), 'admin-token'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function makeClient(g: GlobalOptions): SignetClient {
+  const token = resolveToken(g);
+  const caFile = g.caFile ?? process.env.SIGNET_CA_FILE;
+  return new SignetClient({
+    addr: g.addr ?? process.env.SIGNET_ADDR ?? DEFAULT_ADDR,
+    ...(token !== undefined ? { token } : {}),
+    ...(caFile ? { caFile } : {}),
+  });
+}
+
+export async function withClient<T>(g: GlobalOptions, fn: (client: SignetClient) => Promise<T>): Promise<T> {
+  const client = makeClient(g);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printLine(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** A progress bar only when stderr is a terminal and output is for humans. */
+export function wantProgress(g: GlobalOptions): boolean {
+  return Boolean(process.stderr.isTTY) && !g.json && process.env.CI !== 'true';
+}
+
+export function readInputFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}

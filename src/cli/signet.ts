@@ -1,0 +1,230 @@
+// The `signet` command (design.md "CLI contract"). Thin: parses arguments, calls the client or
+// the server, prints. Exit 0 success, 1 refused/failed, 2 usage; errors are one `signet: …` line.
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
+import { Command, CommanderError, Option } from 'commander';
+import { SignetError } from '../errors.js';
+import { writeFileAtomic } from '../fsutil.js';
+import { DEFAULT_LISTEN, startServer } from '../server/serve.js';
+import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
+import { writeChecksums } from './sums.js';
+
+const VERSION = '0.1.0';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message through outputError.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof SignetError) {
+    process.stderr.write(`signet: ${err.message}${err.code === 'USAGE' ? '' : ` (${err.code})`}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`signet: ${(err as Error)?.message ?? String(err)}\n`);
+  return 1;
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function buildProgram(): Command {
+  const program = new Command('signet')
+    .description('Release signing service: keys that never leave the server, every signature in a transparency log.')
+    .version(VERSION, '-V, --version')
+    .option('--addr <url>', 'signet server URL (env SIGNET_ADDR)', undefined)
+    .option('--token <token>', 'API token (env SIGNET_TOKEN; default: DATA/admin-token when readable)')
+    .option('--data <dir>', 'server data directory (env SIGNET_DATA)', undefined)
+    .option('--ca-file <pem>', 'CA certificates to trust for an https:// server (env SIGNET_CA_FILE)')
+    .option('--json', 'machine-readable JSON output')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(`signet: ${str.replace(/^error: /, '')}`),
+    });
+
+  program
+    .command('serve')
+    .description('run the signing server (first start creates DATA, the master key and an admin token)')
+    .option('--listen <host:port>', `address to listen on (default ${DEFAULT_LISTEN})`)
+    .option('--tls-cert <file>', 'TLS certificate (PEM); TLS 1.3 only')
+    .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--store <url>', 'sqlite:PATH (default DATA/signet.db) or postgres://… (env SIGNET_STORE)')
+    .option('--config <file>', 'YAML settings file for what flags do not cover')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .action(async (opts: { listen?: string; tlsCert?: string; tlsKey?: string; store?: string; config?: string; logLevel?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const server = await startServer({
+        dataDir: dataDir(g),
+        ...(opts.listen ? { listen: opts.listen } : {}),
+        ...(opts.tlsCert ? { tlsCert: opts.tlsCert } : {}),
+        ...(opts.tlsKey ? { tlsKey: opts.tlsKey } : {}),
+        ...((opts.store ?? process.env.SIGNET_STORE) ? { store: opts.store ?? process.env.SIGNET_STORE } : {}),
+        ...(process.env.SIGNET_MASTER_KEY_FILE ? { masterKeyFile: process.env.SIGNET_MASTER_KEY_FILE } : {}),
+        ...(opts.config ? { settingsFile: opts.config } : {}),
+        ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+        onAdminToken: (token, path) => {
+          process.stderr.write(`signet: first start: admin token written to ${path} (0600); it is shown once:\n`);
+          process.stdout.write(`${token.revealString()}\n`);
+        },
+      });
+      await new Promise<void>((resolvePromise) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void server.close().then(resolvePromise, resolvePromise);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
+  const key = program.command('key').description('manage signing keys');
+
+  key
+    .command('create')
+    .description('create a signing key on the server')
+    .argument('<name>', 'key name (lower-case letters, digits, . _ -)')
+    .addOption(new Option('--algo <algorithm>', 'key algorithm').choices(['rsa4096', 'ed25519']).default('ed25519'))
+    .option('--uid <user-id>', 'user ID, e.g. "Release Team <release@example.org>"')
+    .action(async (name: string, opts: { algo: string; uid?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const created = await withClient(g, (c) => c.createKey({ name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}` }));
+      if (g.json) printJson(created);
+      else printLine(`${created.name} ${created.algorithm} ${created.fingerprint} ${created.user_id}`);
+    });
+
+  key
+    .command('list')
+    .description('list signing keys')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const { keys } = await withClient(g, (c) => c.listKeys());
+      if (g.json) {
+        printJson(keys);
+        return;
+      }
+      for (const k of keys) printLine(`${k.name}\t${k.algorithm}\t${k.fingerprint}\t${k.state}\t${k.user_id}`);
+    });
+
+  key
+    .command('export')
+    .description('print the ASCII-armored public key (transferable public key)')
+    .argument('<name>', 'key name')
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .action(async (name: string, opts: { output?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const armored = await withClient(g, (c) => c.exportKey(name));
+      if (opts.output) writeFileAtomic(opts.output, Buffer.from(armored), 0o644);
+      else process.stdout.write(armored);
+    });
+
+  key
+    .command('import')
+    .description('import a secret key exported by `gpg --export-secret-keys` (binary or armored)')
+    .argument('<file>', 'the exported secret key')
+    .option('--name <name>', 'key name in signet (default: the file name without extension)')
+    .option('--passphrase-file <file>', 'read the passphrase from FILE (or set SIGNET_KEY_PASSPHRASE)')
+    .action(async (file: string, opts: { name?: string; passphraseFile?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const material = readInputFile(file);
+      const text = material.toString('latin1');
+      const secretKey = text.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----') ? text : material.toString('base64');
+      let passphrase: string | undefined = process.env.SIGNET_KEY_PASSPHRASE;
+      if (opts.passphraseFile) passphrase = readInputFile(opts.passphraseFile).toString('utf8').replace(/\r?\n$/, '');
+      const name = opts.name ?? defaultKeyName(file);
+      const imported = await withClient(g, (c) =>
+        c.importKey({ name, secret_key: secretKey, ...(passphrase !== undefined ? { passphrase } : {}) }),
+      );
+      if (g.json) printJson(imported);
+      else printLine(`${imported.name} ${imported.algorithm} ${imported.fingerprint} ${imported.user_id}`);
+    });
+
+  program
+    .command('sign')
+    .description('make a detached signature (binary by default) or a cleartext signature of FILE')
+    .argument('<file>', 'file to sign, or - for standard input')
+    .requiredOption('--key <name>', 'signing key')
+    .option('--armor', 'ASCII-armored signature (FILE.asc)')
+    .option('--clearsign', 'cleartext signature of a text file (FILE.asc)')
+    .option('-o, --output <file>', 'output file (default FILE.sig, or FILE.asc with --armor/--clearsign; - for stdout)')
+    .option('--name <artifact>', 'artifact name recorded for policy and audit (default: the file name)')
+    .addOption(new Option('--kind <kind>', 'artifact kind for policy').choices(['detached', 'clearsign', 'sums', 'git', 'yum', 'apt', 'pacman']))
+    .action(async (file: string, opts: { key: string; armor?: boolean; clearsign?: boolean; output?: string; name?: string; kind?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const fromStdin = file === '-';
+      let length: number | undefined;
+      if (!fromStdin) {
+        try {
+          const st = statSync(file);
+          if (!st.isFile()) throw new SignetError('FILE_UNREADABLE', `${file} is not a regular file`);
+          length = st.size;
+        } catch (err) {
+          if (err instanceof SignetError) throw err;
+          throw new SignetError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        }
+      }
+      const stream = fromStdin ? Readable.from(process.stdin) : createReadStream(file);
+      const armored = Boolean(opts.armor || opts.clearsign);
+      const response = await withClient(g, (c) =>
+        c.sign(
+          opts.key,
+          stream,
+          {
+            armor: armored,
+            clear: Boolean(opts.clearsign),
+            name: opts.name ?? (fromStdin ? 'stdin' : basename(file)),
+            ...(opts.kind ? { kind: opts.kind } : {}),
+          },
+          length,
+        ),
+      );
+      const output = opts.clearsign
+        ? Buffer.from(response.cleartext ?? '', 'utf8')
+        : armored
+          ? Buffer.from(response.armored ?? '', 'utf8')
+          : Buffer.from(response.signature, 'base64');
+      const out = opts.output ?? (fromStdin ? '-' : `${file}${armored ? '.asc' : '.sig'}`);
+      if (out === '-') process.stdout.write(output);
+      else writeFileAtomic(out, output, 0o644);
+      if (g.json) {
+        const { signature: _s, armored: _a, cleartext: _c, ...rest } = response;
+        printJson({ ...rest, output: out });
+      } else if (out !== '-') {
+        process.stderr.write(`signet: signed ${file} with ${response.key} (${response.fingerprint}) -> ${out}\n`);
+      }
+    });
+
+  program
+    .command('sums')
+    .description('write DIR/SHA256SUMS and its armored signature DIR/SHA256SUMS.asc')
+    .argument('<dir>', 'directory of release files')
+    .requiredOption('--key <name>', 'signing key')
+    .option('--recursive', 'include files in subdirectories')
+    .action(async (dir: string, opts: { key: string; recursive?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const result = await writeChecksums(g, dir, opts.key, Boolean(opts.recursive));
+      if (g.json) printJson(result);
+      else process.stderr.write(`signet: ${result.files} files listed in ${result.sums}, signed in ${result.signature}\n`);
+    });
+
+  return program;
+}
+
+export function defaultKeyName(file: string): string {
+  const base = basename(file).replace(/\.(asc|gpg|key|pgp|sec)$/i, '').toLowerCase();
+  const cleaned = base.replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  if (cleaned === '') throw new SignetError('USAGE', 'cannot derive a key name from the file name; pass --name');
+  return cleaned;
+}
+

@@ -1,0 +1,186 @@
+// Typed HTTP client for the signet API, used by the CLI and signet-gpg. All outbound HTTP lives
+// here (style.md: domain code does no I/O). Errors from the server keep their stable codes.
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { SignetError, isErrorCode } from '../errors.js';
+
+export interface ClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:7780 */
+  readonly addr: string;
+  readonly token?: string;
+  /** PEM file of CA certificates to trust for https:// (in addition to the system's). */
+  readonly caFile?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface KeyInfo {
+  name: string;
+  fingerprint: string;
+  key_id: string;
+  algorithm: 'rsa4096' | 'ed25519';
+  user_id: string;
+  created: string;
+  state: string;
+  origin: string;
+}
+
+export interface SignResponse {
+  key: string;
+  fingerprint: string;
+  algorithm: string;
+  hash_algorithm: string;
+  created: number;
+  kind: string;
+  artifact: { name: string; sha256: string; bytes: number };
+  signature: string;
+  armored?: string;
+  cleartext?: string;
+  [extra: string]: unknown;
+}
+
+export interface SignQuery {
+  kind?: string;
+  name?: string;
+  armor?: boolean;
+  clear?: boolean;
+  hash?: 'sha256' | 'sha512';
+}
+
+type Body = { json: unknown } | { stream: Readable; length?: number } | undefined;
+
+export class SignetClient {
+  readonly #base: URL;
+  readonly #token: string | undefined;
+  readonly #agent: http.Agent;
+  readonly #timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.addr);
+    } catch {
+      throw new SignetError('USAGE', `--addr is not a URL: ${JSON.stringify(options.addr)}`);
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new SignetError('USAGE', '--addr must be an http:// or https:// URL');
+    }
+    this.#base = base;
+    this.#token = options.token;
+    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#agent =
+      base.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
+        : new http.Agent({ keepAlive: true });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  listKeys(): Promise<{ keys: KeyInfo[] }> {
+    return this.requestJson('GET', '/v1/keys');
+  }
+
+  getKey(name: string): Promise<KeyInfo> {
+    return this.requestJson('GET', `/v1/keys/${encodeURIComponent(name)}`);
+  }
+
+  async exportKey(name: string): Promise<string> {
+    const r = await this.request('GET', `/v1/keys/${encodeURIComponent(name)}/public`, undefined);
+    return r.body.toString('utf8');
+  }
+
+  createKey(body: { name: string; algorithm: string; user_id: string }): Promise<KeyInfo> {
+    return this.requestJson('POST', '/v1/keys', { json: body });
+  }
+
+  importKey(body: { name: string; secret_key: string; passphrase?: string }): Promise<KeyInfo> {
+    return this.requestJson('POST', '/v1/keys/import', { json: body });
+  }
+
+  sign(key: string, artifact: Readable, query: SignQuery, length?: number): Promise<SignResponse> {
+    const params = new URLSearchParams();
+    if (query.kind) params.set('kind', query.kind);
+    if (query.name) params.set('name', query.name);
+    if (query.armor) params.set('armor', '1');
+    if (query.clear) params.set('clear', '1');
+    if (query.hash) params.set('hash', query.hash);
+    const qs = params.toString();
+    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}${qs ? `?${qs}` : ''}`, {
+      stream: artifact,
+      ...(length !== undefined ? { length } : {}),
+    });
+  }
+
+  async requestJson<T>(method: string, path: string, body?: Body): Promise<T> {
+    const r = await this.request(method, path, body);
+    try {
+      return JSON.parse(r.body.toString('utf8')) as T;
+    } catch {
+      throw new SignetError('INTERNAL', `the server sent a response that is not JSON (HTTP ${r.status})`);
+    }
+  }
+
+  request(method: string, path: string, body: Body): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
+    const url = new URL(path, this.#base);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let payload: Buffer | undefined;
+    if (body && 'json' in body) {
+      payload = Buffer.from(JSON.stringify(body.json));
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    } else if (body && 'stream' in body) {
+      headers['content-type'] = 'application/octet-stream';
+      if (body.length !== undefined) headers['content-length'] = String(body.length);
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolvePromise, reject) => {
+      const req = transport.request(url, { method, headers, agent: this.#agent, timeout: this.#timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(unreachable(this.#base, err)));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const buf = Buffer.concat(chunks);
+          if (status >= 200 && status < 300) {
+            resolvePromise({ status, body: buf, headers: res.headers });
+            return;
+          }
+          reject(errorFromResponse(status, buf));
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (err) => reject(unreachable(this.#base, err)));
+      if (body && 'stream' in body) {
+        body.stream.on('error', (err) => req.destroy(err));
+        body.stream.pipe(req);
+      } else {
+        req.end(payload);
+      }
+    });
+  }
+}
+
+function errorFromResponse(status: number, body: Buffer): SignetError {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
+    const code = parsed.error?.code;
+    const message = typeof parsed.error?.message === 'string' ? parsed.error.message : `HTTP ${status}`;
+    if (isErrorCode(code)) return new SignetError(code, message);
+  } catch {
+    // not JSON: fall through
+  }
+  return new SignetError(status === 503 ? 'SERVER_UNREACHABLE' : 'INTERNAL', `the server answered HTTP ${status}`);
+}
+
+function unreachable(base: URL, err: Error): SignetError {
+  if (err instanceof SignetError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+    return new SignetError('FILE_UNREADABLE', `cannot read the input: ${code}`);
+  }
+  return new SignetError('SERVER_UNREACHABLE', `cannot reach signet at ${base.origin} (${code ?? err.message})`);
+}

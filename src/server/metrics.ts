@@ -1,0 +1,32 @@
+// Prometheus metrics (prom-client), one registry per server instance: no global mutable state.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'route' | 'method' | 'status'>;
+  readonly signLatency: Histogram<'key' | 'kind'>;
+  readonly signatures: Counter<'key' | 'kind'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'signet_' });
+    this.requests = new Counter({
+      name: 'signet_http_requests_total',
+      help: 'HTTP requests by route pattern, method and status code.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [this.registry],
+    });
+    this.signLatency = new Histogram({
+      name: 'signet_sign_duration_seconds',
+      help: 'Time from receiving a signing request to having the signature, by key and artifact kind.',
+      labelNames: ['key', 'kind'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.signatures = new Counter({
+      name: 'signet_signatures_total',
+      help: 'Signatures made, by key and artifact kind.',
+      labelNames: ['key', 'kind'],
+      registers: [this.registry],
+    });
+  }
+}

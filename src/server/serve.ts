@@ -1,0 +1,153 @@
+// `signet serve`: initialise the data dir on first start (master key, admin token), open the
+// store, build the app and listen (TLS 1.3 by default when a certificate is given).
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { SignetError } from '../errors.js';
+import { TokenService } from '../auth/tokens.js';
+import { KeyService } from '../keys/key-service.js';
+import { loadOrCreateMasterKey, verifyMasterKey } from '../keys/master-key.js';
+import { ADMIN_POLICY } from '../policy/authorize.js';
+import type { Secret } from '../secret.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { writeFileAtomic } from '../fsutil.js';
+import { buildApp, type AppLimits } from './app.js';
+import { parseListen, readSettingsFile } from './settings.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:7780';
+
+export interface ServeOptions {
+  readonly dataDir: string;
+  readonly listen?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** sqlite:PATH (default DATA/signet.db) or postgres://… */
+  readonly store?: string;
+  readonly masterKeyFile?: string;
+  readonly settingsFile?: string;
+  readonly logLevel?: string;
+  /** Where JSON logs go (default stdout). */
+  readonly logDestination?: DestinationStream;
+  /** Called once, on the first start, with the new admin token. */
+  readonly onAdminToken?: (token: Secret, path: string) => void;
+  readonly limits?: Partial<AppLimits>;
+}
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly store: Store;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Log redaction: secrets are typed (Secret), but a second net costs nothing. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-signet-token"]',
+  '*.passphrase',
+  '*.secret_key',
+  '*.secret_id',
+  '*.token_secret',
+];
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const settings = options.settingsFile ? readSettingsFile(options.settingsFile) : {};
+  const dataDir = resolve(options.dataDir);
+  ensureDataDir(dataDir);
+
+  const logger = pino(
+    {
+      level: options.logLevel ?? settings.log?.level ?? 'info',
+      base: { service: 'signet' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    options.logDestination ?? pino.destination(1),
+  );
+
+  const master = await loadOrCreateMasterKey({
+    dataDir,
+    ...(options.masterKeyFile ?? settings.master_key_file ? { masterKeyFile: options.masterKeyFile ?? settings.master_key_file } : {}),
+  });
+  for (const warning of master.warnings ?? []) logger.warn({ event: 'master_key' }, warning);
+
+  const store = await openStore(options.store ?? settings.store ?? '', { dataDir });
+  try {
+    await store.migrate();
+    await verifyMasterKey(store, master.key);
+    const tokens = new TokenService(store);
+    await bootstrapAdminToken(store, tokens, dataDir, options.onAdminToken);
+
+    const keys = new KeyService(store, master.key);
+    const limits: Partial<AppLimits> = {
+      ...(settings.limits?.max_artifact_bytes ? { maxArtifactBytes: settings.limits.max_artifact_bytes } : {}),
+      ...(settings.limits?.max_json_bytes ? { maxJsonBytes: settings.limits.max_json_bytes } : {}),
+      ...options.limits,
+    };
+    const tls = tlsOptions(options, settings.tls);
+    const app = await buildApp({ store, keys, tokens, logger, limits, ...(tls ? { https: tls } : {}) });
+    const { host, port } = parseListen(options.listen ?? settings.listen ?? DEFAULT_LISTEN);
+    const address = await app.listen({ host, port });
+    logger.info({ event: 'listening', url: address, store: store.engine, tls: tls !== undefined }, 'signet is serving');
+    return {
+      app,
+      url: address,
+      store,
+      logger,
+      async close() {
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+function ensureDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (!statSync(dataDir).isDirectory()) throw new Error('not a directory');
+  } catch (cause) {
+    throw new SignetError('CONFIG_INVALID', `cannot use data directory ${dataDir}`, { cause });
+  }
+}
+
+async function bootstrapAdminToken(
+  store: Store,
+  tokens: TokenService,
+  dataDir: string,
+  onAdminToken: ServeOptions['onAdminToken'],
+): Promise<void> {
+  // Several nodes may start together on one database: exactly one claims the bootstrap.
+  const claim = `claim-${process.pid}-${Date.now()}-${Math.random()}`;
+  if ((await store.putMetaIfAbsent('admin_bootstrap', claim)) !== claim) return;
+  const { token, record } = await tokens.issue({ policies: [ADMIN_POLICY], displayName: 'admin (first start)', ttlMs: null });
+  const path = join(dataDir, 'admin-token');
+  writeFileAtomic(path, Buffer.concat([token.reveal(), Buffer.from('\n')]), 0o600);
+  await store.setMeta('admin_bootstrap', record.accessor);
+  onAdminToken?.(token, path);
+}
+
+function tlsOptions(
+  options: ServeOptions,
+  fromFile: { cert: string; key: string; min_version: 'TLSv1.2' | 'TLSv1.3' } | undefined,
+): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' | 'TLSv1.3' } | undefined {
+  const certPath = options.tlsCert ?? fromFile?.cert;
+  const keyPath = options.tlsKey ?? fromFile?.key;
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) {
+    throw new SignetError('USAGE', '--tls-cert and --tls-key go together');
+  }
+  const read = (p: string, what: string): Buffer => {
+    try {
+      return readFileSync(p);
+    } catch {
+      throw new SignetError('CONFIG_INVALID', `cannot read TLS ${what} ${p}`);
+    }
+  };
+  return { cert: read(certPath, 'certificate'), key: read(keyPath, 'key'), minVersion: fromFile?.min_version ?? 'TLSv1.3' };
+}

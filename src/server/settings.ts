@@ -1,0 +1,67 @@
+// Server settings: flags and environment first, then an optional YAML settings file for what the
+// flags do not cover. Unknown fields are refused, so a typo never silently changes behaviour.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { SignetError } from '../errors.js';
+
+const settingsFileSchema = z
+  .object({
+    listen: z.string().optional(),
+    store: z.string().optional(),
+    master_key_file: z.string().optional(),
+    tls: z
+      .object({
+        cert: z.string(),
+        key: z.string(),
+        /** TLS 1.3 only unless an operator opts into 1.2 for old clients. */
+        min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
+      })
+      .strict()
+      .optional(),
+    limits: z
+      .object({
+        max_artifact_bytes: z.number().int().positive().optional(),
+        max_json_bytes: z.number().int().positive().max(64 * 1024 * 1024).optional(),
+      })
+      .strict()
+      .optional(),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type SettingsFile = z.infer<typeof settingsFileSchema>;
+
+export function readSettingsFile(path: string): SettingsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new SignetError('CONFIG_INVALID', `cannot read settings file ${path}`);
+  }
+  if (text.length > 1024 * 1024) throw new SignetError('CONFIG_INVALID', 'settings file is larger than 1 MiB');
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 0 }) ?? {};
+  } catch (err) {
+    throw new SignetError('CONFIG_INVALID', `settings file is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const r = settingsFileSchema.safeParse(doc);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const at = issue?.path.join('.') || '(top)';
+    const what = issue?.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue?.message;
+    throw new SignetError('CONFIG_INVALID', `settings file ${at}: ${what}`);
+  }
+  return r.data;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new SignetError('USAGE', `--listen wants HOST:PORT, got ${JSON.stringify(listen)}`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}

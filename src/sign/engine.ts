@@ -1,0 +1,130 @@
+// The signing engine: turns an artifact (streamed, never buffered whole in binary mode) into an
+// OpenPGP signature whose hashed area the server built itself (design.md invariant 3).
+// The private-key operation runs on node:crypto's threadpool (signDigest is async), so the event
+// loop keeps serving HTTP while RSA-4096 signs.
+import { createHash, type KeyObject } from 'node:crypto';
+import {
+  armor,
+  buildSignaturePacket,
+  canonicalText,
+  clearsignedMessage,
+  createSignatureHash,
+  defaultHash,
+  signDigest,
+  type HashAlgorithm,
+  type PublicKeyInfo,
+} from '../openpgp/index.js';
+import { SignetError } from '../errors.js';
+
+/** binary: detached type 0x00 over the bytes; clear: cleartext signature framework (type 0x01). */
+export type SignatureMode = 'binary' | 'clear';
+
+export interface Signer {
+  readonly info: PublicKeyInfo;
+  readonly privateKey: KeyObject;
+}
+
+export interface SignOptions {
+  readonly mode: SignatureMode;
+  readonly armor: boolean;
+  readonly hashAlgorithm?: HashAlgorithm;
+  /** Largest artifact accepted, in bytes (binary mode streams; clear mode buffers). */
+  readonly maxBytes: number;
+  /** Signature creation time, Unix seconds (defaults to now). */
+  readonly creationTime?: number;
+}
+
+export interface SignedArtifact {
+  /** The binary signature packet. */
+  readonly packet: Buffer;
+  /** Armored signature (armor or clear mode). */
+  readonly armored?: string;
+  /** The full cleartext-signed document (clear mode). */
+  readonly cleartext?: string;
+  readonly hashAlgorithm: HashAlgorithm;
+  readonly creationTime: number;
+  /** SHA-256 of the artifact bytes as received: what the log records. */
+  readonly artifactSha256: Buffer;
+  readonly artifactBytes: number;
+}
+
+/** Clearsigned documents (Release files, .changes) are text and small; they are buffered. */
+export const CLEARSIGN_MAX_BYTES = 64 * 1024 * 1024;
+
+export async function signArtifact(
+  signer: Signer,
+  body: AsyncIterable<Uint8Array>,
+  options: SignOptions,
+): Promise<SignedArtifact> {
+  const hashAlgorithm = options.hashAlgorithm ?? defaultHash(signer.info.algorithm);
+  const creationTime = options.creationTime ?? Math.floor(Date.now() / 1000);
+  const artifactHash = createHash('sha256');
+  let artifactBytes = 0;
+
+  if (options.mode === 'clear') {
+    const limit = Math.min(options.maxBytes, CLEARSIGN_MAX_BYTES);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) {
+      artifactBytes += chunk.length;
+      if (artifactBytes > limit) throw tooLarge(limit);
+      artifactHash.update(chunk);
+      chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    }
+    if (artifactBytes === 0) throw new SignetError('BODY_EMPTY', 'the artifact is empty');
+    const raw = Buffer.concat(chunks, artifactBytes);
+    const text = raw.toString('utf8');
+    if (!Buffer.from(text, 'utf8').equals(raw)) {
+      throw new SignetError('BODY_INVALID', 'a cleartext signature needs UTF-8 text');
+    }
+    const hasher = createSignatureHash({ type: 0x01, hashAlgorithm, creationTime, signer: signer.info });
+    hasher.update(canonicalText(text));
+    const packet = await finish(signer, hasher.finish(), hashAlgorithm);
+    const armored = armor('SIGNATURE', packet);
+    return {
+      packet,
+      armored,
+      cleartext: clearsignedMessage(text, armored, hashAlgorithm),
+      hashAlgorithm,
+      creationTime,
+      artifactSha256: artifactHash.digest(),
+      artifactBytes,
+    };
+  }
+
+  const hasher = createSignatureHash({ type: 0x00, hashAlgorithm, creationTime, signer: signer.info });
+  for await (const chunk of body) {
+    artifactBytes += chunk.length;
+    if (artifactBytes > options.maxBytes) throw tooLarge(options.maxBytes);
+    hasher.update(chunk);
+    artifactHash.update(chunk);
+  }
+  if (artifactBytes === 0) throw new SignetError('BODY_EMPTY', 'the artifact is empty');
+  const packet = await finish(signer, hasher.finish(), hashAlgorithm);
+  return {
+    packet,
+    ...(options.armor ? { armored: armor('SIGNATURE', packet) } : {}),
+    hashAlgorithm,
+    creationTime,
+    artifactSha256: artifactHash.digest(),
+    artifactBytes,
+  };
+}
+
+async function finish(
+  signer: Signer,
+  hashed: { hashedArea: Buffer; digest: Buffer },
+  hashAlgorithm: HashAlgorithm,
+): Promise<Buffer> {
+  let raw: Buffer;
+  try {
+    raw = await signDigest(signer.privateKey, signer.info.algorithm, hashAlgorithm, hashed.digest);
+  } catch (cause) {
+    // The message names the component only: never key material.
+    throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
+  }
+  return buildSignaturePacket(hashed.hashedArea, hashed.digest, raw, signer.info);
+}
+
+function tooLarge(limit: number): SignetError {
+  return new SignetError('BODY_TOO_LARGE', `the artifact exceeds the limit of ${limit} bytes`);
+}
