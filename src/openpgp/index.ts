@@ -1,0 +1,40 @@
+// signet's OpenPGP core (RFC 4880 / RFC 9580, v4 keys and signatures): pure, bytes in and out,
+// depending only on node:crypto and node:buffer.
+export { armor, crc24, dearmor, type ArmorKind } from './armor.js';
+export { clearsignedMessage, parseClearsigned, verifyClearsigned } from './cleartext.js';
+export {
+  buildTransferablePublicKey,
+  generateKey,
+  keyIdHex,
+  parseTransferablePublicKey,
+  type GeneratedKey,
+} from './key.js';
+export {
+  defaultHash,
+  ED25519_OID,
+  HASH_ID,
+  parsePublicKeyBody,
+  publicKeyInfo,
+  publicKeyObject,
+  type HashAlgorithm,
+  type KeyAlgorithm,
+  type PublicKeyInfo,
+} from './public-key.js';
+export { importSecretKey, type ImportedKey } from './secret-key.js';
+export {
+  buildSignaturePacket,
+  createSignatureHash,
+  parseSignaturePacket,
+  signatureHashedArea,
+  signatureTrailer,
+  signDetached,
+  signDigest,
+  verifyDetached,
+  type ParsedSignature,
+  type SignatureHash,
+  type SignatureParams,
+  type SignatureType,
+  type Subpacket,
+  type VerifyResult,
+} from './signature.js';
+export { canonicalText, TextModeConverter } from './text.js';

@@ -1,0 +1,249 @@
+// Importing secret keys exported by `gpg --export-secret-keys [--armor]` (RFC 4880 §5.5.3,
+// §3.7). gpg 2.2 writes S2K usage 0 for unprotected keys and, with a passphrase, usage 254 with
+// iterated+salted SHA-1 S2K and AES-128 (test/fixtures/openpgp/list-packets.txt). Only the
+// primary key is imported; it must be allowed to sign. Nothing here puts key material or the
+// passphrase into an error message.
+import { Buffer } from 'node:buffer';
+import { createDecipheriv, createHash, createPrivateKey, createPublicKey, getCiphers, type KeyObject } from 'node:crypto';
+import { SignetError } from '../errors.js';
+import type { Secret } from '../secret.js';
+import { dearmor } from './armor.js';
+import { groupTransferableKey, verifyUserIdSelfSignature, keyIdHex } from './key.js';
+import { encodePacket, PacketTag, readPackets, type Packet } from './packet.js';
+import { keyHashPrefix, readPublicKeyFields, type PublicKeyInfo } from './public-key.js';
+import { ByteReader, malformed } from './reader.js';
+import { parseSignatureBody, signDetachedSync, SubpacketType, verifyDetached, verifyParsed } from './signature.js';
+
+export interface ImportedKey {
+  readonly info: PublicKeyInfo;
+  readonly privateKey: KeyObject;
+  readonly userIds: string[];
+  /** public key packet ‖ the original user ID packets and their self-signatures (subkeys dropped). */
+  readonly transferablePublicKey: Buffer;
+}
+
+function importFailed(why: string): SignetError {
+  return new SignetError('KEY_IMPORT_FAILED', `cannot import the secret key: ${why}`);
+}
+
+/** Symmetric ciphers for secret-key protection (RFC 4880 §9.2), as node:crypto CFB ciphers. */
+const CIPHERS: ReadonlyMap<number, { name: string; keyLength: number; blockSize: number }> = new Map([
+  [3, { name: 'cast5-cfb', keyLength: 16, blockSize: 8 }],
+  [7, { name: 'aes-128-cfb', keyLength: 16, blockSize: 16 }],
+  [8, { name: 'aes-192-cfb', keyLength: 24, blockSize: 16 }],
+  [9, { name: 'aes-256-cfb', keyLength: 32, blockSize: 16 }],
+]);
+const S2K_HASHES: ReadonlyMap<number, string> = new Map([[2, 'sha1'], [8, 'sha256'], [9, 'sha384'], [10, 'sha512'], [11, 'sha224']]);
+
+interface S2K {
+  readonly hash: string;
+  readonly salt: Buffer | null;
+  /** bytes to hash for iterated S2K, or null for simple/salted. */
+  readonly count: number | null;
+}
+
+function readS2K(reader: ByteReader): S2K {
+  const type = reader.u8('S2K type');
+  if (type === 101) throw importFailed('the primary secret key is a gpg stub (exported with --export-secret-subkeys or on a card)');
+  if (type !== 0 && type !== 1 && type !== 3) throw new SignetError('ALGORITHM_UNSUPPORTED', `S2K type ${type} is not supported`);
+  const hashId = reader.u8('S2K hash');
+  const hash = S2K_HASHES.get(hashId);
+  if (!hash) throw new SignetError('ALGORITHM_UNSUPPORTED', `S2K hash algorithm ${hashId} is not supported`);
+  const salt = type === 0 ? null : reader.bytes(8, 'S2K salt');
+  let count: number | null = null;
+  if (type === 3) {
+    // RFC 4880 §3.7.1.3: count = (16 + (c & 15)) << ((c >> 4) + 6).
+    const c = reader.u8('S2K count');
+    count = (16 + (c & 15)) * 2 ** ((c >> 4) + 6);
+  }
+  return { hash, salt, count };
+}
+
+/** RFC 4880 §3.7.1: as many hash contexts as the key needs, the i-th preloaded with i zero bytes. */
+function deriveKey(s2k: S2K, passphrase: Buffer, keyLength: number): Buffer {
+  const parts: Buffer[] = [];
+  let produced = 0;
+  for (let context = 0; produced < keyLength; context++) {
+    const hash = createHash(s2k.hash).update(Buffer.alloc(context));
+    const input = s2k.salt ? Buffer.concat([s2k.salt, passphrase]) : passphrase;
+    if (s2k.count === null) {
+      hash.update(input);
+    } else {
+      // Hash salt ‖ passphrase repeatedly, count bytes in all, but at least once whole.
+      let remaining = Math.max(s2k.count, input.length);
+      const block = Buffer.concat(Array(Math.max(1, Math.floor(65536 / input.length))).fill(input) as Buffer[]);
+      while (remaining >= block.length) {
+        hash.update(block);
+        remaining -= block.length;
+      }
+      hash.update(block.subarray(0, remaining));
+      block.fill(0);
+    }
+    if (s2k.salt) input.fill(0); // a copy; the passphrase itself belongs to the caller
+    const digest = hash.digest();
+    parts.push(digest);
+    produced += digest.length;
+  }
+  const key = Buffer.concat(parts);
+  for (const part of parts) part.fill(0);
+  const out = Buffer.from(key.subarray(0, keyLength));
+  key.fill(0);
+  return out;
+}
+
+function checksum16(bytes: Buffer): number {
+  let sum = 0;
+  for (const byte of bytes) sum = (sum + byte) & 0xffff;
+  return sum;
+}
+
+/** The cleartext secret fields of a secret key packet (after the public fields). */
+function secretFields(reader: ByteReader, passphrase: Secret | undefined): Buffer {
+  const usage = reader.u8('S2K usage');
+  if (usage === 0) {
+    const rest = reader.rest();
+    if (rest.length < 2) throw malformed('secret key without its checksum');
+    const fields = rest.subarray(0, -2);
+    if (checksum16(fields) !== rest.readUInt16BE(rest.length - 2)) throw importFailed('secret key checksum mismatch');
+    return Buffer.from(fields);
+  }
+  if (usage !== 254 && usage !== 255) {
+    throw new SignetError('ALGORITHM_UNSUPPORTED', `secret key protection (S2K usage ${usage}) is not supported`);
+  }
+  const cipherId = reader.u8('cipher algorithm');
+  const cipher = CIPHERS.get(cipherId);
+  if (!cipher) throw new SignetError('ALGORITHM_UNSUPPORTED', `secret key cipher ${cipherId} is not supported`);
+  if (!getCiphers().includes(cipher.name)) {
+    throw new SignetError('ALGORITHM_UNSUPPORTED', `secret key cipher ${cipher.name} is not available in this Node.js/OpenSSL build; re-export with AES`);
+  }
+  const s2k = readS2K(reader);
+  const iv = reader.bytes(cipher.blockSize, 'IV');
+  const encrypted = reader.rest();
+  if (!passphrase || passphrase.length === 0) throw new SignetError('KEY_PASSPHRASE_REQUIRED', 'the secret key is protected by a passphrase');
+  // v4 secret keys use plain CFB with this IV (not OpenPGP's resynchronising CFB, RFC 4880 §5.5.3).
+  const key = deriveKey(s2k, passphrase.reveal(), cipher.keyLength);
+  const decipher = createDecipheriv(cipher.name, key, iv);
+  const plain = Buffer.concat([decipher.update(encrypted), decipher.final()]);
+  key.fill(0);
+  let fields: Buffer;
+  let intact: boolean;
+  if (usage === 254) {
+    fields = plain.subarray(0, Math.max(0, plain.length - 20));
+    intact = plain.length >= 20 && createHash('sha1').update(fields).digest().equals(plain.subarray(-20));
+  } else {
+    fields = plain.subarray(0, Math.max(0, plain.length - 2));
+    intact = plain.length >= 2 && checksum16(fields) === plain.readUInt16BE(plain.length - 2);
+  }
+  if (!intact) {
+    plain.fill(0);
+    throw new SignetError('KEY_PASSPHRASE_WRONG', 'wrong passphrase for the secret key');
+  }
+  const out = Buffer.from(fields);
+  plain.fill(0);
+  return out;
+}
+
+function toBigInt(bytes: Buffer): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`);
+}
+
+function toBase64Url(value: bigint): string {
+  let hex = value.toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  return Buffer.from(hex, 'hex').toString('base64url');
+}
+
+function privateKeyFrom(info: PublicKeyInfo, publicKey: KeyObject, fields: Buffer): KeyObject {
+  const reader = new ByteReader(fields);
+  const publicJwk = publicKey.export({ format: 'jwk' });
+  let jwk: Record<string, string>;
+  if (info.algorithm === 'rsa4096') {
+    const d = toBigInt(reader.mpi('RSA d'));
+    // OpenPGP orders p < q and stores u = p⁻¹ mod q. JWK's qi is q⁻¹ mod p, so OpenPGP's p
+    // plays JWK's q here and u is exactly JWK's qi.
+    const p = toBigInt(reader.mpi('RSA p'));
+    const q = toBigInt(reader.mpi('RSA q'));
+    const u = toBigInt(reader.mpi('RSA u'));
+    reader.end('RSA secret key');
+    const n = toBigInt(Buffer.from(publicJwk.n ?? '', 'base64url'));
+    if (p * q !== n || (p * u) % q !== 1n) throw importFailed('the RSA secret values do not match the public key');
+    jwk = { kty: 'RSA', n: publicJwk.n!, e: publicJwk.e!, d: toBase64Url(d), p: toBase64Url(q), q: toBase64Url(p),
+      dp: toBase64Url(d % (q - 1n)), dq: toBase64Url(d % (p - 1n)), qi: toBase64Url(u) };
+  } else {
+    const secret = reader.mpi('EdDSA secret');
+    reader.end('EdDSA secret key');
+    if (secret.length > 32) throw importFailed('the EdDSA secret is longer than 32 bytes');
+    const seed = Buffer.concat([Buffer.alloc(32 - secret.length), secret]);
+    jwk = { kty: 'OKP', crv: 'Ed25519', x: publicJwk.x!, d: seed.toString('base64url') };
+    seed.fill(0);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+  } catch {
+    throw importFailed('node:crypto refused the secret key values');
+  }
+  // The public half derived from the secret must be the key packet's key.
+  const derived = createPublicKey(privateKey).export({ format: 'jwk' });
+  if (info.algorithm === 'ed25519' ? derived.x !== publicJwk.x : derived.n !== publicJwk.n || derived.e !== publicJwk.e) {
+    throw importFailed('the secret key does not belong to the public key');
+  }
+  return privateKey;
+}
+
+function keyFlagsOf(signature: Packet): number | null {
+  const parsed = parseSignatureBody(signature.body);
+  const flags = parsed.hashedSubpackets.filter((s) => s.type === SubpacketType.keyFlags);
+  if (flags.length > 1) throw malformed('more than one key flags subpacket');
+  return flags[0] ? (flags[0].body[0] ?? 0) : null;
+}
+
+export function importSecretKey(input: Uint8Array, passphrase?: Secret): ImportedKey {
+  let bytes: Buffer = Buffer.from(input);
+  if (bytes.length > 0 && (bytes[0]! & 0x80) === 0) {
+    const armored = dearmor(bytes.toString('utf8'));
+    if (armored.kind !== 'PRIVATE KEY BLOCK') throw importFailed('the armor is not a PRIVATE KEY BLOCK');
+    bytes = armored.bytes;
+  }
+  const grouped = groupTransferableKey(readPackets(bytes), PacketTag.secretKey);
+  const reader = new ByteReader(grouped.key.body);
+  const { info, publicKey } = readPublicKeyFields(reader);
+
+  // Certification checks need only the public key; do them before touching the secret.
+  for (const signature of grouped.directSignatures) {
+    const parsed = parseSignatureBody(signature.body);
+    if (parsed.type === 0x20 && verifyParsed(info, parsed, [keyHashPrefix(info.publicKeyPacketBody)])) {
+      throw importFailed('the key is revoked');
+    }
+  }
+  const userIds: string[] = [];
+  const kept: Buffer[] = [encodePacket(PacketTag.publicKey, info.publicKeyPacketBody)];
+  let latest: { time: number; flags: number | null } | null = null;
+  for (const { packet, signatures } of grouped.userIds) {
+    const selfSignatures = signatures.filter((s) => verifyUserIdSelfSignature(info, packet.body, s));
+    if (selfSignatures.length === 0) continue;
+    userIds.push(new TextDecoder().decode(packet.body));
+    kept.push(packet.raw, ...selfSignatures.map((s) => s.raw));
+    for (const s of selfSignatures) {
+      const time = parseSignatureBody(s.body).creationTime;
+      if (!latest || time >= latest.time) latest = { time, flags: keyFlagsOf(s) };
+    }
+  }
+  if (!latest) throw importFailed('no user ID carries a valid self-signature');
+  if (latest.flags !== null && (latest.flags & 0x02) === 0) {
+    throw importFailed(`primary key ${keyIdHex(info)} may not sign (key flags); signing subkeys are not supported`);
+  }
+
+  const fields = secretFields(reader, passphrase);
+  let privateKey: KeyObject;
+  try {
+    privateKey = privateKeyFrom(info, publicKey, fields);
+  } finally {
+    fields.fill(0);
+  }
+  // Prove the key works: a signature made with it verifies with the key packet's public key.
+  const challenge = Buffer.from('signet key import self-test');
+  const proof = signDetachedSync(challenge, privateKey, { type: 0x00, hashAlgorithm: 'sha256', creationTime: info.creationTime, signer: info });
+  if (!verifyDetached(challenge, proof, [info]).ok) throw importFailed('a test signature with the key did not verify');
+  return { info, privateKey, userIds, transferablePublicKey: Buffer.concat(kept) };
+}

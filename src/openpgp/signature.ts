@@ -1,0 +1,395 @@
+// v4 signatures (RFC 4880 §5.2, RFC 9580 §5.2). Building is split so a server can stream a large
+// body into the hash and sign only the digest, while the hashed area (type, time, issuer, hash
+// algorithm) is always built here and never taken from a client (design.md invariant 3).
+import { Buffer } from 'node:buffer';
+import {
+  constants,
+  createHash,
+  createVerify,
+  privateEncrypt,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type Hash,
+  type KeyObject,
+} from 'node:crypto';
+import { SignetError } from '../errors.js';
+import { dearmor } from './armor.js';
+import { encodeLength, encodePacket, PacketTag, readPacket } from './packet.js';
+import {
+  HASH_ID,
+  pkAlgorithmId,
+  PublicKeyAlgorithm,
+  publicKeyObject,
+  type HashAlgorithm,
+  type KeyAlgorithm,
+  type PublicKeyInfo,
+} from './public-key.js';
+import { ByteReader, encodeMpi, malformed } from './reader.js';
+import { TextModeConverter } from './text.js';
+
+/** 0x00 binary document, 0x01 canonical text document (RFC 4880 §5.2.1). */
+export type SignatureType = 0x00 | 0x01;
+
+export interface SignatureParams {
+  readonly type: SignatureType;
+  readonly hashAlgorithm: HashAlgorithm;
+  /** signature creation time, Unix seconds. */
+  readonly creationTime: number;
+  readonly signer: PublicKeyInfo;
+}
+
+export const SubpacketType = {
+  creationTime: 2,
+  expirationTime: 3,
+  exportable: 4,
+  keyExpirationTime: 9,
+  preferredSymmetric: 11,
+  issuerKeyId: 16,
+  notation: 20,
+  preferredHash: 21,
+  preferredCompression: 22,
+  keyServerPreferences: 23,
+  primaryUserId: 25,
+  policyUri: 26,
+  keyFlags: 27,
+  signerUserId: 28,
+  features: 30,
+  issuerFingerprint: 33,
+} as const;
+
+/** Subpackets whose meaning we know, so a critical one of these is acceptable. */
+const UNDERSTOOD_SUBPACKETS: ReadonlySet<number> = new Set([2, 3, 4, 9, 11, 16, 21, 22, 23, 25, 26, 27, 28, 30, 33]);
+
+/** Hashes a verifier accepts; MD5 (1), SHA-1 (2) and RIPEMD-160 (3) are refused as weak. */
+const VERIFY_HASHES: ReadonlyMap<number, string> = new Map([[8, 'sha256'], [9, 'sha384'], [10, 'sha512'], [11, 'sha224']]);
+const WEAK_HASHES: ReadonlySet<number> = new Set([1, 2, 3]);
+
+/** ASN.1 DigestInfo prefixes for EMSA-PKCS1-v1_5 (RFC 4880 §5.2.2). */
+const DIGEST_INFO_PREFIX: Readonly<Record<HashAlgorithm, Buffer>> = {
+  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+};
+const DIGEST_LENGTH: Readonly<Record<HashAlgorithm, number>> = { sha256: 32, sha512: 64 };
+
+export function subpacket(type: number, body: Uint8Array): Buffer {
+  return Buffer.concat([encodeLength(body.length + 1), Buffer.from([type]), body]);
+}
+
+function u32(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(value);
+  return out;
+}
+
+function hashedAreaOf(type: number, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, subpackets: Buffer[]): Buffer {
+  if (!Object.hasOwn(HASH_ID, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
+  const area = Buffer.concat(subpackets);
+  const head = Buffer.from([4, type, pkAlgorithmId(algorithm), HASH_ID[hashAlgorithm], area.length >> 8, area.length & 0xff]);
+  return Buffer.concat([head, area]);
+}
+
+function issuerFingerprintSubpacket(signer: PublicKeyInfo): Buffer {
+  return subpacket(SubpacketType.issuerFingerprint, Buffer.concat([Buffer.from([4]), signer.fingerprint]));
+}
+
+/** Bytes from the version through the hashed subpackets, in gpg 2.2's order: issuer
+ *  fingerprint (33), creation time (2). Only the two document types can be asked for. */
+export function signatureHashedArea(p: SignatureParams): Buffer {
+  if (p.type !== 0x00 && p.type !== 0x01) throw new SignetError('BAD_REQUEST', 'only document signatures (0x00, 0x01) are made here');
+  return hashedAreaOf(p.type, p.signer.algorithm, p.hashAlgorithm, [
+    issuerFingerprintSubpacket(p.signer),
+    subpacket(SubpacketType.creationTime, u32(p.creationTime)),
+  ]);
+}
+
+/** Hashed area of a positive certification (0x13) of the key's own user ID. */
+export function selfSignatureHashedArea(signer: PublicKeyInfo, hashAlgorithm: HashAlgorithm, creationTime: number): Buffer {
+  return hashedAreaOf(0x13, signer.algorithm, hashAlgorithm, [
+    issuerFingerprintSubpacket(signer),
+    subpacket(SubpacketType.creationTime, u32(creationTime)),
+    subpacket(SubpacketType.keyFlags, Buffer.from([0x03])), // certify + sign
+    subpacket(SubpacketType.preferredHash, Buffer.from([HASH_ID.sha512, HASH_ID.sha256])),
+    subpacket(SubpacketType.features, Buffer.from([0x01])), // modification detection
+  ]);
+}
+
+/** The v4 trailer hashed after the hashed area: 04 FF ‖ 4-byte length of the hashed area. */
+export function signatureTrailer(hashedArea: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([4, 0xff]), u32(hashedArea.length)]);
+}
+
+/** Digest of prefix chunks (data, or key ‖ user ID) ‖ hashed area ‖ trailer. */
+export function hashSignedInput(hashAlgorithm: HashAlgorithm, chunks: Uint8Array[], hashedArea: Buffer): Buffer {
+  const hash = createHash(hashAlgorithm);
+  for (const chunk of chunks) hash.update(chunk);
+  return hash.update(hashedArea).update(signatureTrailer(hashedArea)).digest();
+}
+
+export interface SignatureHash {
+  update(chunk: Uint8Array): void;
+  finish(): { hashedArea: Buffer; digest: Buffer };
+}
+
+/** Streams document data into the signature hash. For a canonical-text signature (0x01) the
+ *  data is converted as gpg does for text mode (line endings to CRLF, see text.ts). */
+export function createSignatureHash(p: SignatureParams): SignatureHash {
+  const hashedArea = signatureHashedArea(p);
+  const hash: Hash = createHash(p.hashAlgorithm);
+  const text = p.type === 0x01 ? new TextModeConverter() : null;
+  let finished = false;
+  return {
+    update(chunk) {
+      if (finished) throw new SignetError('INTERNAL', 'signature hash already finished');
+      hash.update(text ? text.push(chunk) : chunk);
+    },
+    finish() {
+      if (finished) throw new SignetError('INTERNAL', 'signature hash already finished');
+      finished = true;
+      if (text) hash.update(text.end());
+      hash.update(hashedArea).update(signatureTrailer(hashedArea));
+      return { hashedArea, digest: hash.digest() };
+    },
+  };
+}
+
+function checkSigningKey(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): void {
+  if (!Object.hasOwn(DIGEST_LENGTH, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
+  if (digest.length !== DIGEST_LENGTH[hashAlgorithm]) throw new SignetError('BAD_REQUEST', 'digest length does not match its hash');
+  const expected = algorithm === 'rsa4096' ? 'rsa' : algorithm === 'ed25519' ? 'ed25519' : null;
+  if (!expected) throw new SignetError('ALGORITHM_UNSUPPORTED', 'key algorithm must be rsa4096 or ed25519');
+  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== expected) {
+    throw new SignetError('ALGORITHM_UNSUPPORTED', `signing key is not an ${algorithm} private key`);
+  }
+}
+
+/** EMSA-PKCS1-v1_5 over DigestInfo ‖ digest, which is exactly what privateEncrypt with PKCS#1
+ *  padding computes (RFC 4880 §5.2.2, formats.md). */
+function rsaSignDigest(privateKey: KeyObject, hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
+  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING },
+    Buffer.concat([DIGEST_INFO_PREFIX[hashAlgorithm], digest]));
+}
+
+/** Signs a digest, returning the raw signature (RSA: 512 bytes; Ed25519: R ‖ S, 64 bytes).
+ *  Legacy EdDSA in v4 signs the digest itself as the Ed25519 message (RFC 9580 §5.2.3.3); that
+ *  runs asynchronously on the libuv threadpool (crypto.sign with a callback). RSA has no
+ *  asynchronous node:crypto call that takes a precomputed digest (crypto.sign(null, …) hashes
+ *  the input with SHA-256 first), so RSA runs privateEncrypt on the calling thread: to sign RSA
+ *  in parallel, call this from worker threads. */
+export async function signDigest(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm,
+  digest: Buffer): Promise<Buffer> {
+  checkSigningKey(privateKey, algorithm, hashAlgorithm, digest);
+  if (algorithm === 'rsa4096') return rsaSignDigest(privateKey, hashAlgorithm, digest);
+  return new Promise((resolve, reject) => {
+    cryptoSign(null, digest, privateKey, (err, signature) => (err ? reject(err) : resolve(signature)));
+  });
+}
+
+/** Synchronous signDigest, for the key-import self-test. */
+export function signDigestSync(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
+  checkSigningKey(privateKey, algorithm, hashAlgorithm, digest);
+  return algorithm === 'rsa4096' ? rsaSignDigest(privateKey, hashAlgorithm, digest) : cryptoSign(null, digest, privateKey);
+}
+
+/** The tag 2 packet: hashed area ‖ unhashed area (issuer key ID, 16) ‖ left 16 bits ‖ MPIs. */
+export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSignature: Buffer, signer: PublicKeyInfo): Buffer {
+  const unhashed = subpacket(SubpacketType.issuerKeyId, signer.keyId);
+  let mpis: Buffer;
+  if (signer.algorithm === 'rsa4096') {
+    mpis = encodeMpi(rawSignature);
+  } else {
+    if (rawSignature.length !== 64) throw new SignetError('INTERNAL', 'Ed25519 signature must be 64 bytes');
+    mpis = Buffer.concat([encodeMpi(rawSignature.subarray(0, 32)), encodeMpi(rawSignature.subarray(32))]);
+  }
+  const body = Buffer.concat([hashedArea, Buffer.from([unhashed.length >> 8, unhashed.length & 0xff]), unhashed,
+    digest.subarray(0, 2), mpis]);
+  return encodePacket(PacketTag.signature, body);
+}
+
+export async function signDetached(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Promise<Buffer> {
+  const hash = createSignatureHash(p);
+  hash.update(data);
+  const { hashedArea, digest } = hash.finish();
+  const rawSignature = await signDigest(privateKey, p.signer.algorithm, p.hashAlgorithm, digest);
+  return buildSignaturePacket(hashedArea, digest, rawSignature, p.signer);
+}
+
+export function signDetachedSync(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Buffer {
+  const hash = createSignatureHash(p);
+  hash.update(data);
+  const { hashedArea, digest } = hash.finish();
+  return buildSignaturePacket(hashedArea, digest, signDigestSync(privateKey, p.signer.algorithm, p.hashAlgorithm, digest), p.signer);
+}
+
+export interface Subpacket {
+  readonly type: number;
+  readonly critical: boolean;
+  readonly body: Buffer;
+}
+
+export interface ParsedSignature {
+  readonly version: 4;
+  readonly type: number;
+  readonly pkAlgorithm: number;
+  readonly hashAlgorithm: number;
+  /** the exact bytes hashed: version through the hashed subpackets, never re-encoded. */
+  readonly hashedArea: Buffer;
+  readonly hashedSubpackets: readonly Subpacket[];
+  readonly unhashedSubpackets: readonly Subpacket[];
+  readonly creationTime: number;
+  /** seconds after creation when the signature expires (subpacket 3), or null. */
+  readonly expirationSeconds: number | null;
+  /** v4 fingerprint from a hashed issuer-fingerprint subpacket, or null. */
+  readonly issuerFingerprint: Buffer | null;
+  /** key ID from subpacket 16 (hashed or unhashed; a hint only), or null. */
+  readonly issuerKeyId: Buffer | null;
+  readonly left16: Buffer;
+  readonly mpis: readonly Buffer[];
+}
+
+function readSubpackets(reader: ByteReader, hashed: boolean): Subpacket[] {
+  const subpackets: Subpacket[] = [];
+  while (!reader.done) {
+    const first = reader.u8('subpacket length');
+    let length: number;
+    if (first < 192) length = first;
+    else if (first < 255) length = ((first - 192) << 8) + reader.u8('subpacket length') + 192;
+    else length = reader.u32('subpacket length');
+    if (length === 0) throw malformed('empty subpacket');
+    const typeByte = reader.u8('subpacket type');
+    const body = reader.bytes(length - 1, 'subpacket body');
+    const type = typeByte & 0x7f;
+    const critical = (typeByte & 0x80) !== 0;
+    // RFC 4880 §5.2.3.1: an unknown critical subpacket makes the signature invalid.
+    if (critical && hashed && !UNDERSTOOD_SUBPACKETS.has(type)) throw malformed(`unknown critical subpacket ${type}`);
+    subpackets.push({ type, critical, body });
+  }
+  return subpackets;
+}
+
+function single(subpackets: readonly Subpacket[], type: number, length: number): Buffer | null {
+  const found = subpackets.filter((s) => s.type === type);
+  if (found.length > 1) throw malformed(`duplicate subpacket ${type}`);
+  const [only] = found;
+  if (only && only.body.length !== length) throw malformed(`subpacket ${type} has length ${only.body.length}`);
+  return only ? only.body : null;
+}
+
+/** Parses a signature packet body strictly: v4 only, every length checked, no trailing data. */
+export function parseSignatureBody(body: Uint8Array): ParsedSignature {
+  const reader = new ByteReader(body);
+  const version = reader.u8('signature version');
+  if (version !== 4) throw malformed(`signature version ${version} (only v4 is supported)`);
+  const type = reader.u8('signature type');
+  const pkAlgorithm = reader.u8('public-key algorithm');
+  const hashAlgorithm = reader.u8('hash algorithm');
+  const hashedSubpackets = readSubpackets(new ByteReader(reader.bytes(reader.u16('hashed area length'), 'hashed area')), true);
+  const hashedArea = reader.bytesFrom(0);
+  const unhashedSubpackets = readSubpackets(new ByteReader(reader.bytes(reader.u16('unhashed area length'), 'unhashed area')), false);
+  const left16 = reader.bytes(2, 'left 16 bits');
+  let mpis: Buffer[];
+  if (pkAlgorithm === PublicKeyAlgorithm.rsa) mpis = [reader.mpi('RSA signature')];
+  else if (pkAlgorithm === PublicKeyAlgorithm.eddsa) mpis = [reader.mpi('EdDSA R'), reader.mpi('EdDSA S')];
+  else throw new SignetError('ALGORITHM_UNSUPPORTED', `signature public-key algorithm ${pkAlgorithm} is not supported`);
+  reader.end('signature');
+
+  const creation = single(hashedSubpackets, SubpacketType.creationTime, 4);
+  if (!creation) throw malformed('signature without a hashed creation time');
+  const expiration = single(hashedSubpackets, SubpacketType.expirationTime, 4);
+  const fingerprint = single(hashedSubpackets, SubpacketType.issuerFingerprint, 21);
+  if (fingerprint && fingerprint[0] !== 4) throw malformed('issuer fingerprint is not a v4 fingerprint');
+  const issuerKeyId = single(hashedSubpackets, SubpacketType.issuerKeyId, 8) ?? single(unhashedSubpackets, SubpacketType.issuerKeyId, 8);
+  return {
+    version: 4,
+    type,
+    pkAlgorithm,
+    hashAlgorithm,
+    hashedArea,
+    hashedSubpackets,
+    unhashedSubpackets,
+    creationTime: creation.readUInt32BE(0),
+    expirationSeconds: expiration ? expiration.readUInt32BE(0) || null : null,
+    issuerFingerprint: fingerprint ? fingerprint.subarray(1) : null,
+    issuerKeyId,
+    left16,
+    mpis,
+  };
+}
+
+/** Parses exactly one signature packet (old or new header format) with nothing after it. */
+export function parseSignaturePacket(bytes: Uint8Array): ParsedSignature {
+  const reader = new ByteReader(bytes);
+  const packet = readPacket(reader);
+  if (packet.tag !== PacketTag.signature) throw malformed(`expected a signature packet, found tag ${packet.tag}`);
+  reader.end('the signature packet');
+  return parseSignatureBody(packet.body);
+}
+
+function leftPad(value: Buffer, length: number): Buffer | null {
+  if (value.length > length) return null;
+  return Buffer.concat([Buffer.alloc(length - value.length), value]);
+}
+
+/** Cryptographic check of a parsed signature over `chunks` ‖ hashed area ‖ trailer by one key.
+ *  Uses node:crypto only (no JS bignum), so PKCS#1 parsing is OpenSSL's strict one. */
+export function verifyParsed(info: PublicKeyInfo, parsed: ParsedSignature, chunks: Uint8Array[]): boolean {
+  const hashName = VERIFY_HASHES.get(parsed.hashAlgorithm);
+  if (!hashName || parsed.pkAlgorithm !== pkAlgorithmId(info.algorithm)) return false;
+  const key = publicKeyObject(info);
+  const trailer = signatureTrailer(parsed.hashedArea);
+  if (info.algorithm === 'rsa4096') {
+    const signature = leftPad(parsed.mpis[0]!, 512);
+    if (!signature) return false;
+    const verifier = createVerify(hashName);
+    for (const chunk of chunks) verifier.update(chunk);
+    return verifier.update(parsed.hashedArea).update(trailer).verify(key, signature);
+  }
+  const r = leftPad(parsed.mpis[0]!, 32);
+  const s = leftPad(parsed.mpis[1]!, 32);
+  if (!r || !s) return false;
+  const hash = createHash(hashName);
+  for (const chunk of chunks) hash.update(chunk);
+  const digest = hash.update(parsed.hashedArea).update(trailer).digest();
+  return cryptoVerify(null, digest, key, Buffer.concat([r, s]));
+}
+
+export type VerifyResult =
+  | { ok: true; signer: PublicKeyInfo; signature: ParsedSignature }
+  | { ok: false; reason: 'NO_PUBKEY' | 'BAD_SIGNATURE' | 'MALFORMED' | 'WEAK_HASH' };
+
+/** Verifies a detached binary (0x00) or canonical-text (0x01) signature: exactly one v4
+ *  signature packet (binary; armored input is accepted and dearmored strictly), made by one of
+ *  `keys`. Never throws for bad input: every failure is a reason. */
+export function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: PublicKeyInfo[]): VerifyResult {
+  let parsed: ParsedSignature;
+  try {
+    parsed = parseSignaturePacket(signatureBytes(signature));
+  } catch {
+    return { ok: false, reason: 'MALFORMED' };
+  }
+  if (parsed.type !== 0x00 && parsed.type !== 0x01) return { ok: false, reason: 'MALFORMED' };
+  if (WEAK_HASHES.has(parsed.hashAlgorithm)) return { ok: false, reason: 'WEAK_HASH' };
+  if (!VERIFY_HASHES.has(parsed.hashAlgorithm)) return { ok: false, reason: 'MALFORMED' };
+  const candidates = keys.filter((k) =>
+    parsed.issuerFingerprint ? k.fingerprint.equals(parsed.issuerFingerprint)
+      : parsed.issuerKeyId ? k.keyId.equals(parsed.issuerKeyId) : true);
+  if (candidates.length === 0) return { ok: false, reason: 'NO_PUBKEY' };
+  const signed = parsed.type === 0x01 ? textModeBytes(data) : data;
+  for (const key of candidates) {
+    if (verifyParsed(key, parsed, [signed])) return { ok: true, signer: key, signature: parsed };
+  }
+  return { ok: false, reason: 'BAD_SIGNATURE' };
+}
+
+function textModeBytes(data: Uint8Array): Buffer {
+  const converter = new TextModeConverter();
+  return Buffer.concat([converter.push(data), converter.end()]);
+}
+
+function signatureBytes(signature: Uint8Array): Uint8Array {
+  if (signature.length > 0 && (signature[0]! & 0x80) === 0) {
+    const armored = dearmor(Buffer.from(signature).toString('utf8'));
+    if (armored.kind !== 'SIGNATURE') throw malformed('armor is not a signature');
+    return armored.bytes;
+  }
+  return signature;
+}
