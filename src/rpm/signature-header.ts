@@ -1,0 +1,242 @@
+// Rebuilding the signature header with a new v4 header signature, laid out exactly as
+// rpmsign 4.14–4.19 does (sign/rpmgensig.c rpmSign: unloadImmutableRegion, headerPut of the
+// packet, RESERVEDSPACE shrunk by the growth, headerReload → header.c doExport with a legacy
+// region). formats.md "Rebuilding the signature header in place" has the observed result.
+import { Buffer } from 'node:buffer';
+import { SignetError } from '../errors.js';
+import { ByteCursor } from './cursor.js';
+import { malformed } from './malformed.js';
+import { HEADER_MAGIC, INDEX_ENTRY_SIZE, entryBytes, findEntry } from './header.js';
+import type { ParsedHeader } from './header.js';
+import { checkHeaderDigests } from './identity.js';
+import { signaturePaddingFor } from './package.js';
+import type { RpmPackageLayout } from './package.js';
+import { RpmType, SIGNATURE_PACKET_TAGS, SigTag, Tag, typeSize } from './tags.js';
+
+export type SignatureAlgorithm = 'rsa4096' | 'ed25519';
+export type SignatureTag = typeof SigTag.DSA | typeof SigTag.RSA;
+
+/** OpenPGP public-key algorithm ids (RFC 4880 §9.1). */
+const PUBKEY_RSA = 1;
+const PUBKEY_EDDSA = 22;
+/** Our signatures are far smaller; rpm itself only caps the whole signature header. */
+const MAX_SIGNATURE_PACKET_BYTES = 64 * 1024;
+
+/**
+ * rpmgensig.c putSignature picks the tag from the packet's public-key algorithm: RSA →
+ * RSAHEADER 268, anything else it accepts (DSA, and EdDSA since 4.16) → DSAHEADER 267.
+ */
+export function signatureTagFor(algorithm: SignatureAlgorithm): SignatureTag {
+  return algorithm === 'rsa4096' ? SigTag.RSA : SigTag.DSA;
+}
+
+/** Every OpenPGP signature the (unsigned, untrusted) signature header carries. */
+export function existingSignatures(sig: ParsedHeader): { tag: number; packet: Buffer }[] {
+  if (sig.regionTag !== Tag.HEADERSIGNATURES) throw malformed('signatures are read from the signature header only');
+  const found: { tag: number; packet: Buffer }[] = [];
+  for (const tag of SIGNATURE_PACKET_TAGS) {
+    const entry = findEntry(sig, tag);
+    if (entry !== undefined) found.push({ tag, packet: entryBytes(sig, entry) });
+  }
+  return found;
+}
+
+export interface SignaturePacketInfo {
+  signatureType: number;
+  pubkeyAlgorithm: number;
+  hashAlgorithm: number;
+}
+
+/**
+ * Just enough OpenPGP (RFC 4880 §4.2, §5.2.3) to refuse a packet that is not one v4 binary
+ * signature of the expected algorithm before it is stored where rpmkeys will look for it.
+ */
+export function inspectSignaturePacket(packet: Uint8Array, algorithm: SignatureAlgorithm): SignaturePacketInfo {
+  const bad = (reason: string) => new SignetError('OPENPGP_MALFORMED', `rpm signature packet: ${reason}`);
+  if (packet.length === 0 || packet.length > MAX_SIGNATURE_PACKET_BYTES) throw bad(`size ${packet.length} out of range`);
+  let cursor: ByteCursor;
+  let bodyLength: number;
+  try {
+    cursor = new ByteCursor(packet);
+    const first = cursor.uint8('packet tag');
+    if ((first & 0x80) === 0) throw bad('not a packet header');
+    let tag: number;
+    if ((first & 0x40) === 0) {
+      tag = (first >> 2) & 0x0f;
+      const lengthType = first & 0x03;
+      if (lengthType === 3) throw bad('indeterminate length');
+      bodyLength = lengthType === 0 ? cursor.uint8('length') : lengthType === 1 ? cursor.uint16('length') : cursor.uint32('length');
+    } else {
+      tag = first & 0x3f;
+      const l0 = cursor.uint8('length');
+      if (l0 < 192) bodyLength = l0;
+      else if (l0 < 224) bodyLength = ((l0 - 192) << 8) + cursor.uint8('length') + 192;
+      else if (l0 === 255) bodyLength = cursor.uint32('length');
+      else throw bad('partial body length');
+    }
+    if (tag !== 2) throw bad(`packet tag ${tag}, expected a signature (2)`);
+  } catch (err) {
+    if (err instanceof SignetError && err.code === 'RPM_MALFORMED') throw bad('truncated header');
+    throw err;
+  }
+  if (cursor.remaining !== bodyLength) throw bad(`length ${bodyLength} does not match the ${cursor.remaining} bytes given (one packet only)`);
+  if (bodyLength < 4) throw bad('body too short');
+  const version = cursor.uint8('version');
+  const signatureType = cursor.uint8('signature type');
+  const pubkeyAlgorithm = cursor.uint8('public-key algorithm');
+  const hashAlgorithm = cursor.uint8('hash algorithm');
+  if (version !== 4) throw bad(`version ${version}, expected 4`);
+  if (signatureType !== 0x00) throw bad(`signature type ${signatureType}, expected binary document (0)`);
+  const expected = algorithm === 'rsa4096' ? PUBKEY_RSA : PUBKEY_EDDSA;
+  if (pubkeyAlgorithm !== expected) throw bad(`public-key algorithm ${pubkeyAlgorithm}, expected ${expected} for ${algorithm}`);
+  // SHA-256 (8), SHA-384 (9), SHA-512 (10) only: MD5 and SHA-1 are broken (security-tests §23).
+  if (hashAlgorithm < 8 || hashAlgorithm > 10) throw bad(`hash algorithm ${hashAlgorithm} not allowed`);
+  return { signatureType, pubkeyAlgorithm, hashAlgorithm };
+}
+
+/**
+ * Everything the signer must know before it signs `layout.header.bytes`: the immutable region
+ * covers a payload digest (without one, a header signature says nothing about the payload,
+ * rpm#1671), the stored header digests match, and the package is not signed already unless
+ * replacing was asked for.
+ */
+export function checkSignable(layout: RpmPackageLayout, opts: { replace?: boolean } = {}): void {
+  // parseHeader admits no entry outside the region, so presence means covered by it.
+  if (findEntry(layout.header, Tag.PAYLOADDIGEST) === undefined && findEntry(layout.header, Tag.PAYLOADDIGESTALT) === undefined) {
+    throw malformed('no payload digest in the immutable region');
+  }
+  checkHeaderDigests(layout);
+  const existing = existingSignatures(layout.signatureHeader);
+  if (existing.length > 0 && opts.replace !== true) {
+    throw new SignetError('RPM_ALREADY_SIGNED', `rpm: package already has a signature (tag ${existing.map((s) => s.tag).join(', ')})`);
+  }
+}
+
+interface HeaderEntryData {
+  tag: number;
+  type: number;
+  count: number;
+  bytes: Uint8Array;
+}
+
+/** header.c alignDiff: numeric data is aligned to its element size within the data store. */
+function alignedOffset(type: number, offset: number): number {
+  const size = typeSize(type);
+  return size > 1 ? Math.ceil(offset / size) * size : offset;
+}
+
+/** Data-store size of `entries` laid out in tag order, without the region trailer. */
+function dataSizeOf(entries: readonly HeaderEntryData[]): number {
+  let size = 0;
+  for (const e of entries) size = alignedOffset(e.type, size) + e.bytes.length;
+  return size;
+}
+
+/**
+ * Serialise a signature header the way doExport writes a header with a legacy region (what
+ * headerReload of a region-less header produces): index = region entry pointing at the
+ * trailer, then entries by tag; data in tag order, zero-padded for alignment; the trailer
+ * (62, BIN, -16 × entry count, 16) last.
+ */
+function serialiseSignatureHeader(sorted: readonly HeaderEntryData[]): Buffer {
+  const entryCount = sorted.length + 1;
+  const trailerOffset = dataSizeOf(sorted);
+  const dataSize = trailerOffset + 16;
+  const out = Buffer.alloc(HEADER_MAGIC.length + 8 + entryCount * INDEX_ENTRY_SIZE + dataSize);
+  HEADER_MAGIC.copy(out, 0);
+  out.writeUInt32BE(entryCount, 8);
+  out.writeUInt32BE(dataSize, 12);
+  const dataStart = 16 + entryCount * INDEX_ENTRY_SIZE;
+  const writeIndex = (i: number, tag: number, type: number, offset: number, count: number) => {
+    const at = 16 + i * INDEX_ENTRY_SIZE;
+    out.writeUInt32BE(tag, at);
+    out.writeUInt32BE(type, at + 4);
+    out.writeInt32BE(offset, at + 8);
+    out.writeUInt32BE(count, at + 12);
+  };
+  writeIndex(0, Tag.HEADERSIGNATURES, RpmType.BIN, trailerOffset, 16);
+  let offset = 0;
+  sorted.forEach((e, i) => {
+    offset = alignedOffset(e.type, offset);
+    writeIndex(i + 1, e.tag, e.type, offset, e.count);
+    out.set(e.bytes, dataStart + offset);
+    offset += e.bytes.length;
+  });
+  const trailer = dataStart + trailerOffset;
+  out.writeUInt32BE(Tag.HEADERSIGNATURES, trailer);
+  out.writeUInt32BE(RpmType.BIN, trailer + 4);
+  out.writeInt32BE(-(entryCount * INDEX_ENTRY_SIZE), trailer + 8);
+  out.writeUInt32BE(16, trailer + 12);
+  return out;
+}
+
+export interface RebuiltSignatureHeader {
+  /** New signature header bytes followed by its zero padding to 8. */
+  signatureHeader: Buffer;
+  /**
+   * True: same length as the old header + padding, so it overwrites bytes 96… in place and
+   * nothing after it moves. False: the caller must write lead ‖ this ‖ main header ‖ payload.
+   */
+  inPlace: boolean;
+}
+
+/**
+ * Add `signaturePacket` (a v4 signature of `layout.header.bytes`) to the signature header.
+ * Keeps every entry but the region and RESERVEDSPACE (and, with `replace`, every existing
+ * signature, as rpmgensig.c deleteSigs does), then sizes RESERVEDSPACE so index + data keep
+ * their old total. When RESERVEDSPACE cannot absorb the growth (or is absent), it is kept at its
+ * old size and the header grows, as rpmsign does.
+ */
+export function rebuildSignatureHeader(
+  layout: RpmPackageLayout,
+  signaturePacket: Buffer,
+  algorithm: SignatureAlgorithm,
+  opts: { replace?: boolean } = {},
+): RebuiltSignatureHeader {
+  checkSignable(layout, opts);
+  inspectSignaturePacket(signaturePacket, algorithm);
+  const sig = layout.signatureHeader;
+  const signatureTag = signatureTagFor(algorithm);
+
+  const kept: HeaderEntryData[] = [];
+  let reserved: HeaderEntryData | undefined;
+  for (const e of sig.entries.slice(1)) {
+    const data = { tag: e.tag, type: e.type, count: e.count, bytes: entryBytes(sig, e) };
+    if (e.tag === SigTag.RESERVEDSPACE) reserved = data;
+    else if (!SIGNATURE_PACKET_TAGS.includes(e.tag)) kept.push(data);
+    // Existing signatures: checkSignable refused them unless replace, and replace drops them.
+  }
+  kept.push({ tag: signatureTag, type: RpmType.BIN, count: signaturePacket.length, bytes: signaturePacket });
+  const byTag = (a: HeaderEntryData, b: HeaderEntryData) => a.tag - b.tag;
+
+  // index + data of the old header; the new one (one region entry and trailer alike) must match.
+  const oldSize = sig.bytes.length;
+  if (reserved !== undefined) {
+    const withoutReserved = [...kept, { ...reserved, count: 0, bytes: new Uint8Array(0) }].sort(byTag);
+    const fixedSize = 16 + (withoutReserved.length + 1) * INDEX_ENTRY_SIZE + dataSizeOf(withoutReserved) + 16;
+    // rpmgensig.c: only when the shrunk RESERVEDSPACE keeps at least one byte (diff < count).
+    const reservedSize = oldSize - fixedSize;
+    if (reservedSize >= 1) {
+      const entries = [...kept, { ...reserved, count: reservedSize, bytes: new Uint8Array(reservedSize) }].sort(byTag);
+      const header = serialiseSignatureHeader(entries);
+      // RESERVEDSPACE (BIN, align 1) is the highest signature tag, so nothing after it shifts;
+      // verify anyway rather than overwrite the main header.
+      if (header.length === oldSize) {
+        return { signatureHeader: withPadding(header), inPlace: true };
+      }
+    }
+    kept.push(reserved);
+  }
+  const header = serialiseSignatureHeader(kept.sort(byTag));
+  const padded = withPadding(header);
+  return { signatureHeader: padded, inPlace: padded.length === oldSize + layout.signaturePadding };
+}
+
+function withPadding(header: Buffer): Buffer {
+  return Buffer.concat([header, Buffer.alloc(signaturePaddingFor(header.length))]);
+}
+
+/** The complete prefix (lead ‖ signature header ‖ padding ‖ main header) after a rebuild. */
+export function assemblePrefix(layout: RpmPackageLayout, rebuilt: RebuiltSignatureHeader): Buffer {
+  return Buffer.concat([layout.lead, rebuilt.signatureHeader, layout.header.bytes]);
+}
