@@ -1,0 +1,37 @@
+// What every route module receives: the services, limits, metrics and the auth helpers. Route
+// modules (src/server/routes/*.ts) register their routes through this, so adding a capability is
+// adding a file and one line in app.ts.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { TokenService } from '../auth/tokens.js';
+import type { KeyService } from '../keys/key-service.js';
+import type { Action } from '../policy/authorize.js';
+import type { Store, TokenRecord } from '../store/types.js';
+import type { Metrics } from './metrics.js';
+
+export interface AppLimits {
+  /** Largest artifact accepted by POST /v1/sign/:key (streamed, not buffered). */
+  readonly maxArtifactBytes: number;
+  /** Largest JSON body (key import, key create, batches). */
+  readonly maxJsonBytes: number;
+}
+
+export const DEFAULT_LIMITS: AppLimits = {
+  maxArtifactBytes: 8 * 1024 * 1024 * 1024,
+  maxJsonBytes: 1024 * 1024,
+};
+
+export interface RouteContext {
+  readonly store: Store;
+  readonly keys: KeyService;
+  readonly tokens: TokenService;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly limits: AppLimits;
+  /** Authenticate the bearer token (sets request.signetToken). */
+  authenticate(request: FastifyRequest): Promise<TokenRecord>;
+  /** Authenticate, then check the action against the token's policy (deny by default). */
+  authorize(request: FastifyRequest, action: Action): Promise<TokenRecord>;
+}
+
+export type RouteModule = (app: FastifyInstance, ctx: RouteContext) => void;

@@ -1,0 +1,26 @@
+// Input schemas shared by routes, and the one function that turns a zod failure into a stable
+// error code naming the failing field.
+import { z } from 'zod';
+import { SignetError } from '../errors.js';
+
+export const flag = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
+export const artifactName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
+
+export const keyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'key names are lower-case letters, digits, . _ -');
+
+export const keyParams = z.object({ key: keyName }).strict();
+export const nameParams = z.object({ name: keyName }).strict();
+
+export function parse<T>(schema: z.ZodType<T>, value: unknown, code: 'QUERY_INVALID' | 'BODY_INVALID' | 'BAD_REQUEST'): T {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  const what = issue?.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
+  throw new SignetError(code, `${where}${what}`);
+}
