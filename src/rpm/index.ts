@@ -28,3 +28,5 @@ export {
 } from './signature-header.js';
 export type { RebuiltSignatureHeader, SignatureAlgorithm, SignaturePacketInfo, SignatureTag } from './signature-header.js';
 export { RpmType, SigTag, Tag } from './tags.js';
+export { exerciseRpmPrefix } from './fuzz-harness.js';
+export type { FuzzOutcome } from './fuzz-harness.js';

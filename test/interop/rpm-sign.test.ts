@@ -3,11 +3,13 @@
 // rpmkeys OK; tampering, wrong keys and already-signed packages fail as they must.
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSignetError } from '../../src/errors.js';
 import {
   assemblePrefix,
   checkHeaderDigests,
+  exerciseRpmPrefix,
   existingSignatures,
   findEntry,
   packageIdentity,
@@ -167,5 +169,32 @@ describe('already signed packages', () => {
     const check = rpmkeysCheck(ws.dir, 'resigned', [keys.rsaPublic], path);
     expect(check.status).toBe(0);
     expect(check.stdout).toMatch(/Header V4 RSA\/SHA512 Signature, key ID [0-9a-f]{8}: OK/);
+  });
+});
+
+describe('mutations of real packages', () => {
+  it('parse and rebuild only succeed or fail with an RPM code, each fast', () => {
+    const many = ws.corpus.find((f) => f.includes('pkg-many'))!;
+    const bytes = readFileSync(many);
+    const layout = parseRpmPrefix(bytes);
+    const prefix = bytes.subarray(0, layout.payloadOffset);
+    const packet = gpgDetachSign('ed25519', layout.header.bytes);
+    const probe = { packet, algorithm: 'ed25519' as const };
+    expect(exerciseRpmPrefix(prefix, probe)).toEqual({ ok: true, inPlace: true });
+    const indexEnd = layout.headerOffset + 16 + 16 * layout.header.entries.length;
+    const at = fc.oneof(fc.integer({ min: 0, max: prefix.length - 1 }), fc.integer({ min: 96, max: indexEnd - 1 }));
+    let malformed = 0;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(at, fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (mutations) => {
+        const input = Buffer.from(prefix);
+        for (const [pos, value] of mutations) input[pos] = value;
+        const started = performance.now();
+        const outcome = exerciseRpmPrefix(input, probe);
+        expect(performance.now() - started).toBeLessThan(200);
+        if (!outcome.ok) malformed++;
+      }),
+      { numRuns: 1500 },
+    );
+    expect(malformed).toBeGreaterThan(100);
   });
 });
