@@ -51,6 +51,8 @@ export interface Keyring {
   /** Armored public keys, written into the workspace. */
   rsaPublic: string;
   ed25519Public: string;
+  /** Stop the gpg-agent this keyring started (call before removing the workspace). */
+  stopAgent(): void;
 }
 
 function fingerprintOf(env: NodeJS.ProcessEnv, uid: string): string {
@@ -72,7 +74,8 @@ export function makeKeyring(dir: string): Keyring {
   const ed25519Public = join(dir, 'ed25519.asc');
   writeFileSync(rsaPublic, mustRun('gpg', ['--batch', '--armor', '--export', rsa], { env }).stdout);
   writeFileSync(ed25519Public, mustRun('gpg', ['--batch', '--armor', '--export', ed25519], { env }).stdout);
-  return { env, rsa, ed25519, rsaPublic, ed25519Public };
+  const stopAgent = () => void run('gpgconf', ['--kill', 'gpg-agent'], { env });
+  return { env, rsa, ed25519, rsaPublic, ed25519Public, stopAgent };
 }
 
 /** rpmsign as formats.md documents it; Debian's default %__gpg (/usr/bin/gpg2) does not exist. */

@@ -31,7 +31,10 @@ beforeAll(() => {
   ws = makeWorkspace();
   keys = makeKeyring(ws.dir);
 });
-afterAll(() => ws?.cleanup());
+afterAll(() => {
+  keys?.stopAgent();
+  ws?.cleanup();
+});
 
 const smallPackage = () => ws.corpus.find((f) => f.includes('pkg-small1'))!;
 const fingerprintFor = (algorithm: SignatureAlgorithm) => (algorithm === 'rsa4096' ? keys.rsa : keys.ed25519);
