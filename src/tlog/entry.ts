@@ -1,0 +1,143 @@
+// signet's log entry: one per signature made and one per key lifecycle event. The leaf is the
+// entry's canonical JSON (Rekor v2 does the same with its protobuf-JSON entries): keys sorted,
+// no white space, UTF-8, integers only, no absent-vs-undefined ambiguity, at most 65535 bytes so
+// it fits a tlog-tiles entry bundle. Decoding accepts only the exact canonical bytes of a valid
+// entry, so an entry has one encoding and therefore one leaf hash.
+// There is deliberately no field that could hold a secret (token, secret_id, key material).
+import { z } from 'zod';
+
+import { SignetError } from '../errors.js';
+import { decodeUtf8, hasControlCharacter } from './encoding.js';
+import { hashLeaf } from './rfc6962.js';
+import { MAX_ENTRY_BYTES } from './tiles.js';
+
+/** Signature kinds the log knows (policy `kinds`); adding one is a schema change, not a version. */
+export const SIGNATURE_KINDS = ['detached', 'clearsign', 'rpm'] as const;
+export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke'] as const;
+export const KEY_ALGORITHMS = ['rsa4096', 'ed25519'] as const;
+const DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
+
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !hasControlCharacter(s), 'control characters are not allowed');
+const lowerHex = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`));
+/** OpenPGP v4 (40) or v6 (64) fingerprint, upper-case hex as the key store writes it. */
+const fingerprint = z.string().regex(/^(?:[0-9A-F]{40}|[0-9A-F]{64})$/);
+/** RFC 3339, UTC, millisecond precision: exactly what Date.prototype.toISOString prints. */
+const time = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+  .refine((s) => {
+    const parsed = new Date(s);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString() === s;
+  }, 'not a real UTC time');
+
+const requester = z.strictObject({
+  role: text(256).optional(),
+  token_accessor: text(128),
+  /** Where the request came from, e.g. the client address. */
+  source: text(256),
+});
+
+const artifact = z
+  .strictObject({
+    name: text(4096),
+    digest_alg: z.enum(['sha256', 'sha384', 'sha512']),
+    digest_hex: z.string().regex(/^[0-9a-f]+$/),
+    nevra: text(1024).optional(),
+    header_digest: lowerHex(64).optional(),
+  })
+  .refine((a) => a.digest_hex.length === DIGEST_HEX_LENGTH[a.digest_alg], 'digest length does not match its algorithm');
+
+const signatureEntry = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('signature'),
+  sig_kind: z.enum(SIGNATURE_KINDS),
+  key_fingerprint: fingerprint,
+  artifact,
+  /** SHA-256 of the signature packet bytes returned to the client. */
+  signature_sha256: lowerHex(64),
+  requester,
+  /** The policy rule that allowed the request. */
+  rule: text(256).optional(),
+  time,
+  correlation_id: text(128).optional(),
+});
+
+const keyEntry = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('key'),
+  event: z.enum(KEY_EVENTS),
+  key_fingerprint: fingerprint,
+  key_name: text(256),
+  algorithm: z.enum(KEY_ALGORITHMS),
+  time,
+  requester,
+});
+
+export const logEntrySchema = z.discriminatedUnion('kind', [signatureEntry, keyEntry]);
+
+export type LogEntry = z.infer<typeof logEntrySchema>;
+export type SignatureLogEntry = z.infer<typeof signatureEntry>;
+export type KeyLogEntry = z.infer<typeof keyEntry>;
+
+function malformed(message: string, cause?: unknown): never {
+  throw new SignetError('TLOG_ENTRY_MALFORMED', message, cause === undefined ? undefined : { cause });
+}
+
+function validate(value: unknown): LogEntry {
+  const result = logEntrySchema.safeParse(value);
+  if (!result.success) {
+    // Name the failing field, never echo its value.
+    const issue = result.error.issues[0];
+    malformed(`invalid log entry at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+/** Deterministic JSON: sorted keys, no white space, undefined members omitted, integers only. */
+function canonicalJson(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) malformed('log entries hold integers only');
+    return String(value);
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const members = Object.keys(value)
+      .sort()
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    return `{${members.join(',')}}`;
+  }
+  return malformed('log entries hold strings, integers and objects only');
+}
+
+export function encodeEntry(entry: LogEntry): Buffer {
+  const bytes = Buffer.from(canonicalJson(validate(entry)), 'utf8');
+  if (bytes.length > MAX_ENTRY_BYTES) malformed('log entry exceeds 65535 bytes');
+  return bytes;
+}
+
+export function decodeEntry(bytes: Uint8Array): LogEntry {
+  if (bytes.length > MAX_ENTRY_BYTES) malformed('log entry exceeds 65535 bytes');
+  const json = decodeUtf8(bytes);
+  if (json === undefined) malformed('log entry is not valid UTF-8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (e) {
+    malformed('log entry is not JSON', e);
+  }
+  const entry = validate(parsed);
+  // Byte-exact re-encoding rejects white space, key order, escapes and duplicate keys: one
+  // entry, one leaf hash.
+  if (!Buffer.from(canonicalJson(entry), 'utf8').equals(bytes)) malformed('log entry is not canonical JSON');
+  return entry;
+}
+
+export function entryLeafHash(entry: LogEntry): Buffer {
+  return hashLeaf(encodeEntry(entry));
+}
