@@ -4,10 +4,12 @@ import { HASH_SIZE, emptyRoot, hashChildren, hashLeaf } from './rfc6962.js';
 
 export class StreamingRoot {
   readonly #stack: Buffer[] = [];
-  #size = 0n;
+  // A number, not a bigint: this runs once per entry, and an in-memory pass over more than
+  // 2^53 entries is not a concern.
+  #size = 0;
 
   get size(): bigint {
-    return this.#size;
+    return BigInt(this.#size);
   }
 
   push(entry: Uint8Array): void {
@@ -18,7 +20,7 @@ export class StreamingRoot {
     if (leafHash.length !== HASH_SIZE) throw new RangeError('leaf hash must be 32 bytes');
     // Steps 2.1-2.3: push, then merge once per trailing one bit of the index i.
     let merged = leafHash;
-    for (let i = this.#size; (i & 1n) === 1n; i >>= 1n) {
+    for (let i = this.#size; i % 2 === 1; i = (i - 1) / 2) {
       merged = hashChildren(this.#stack.pop() as Buffer, merged);
     }
     this.#stack.push(merged);

@@ -19,6 +19,7 @@ import {
   storedHashCount,
   storedHashIndex,
   storedHashes,
+  storedHashesAsync,
   treeHash,
   treeHashAsync,
   treeHashFrom,
@@ -182,6 +183,10 @@ describe('differential test against a naive recursive RFC 9162 reference (securi
     expect((await treeHashAsync(300n, read)).equals(reference.mth(0, 300))).toBe(true);
     expect(hexAll(await proveRecordAsync(300n, 17n, read))).toEqual(hexAll(reference.path(17, 0, 300)));
     expect(hexAll(await proveTreeAsync(300n, 17n, read))).toEqual(hexAll(reference.proof(17, 300)));
+    // Record 255 completes subtrees of 2, 4, …, 256 leaves: 1 + 8 hashes, as stored.
+    const appended = await storedHashesAsync(255n, hashLeaf(entries[255] as Buffer), read);
+    expect(appended).toHaveLength(9);
+    expect(hexAll(appended)).toEqual(hexAll(store.hashes.slice(Number(storedHashIndex(0, 255n)), Number(storedHashCount(256n)))));
   });
 });
 

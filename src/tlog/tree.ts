@@ -95,6 +95,10 @@ export function storedHashes(n: bigint, leafHash: Buffer, readHashes: HashReader
   return storedHashesFrom(n, leafHash, readChecked(readHashes, storedHashesIndices(n)));
 }
 
+export async function storedHashesAsync(n: bigint, leafHash: Buffer, readHashes: AsyncHashReader): Promise<Buffer[]> {
+  return storedHashesFrom(n, leafHash, await readCheckedAsync(readHashes, storedHashesIndices(n)));
+}
+
 // ---- tree hash ----
 
 /** Indices of the complete subtrees that tile [lo, hi), left to right (tlog.go subTreeIndex). */
