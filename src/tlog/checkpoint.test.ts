@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { isSignetError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { Secret } from '../secret.js';
-import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from './checkpoint.js';
+import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint, verifyCheckpointConsistency } from './checkpoint.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from './note.js';
 import { emptyRoot } from './rfc6962.js';
+import { MemoryTree } from './tree.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/tlog/${name}`, import.meta.url), 'utf8');
 const logKey = JSON.parse(fixture('golden-log-key.json')) as { signerKey: string; verifierKey: string };
@@ -107,5 +108,27 @@ describe('strict checkpoint text', () => {
     expect(codeOf(() => formatCheckpoint({ origin: ORIGIN, size: -1n, root: ROOT_8 }))).toBe('TLOG_CHECKPOINT_INVALID');
     expect(codeOf(() => formatCheckpoint({ origin: ORIGIN, size: 1n, root: Buffer.alloc(31) }))).toBe('TLOG_CHECKPOINT_INVALID');
     expect(codeOf(() => formatCheckpoint({ origin: ORIGIN, size: 1n, root: ROOT_8, extensions: [''] }))).toBe('TLOG_CHECKPOINT_INVALID');
+  });
+});
+
+describe('consistency between checkpoints', () => {
+  const tree = new MemoryTree();
+  for (let i = 0; i < 40; i++) tree.append(Buffer.from(`e${i}`));
+  const at = (size: bigint) => ({ origin: ORIGIN, size, root: tree.root(size) });
+
+  it('accepts a genuine extension and equal checkpoints', () => {
+    verifyCheckpointConsistency(at(13n), at(40n), tree.consistencyProof(13n, 40n));
+    verifyCheckpointConsistency(at(40n), at(40n), []);
+    verifyCheckpointConsistency(at(0n), at(40n), []);
+  });
+
+  it('rejects rollback, another origin, a forked root and a proof for other sizes', () => {
+    const proof = tree.consistencyProof(13n, 40n);
+    expect(codeOf(() => verifyCheckpointConsistency(at(40n), at(13n), proof))).toBe('TLOG_PROOF_INVALID');
+    expect(codeOf(() => verifyCheckpointConsistency(at(13n), { ...at(40n), origin: 'other.example/log' }, proof))).toBe(
+      'TLOG_CHECKPOINT_INVALID',
+    );
+    expect(codeOf(() => verifyCheckpointConsistency(at(13n), { ...at(40n), root: tree.root(39n) }, proof))).toBe('TLOG_PROOF_INVALID');
+    expect(codeOf(() => verifyCheckpointConsistency(at(12n), at(40n), proof))).toBe('TLOG_PROOF_INVALID');
   });
 });

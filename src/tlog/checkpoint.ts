@@ -6,6 +6,7 @@ import { decodeBase64, decodeUint64, hasControlCharacter, isUint64 } from './enc
 import { isValidKeyName, openNote, signNote } from './note.js';
 import type { NoteSignature, NoteSigner, NoteVerifier } from './note.js';
 import { HASH_SIZE } from './rfc6962.js';
+import { verifyConsistency } from './verify.js';
 
 export interface Checkpoint {
   /** Log identity, e.g. `signet.example.org/log`. */
@@ -81,4 +82,14 @@ export function openCheckpoint(
   const checkpoint = parseCheckpoint(opened.text);
   if (checkpoint.origin !== expectedOrigin) invalid('checkpoint is for another log');
   return { checkpoint, text: opened.text, unverified: opened.unverified };
+}
+
+/**
+ * A newer checkpoint extends an older one of the same log (RFC 9162 §2.1.4.2). What a verifier
+ * holding an earlier checkpoint runs before trusting a later one, and what the log itself must
+ * check before signing (tlog-checkpoint: never sign an inconsistent checkpoint).
+ */
+export function verifyCheckpointConsistency(older: Checkpoint, newer: Checkpoint, proof: readonly Uint8Array[]): void {
+  if (older.origin !== newer.origin) invalid('checkpoints are from different logs');
+  verifyConsistency(older.size, newer.size, proof, older.root, newer.root);
 }
