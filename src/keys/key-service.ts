@@ -1,0 +1,124 @@
+// Signing keys: create, import, list, and hand the signing engine a decrypted KeyObject.
+// Decrypted keys are cached in process memory only (never written, never returned by an API).
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { SignetError } from '../errors.js';
+import { generateKey, publicKeyInfo, type KeyAlgorithm, type PublicKeyInfo } from '../openpgp/index.js';
+import type { Secret } from '../secret.js';
+import type { KeyRecord, Store } from '../store/types.js';
+import { sealPrivateKey, unsealPrivateKey } from './seal.js';
+
+/** Key names: what users type and what policies match; no separators, no look-alikes. */
+export const KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function checkKeyName(name: string): void {
+  if (!KEY_NAME_PATTERN.test(name) || name.includes('..')) {
+    throw new SignetError('NAME_INVALID', 'key names are 1-64 lower-case letters, digits, . _ - (starting with a letter or digit)');
+  }
+}
+
+export interface KeySigner {
+  readonly record: KeyRecord;
+  readonly info: PublicKeyInfo;
+  readonly privateKey: KeyObject;
+}
+
+export class KeyService {
+  readonly #store: Store;
+  readonly #master: Secret;
+  readonly #now: () => number;
+  readonly #signers = new Map<string, KeySigner>();
+
+  constructor(store: Store, master: Secret, now: () => number = Date.now) {
+    this.#store = store;
+    this.#master = master;
+    this.#now = now;
+  }
+
+  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string }): Promise<KeyRecord> {
+    checkKeyName(name);
+    if (await this.#store.getKey(name)) throw new SignetError('KEY_EXISTS', `a key named ${name} exists`);
+    const generated = await generateKey({ algorithm: options.algorithm, userId: options.userId });
+    return this.#insert(name, generated.privateKey, generated.info, generated.transferablePublicKey, generated.userIds, 'generated');
+  }
+
+  async importSecret(
+    name: string,
+    privateKey: KeyObject,
+    info: PublicKeyInfo,
+    transferablePublicKey: Buffer,
+    userIds: string[],
+  ): Promise<KeyRecord> {
+    checkKeyName(name);
+    return this.#insert(name, privateKey, info, transferablePublicKey, userIds, 'imported');
+  }
+
+  async get(name: string): Promise<KeyRecord> {
+    const record = await this.#store.getKey(name);
+    if (!record) throw new SignetError('KEY_NOT_FOUND', `no key named ${name}`);
+    return record;
+  }
+
+  list(): Promise<KeyRecord[]> {
+    return this.#store.listKeys();
+  }
+
+  async revoke(name: string): Promise<void> {
+    await this.#store.setKeyState(name, 'revoked');
+    this.#signers.delete(name);
+  }
+
+  /** The decrypted key for signing. Cached; a revoked key is refused. */
+  async signer(name: string): Promise<KeySigner> {
+    const cached = this.#signers.get(name);
+    if (cached) return cached;
+    const record = await this.get(name);
+    if (record.state !== 'active') throw new SignetError('KEY_REVOKED', `the key ${name} is revoked`);
+    const binding = { name: record.name, fingerprint: record.fingerprint };
+    const pkcs8 = unsealPrivateKey(this.#master, binding, record);
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey({ key: pkcs8.reveal(), format: 'der', type: 'pkcs8' });
+    } catch {
+      throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} cannot be decrypted`);
+    } finally {
+      pkcs8.wipe();
+    }
+    const info = publicKeyInfo(privateKey, record.keyCreatedAt);
+    if (info.fingerprint.toString('hex').toUpperCase() !== record.fingerprint) {
+      throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} does not match its fingerprint`);
+    }
+    const signer: KeySigner = { record, info, privateKey };
+    this.#signers.set(name, signer);
+    return signer;
+  }
+
+  async #insert(
+    name: string,
+    privateKey: KeyObject,
+    info: PublicKeyInfo,
+    transferablePublicKey: Buffer,
+    userIds: string[],
+    origin: KeyRecord['origin'],
+  ): Promise<KeyRecord> {
+    const fingerprint = info.fingerprint.toString('hex').toUpperCase();
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const sealed = sealPrivateKey(this.#master, { name, fingerprint }, pkcs8);
+    pkcs8.fill(0);
+    const record: KeyRecord = {
+      name,
+      fingerprint,
+      keyId: info.keyId.toString('hex').toUpperCase(),
+      algorithm: info.algorithm,
+      userId: userIds[0] ?? '',
+      keyCreatedAt: info.creationTime,
+      publicKey: transferablePublicKey,
+      sealedSecret: sealed.sealedSecret,
+      wrappedDataKey: sealed.wrappedDataKey,
+      origin,
+      state: 'active',
+      createdAt: this.#now(),
+    };
+    await this.#store.insertKey(record);
+    return record;
+  }
+}

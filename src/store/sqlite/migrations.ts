@@ -1,0 +1,43 @@
+// Numbered schema migrations. Each runs once, in its own transaction; adding a table is adding an
+// entry. The PostgreSQL store keeps its own list with the same version numbers and meaning.
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sqlite: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'meta, keys, tokens',
+    sqlite: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE keys (
+        name TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL UNIQUE,
+        key_id TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        key_created_at INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        sealed_secret BLOB NOT NULL,
+        wrapped_data_key BLOB NOT NULL,
+        origin TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE tokens (
+        accessor TEXT PRIMARY KEY,
+        token_hash BLOB NOT NULL UNIQUE,
+        policies TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        parent_accessor TEXT,
+        meta TEXT NOT NULL
+      );
+      CREATE INDEX tokens_parent ON tokens (parent_accessor);
+    `,
+  },
+];

@@ -1,0 +1,254 @@
+// The embedded store: SQLite through better-sqlite3 (WAL, synchronous=FULL so an acknowledged
+// write survives power loss). Engine errors are translated here; nothing SQLite-specific leaks out.
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { SignetError, type ErrorCode } from '../../errors.js';
+import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
+import { MIGRATIONS } from './migrations.js';
+
+interface KeyRow {
+  name: string;
+  fingerprint: string;
+  key_id: string;
+  algorithm: string;
+  user_id: string;
+  key_created_at: number;
+  public_key: Buffer;
+  sealed_secret: Buffer;
+  wrapped_data_key: Buffer;
+  origin: string;
+  state: string;
+  created_at: number;
+}
+
+interface TokenRow {
+  accessor: string;
+  token_hash: Buffer;
+  policies: string;
+  display_name: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  parent_accessor: string | null;
+  meta: string;
+}
+
+export class SqliteStore implements Store {
+  readonly engine = 'sqlite' as const;
+  readonly path: string;
+  readonly #db: Database.Database;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  static open(path: string): SqliteStore {
+    try {
+      if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+      const db = new Database(path, { fileMustExist: true });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      return new SqliteStore(path, db);
+    } catch (err) {
+      throw translate(err, `cannot open the SQLite store ${path}`);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    this.#run(() => {
+      this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      const applied = new Set(
+        (this.#db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+      );
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        this.#db.transaction(() => {
+          this.#db.exec(m.sqlite);
+          this.#db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+        }).immediate();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  async ping(): Promise<void> {
+    this.#run(() => this.#db.prepare('SELECT 1').get());
+  }
+
+  /** Journal mode, for tests. */
+  journalMode(): string {
+    return String(this.#db.pragma('journal_mode', { simple: true }));
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.#run(() => (this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value);
+  }
+
+  async putMetaIfAbsent(key: string, value: string): Promise<string> {
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, value);
+        return (this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value;
+      }).immediate(),
+    );
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.#run(() => this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value));
+  }
+
+  async insertKey(key: KeyRecord): Promise<void> {
+    this.#run(
+      () =>
+        this.#db
+          .prepare(
+            `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
+               wrapped_data_key, origin, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            key.name,
+            key.fingerprint,
+            key.keyId,
+            key.algorithm,
+            key.userId,
+            key.keyCreatedAt,
+            key.publicKey,
+            key.sealedSecret,
+            key.wrappedDataKey,
+            key.origin,
+            key.state,
+            key.createdAt,
+          ),
+      { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
+    );
+  }
+
+  async getKey(name: string): Promise<KeyRecord | undefined> {
+    return this.#run(() => toKey(this.#db.prepare('SELECT * FROM keys WHERE name = ?').get(name) as KeyRow | undefined));
+  }
+
+  async getKeyByFingerprint(fingerprint: string): Promise<KeyRecord | undefined> {
+    return this.#run(() => toKey(this.#db.prepare('SELECT * FROM keys WHERE fingerprint = ?').get(fingerprint) as KeyRow | undefined));
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    return this.#run(() => (this.#db.prepare('SELECT * FROM keys ORDER BY name').all() as KeyRow[]).map((r) => toKey(r) as KeyRecord));
+  }
+
+  async setKeyState(name: string, state: KeyState): Promise<void> {
+    const changes = this.#run(() => this.#db.prepare('UPDATE keys SET state = ? WHERE name = ?').run(state, name).changes);
+    if (changes === 0) throw new SignetError('KEY_NOT_FOUND', `no key named ${name}`);
+  }
+
+  async insertToken(token: TokenRecord): Promise<void> {
+    this.#run(
+      () =>
+        this.#db
+          .prepare(
+            `INSERT INTO tokens (accessor, token_hash, policies, display_name, created_at, expires_at, revoked_at,
+               parent_accessor, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            token.accessor,
+            token.tokenHash,
+            JSON.stringify(token.policies),
+            token.displayName,
+            token.createdAt,
+            token.expiresAt,
+            token.revokedAt,
+            token.parentAccessor,
+            JSON.stringify(token.meta),
+          ),
+      { constraint: ['BAD_REQUEST', 'a token with this accessor or hash exists'] },
+    );
+  }
+
+  async getTokenByHash(tokenHash: Buffer): Promise<TokenRecord | undefined> {
+    return this.#run(() => toToken(this.#db.prepare('SELECT * FROM tokens WHERE token_hash = ?').get(tokenHash) as TokenRow | undefined));
+  }
+
+  async getTokenByAccessor(accessor: string): Promise<TokenRecord | undefined> {
+    return this.#run(() => toToken(this.#db.prepare('SELECT * FROM tokens WHERE accessor = ?').get(accessor) as TokenRow | undefined));
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.#run(() => (this.#db.prepare('SELECT * FROM tokens ORDER BY created_at, accessor').all() as TokenRow[]).map((r) => toToken(r) as TokenRecord));
+  }
+
+  async revokeToken(accessor: string, at: number): Promise<string[]> {
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const rows = this.#db
+          .prepare(
+            `WITH RECURSIVE tree(accessor) AS (
+               SELECT accessor FROM tokens WHERE accessor = ?
+               UNION SELECT t.accessor FROM tokens t JOIN tree ON t.parent_accessor = tree.accessor)
+             SELECT accessor FROM tree`,
+          )
+          .all(accessor) as Array<{ accessor: string }>;
+        const update = this.#db.prepare('UPDATE tokens SET revoked_at = ? WHERE accessor = ? AND revoked_at IS NULL');
+        for (const r of rows) update.run(at, r.accessor);
+        return rows.map((r) => r.accessor);
+      }).immediate(),
+    );
+  }
+
+  #run<T>(fn: () => T, options: { constraint?: [ErrorCode, string] } = {}): T {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (options.constraint && code.startsWith('SQLITE_CONSTRAINT')) {
+        throw new SignetError(options.constraint[0], options.constraint[1]);
+      }
+      throw translate(err, 'the SQLite store failed');
+    }
+  }
+}
+
+function translate(err: unknown, message: string): SignetError {
+  if (err instanceof SignetError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return new SignetError('DISK_FULL', 'the store has no space left', { cause: err });
+  return new SignetError('STORE_UNAVAILABLE', `${message} (${code || 'error'})`, { cause: err });
+}
+
+function toKey(r: KeyRow | undefined): KeyRecord | undefined {
+  if (!r) return undefined;
+  return {
+    name: r.name,
+    fingerprint: r.fingerprint,
+    keyId: r.key_id,
+    algorithm: r.algorithm as KeyRecord['algorithm'],
+    userId: r.user_id,
+    keyCreatedAt: r.key_created_at,
+    publicKey: Buffer.from(r.public_key),
+    sealedSecret: Buffer.from(r.sealed_secret),
+    wrappedDataKey: Buffer.from(r.wrapped_data_key),
+    origin: r.origin as KeyRecord['origin'],
+    state: r.state as KeyState,
+    createdAt: r.created_at,
+  };
+}
+
+function toToken(r: TokenRow | undefined): TokenRecord | undefined {
+  if (!r) return undefined;
+  return {
+    accessor: r.accessor,
+    tokenHash: Buffer.from(r.token_hash),
+    policies: JSON.parse(r.policies) as string[],
+    displayName: r.display_name,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    parentAccessor: r.parent_accessor,
+    meta: JSON.parse(r.meta) as Record<string, string>,
+  };
+}
