@@ -84,7 +84,8 @@ export class TokenService {
 export function bearerToken(authorization: string | undefined, headerToken: string | undefined): string | undefined {
   if (authorization !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return m ? m[1] : '';
+    // Another scheme (Basic, …) is a presented but invalid credential, not a missing one.
+    return m ? m[1] : authorization;
   }
   return headerToken;
 }

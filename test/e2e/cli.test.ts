@@ -32,7 +32,10 @@ describe('signet CLI', () => {
   });
 
   it('prints the admin token once on first start, on stdout only', () => {
-    expect(srv.stdout().trim()).toBe(srv.token);
+    // stdout carries the JSON logs too: the token is the first line and appears nowhere else.
+    const lines = srv.stdout().split('\n');
+    expect(lines[0]).toBe(srv.token);
+    expect(lines.slice(1).some((l) => l.includes(srv.token))).toBe(false);
     expect(srv.stderr()).toContain('admin token written to');
     expect(srv.stderr()).not.toContain(srv.token);
   });

@@ -21,13 +21,12 @@ export class Gpg {
   run(args: string[], input?: Buffer | string): GpgResult {
     const r = spawnSync('gpg', ['--homedir', this.home, '--batch', '--no-tty', '--status-fd', '2', ...args], {
       input,
-      encoding: 'buffer',
       env: { ...process.env, LC_ALL: 'C' },
     });
-    const stderr = r.stderr.toString('utf8');
+    const stderr = Buffer.from(r.stderr).toString('utf8');
     return {
       status: r.status ?? -1,
-      stdout: r.stdout.toString('utf8'),
+      stdout: Buffer.from(r.stdout).toString('utf8'),
       stderr,
       statusLines: stderr.split('\n').filter((l) => l.startsWith('[GNUPG:] ')),
     };
