@@ -5,11 +5,20 @@ import { SignetError } from '../errors.js';
 
 export const flag = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
+/** C0 controls and DEL: never valid in names, user IDs or anything echoed into logs. */
+export function hasControlCharacters(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 export const artifactName = z
   .string()
   .min(1)
   .max(255)
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
+  .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
 
 export const keyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'key names are lower-case letters, digits, . _ -');
 

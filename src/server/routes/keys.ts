@@ -4,13 +4,13 @@ import { armor, importSecretKey } from '../../openpgp/index.js';
 import { Secret } from '../../secret.js';
 import type { KeyRecord } from '../../store/types.js';
 import type { RouteModule } from '../context.js';
-import { keyName, nameParams, parse } from '../validation.js';
+import { hasControlCharacters, keyName, nameParams, parse } from '../validation.js';
 
 const userId = z
   .string()
   .min(1)
   .max(256)
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
+  .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
 
 const createKeyBody = z
   .object({
