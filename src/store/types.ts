@@ -5,6 +5,11 @@
 //   bigint for log indices, strings; times are Unix milliseconds as numbers);
 // - each method is atomic on its own; uniqueness violations become SignetError codes
 //   (KEY_EXISTS, …), an unreachable engine becomes STORE_UNAVAILABLE.
+// Growing the interface: each domain adds a sub-store as a property (`readonly log: LogStore`,
+// `readonly auth: AuthStore`) with its interface in src/store/<domain>-types.ts and one
+// implementation file per engine (src/store/sqlite/<domain>-store.ts, src/store/postgres/…),
+// plus migrations in the engine's list. Migration version ranges: 1–9 base, 10–19 transparency
+// log, 20–29 auth/policy/rate limits/audit.
 
 export type KeyAlgorithm = 'rsa4096' | 'ed25519';
 export type KeyState = 'active' | 'revoked';

@@ -64,7 +64,7 @@ export class SqliteStore implements Store {
       const applied = new Set(
         (this.#db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
       );
-      for (const m of MIGRATIONS) {
+      for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
         if (applied.has(m.version)) continue;
         this.#db.transaction(() => {
           this.#db.exec(m.sqlite);
