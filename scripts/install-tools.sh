@@ -7,6 +7,8 @@ missing=()
 while read -r cmd pkg; do
   case "$cmd" in ''|'#'*) continue ;; esac
   command -v "$cmd" >/dev/null 2>&1 && continue
+  # An absolute path may be a glob (server binaries off PATH, e.g. /usr/lib/postgresql/*/bin).
+  case "$cmd" in /*) compgen -G "$cmd" >/dev/null && continue ;; esac
   [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
 done < "$here/interop-tools.txt"
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -73,7 +73,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   for (const warning of master.warnings ?? []) logger.warn({ event: 'master_key' }, warning);
 
-  const store = await openStore(options.store ?? settings.store ?? '', { dataDir });
+  const store = await openStore(options.store ?? settings.store ?? '', {
+    dataDir,
+    // A PostgreSQL restart drops idle pooled connections; requests in flight get 503
+    // STORE_UNAVAILABLE and the pool reconnects by itself when the database is back.
+    postgres: { onConnectionError: (err) => logger.warn({ event: 'store_connection_lost', code: (err as { code?: string }).code }, 'lost a PostgreSQL connection') },
+  });
   try {
     await store.migrate();
     await verifyMasterKey(store, master.key);

@@ -4,10 +4,12 @@
 //   postgres://…       → PostgreSQL (scale-out; see src/store/postgres)
 import { join, resolve } from 'node:path';
 import { SignetError } from '../errors.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+import type { PgOptions } from './postgres/database.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
-export async function openStore(url: string, options: { dataDir: string }): Promise<Store> {
+export async function openStore(url: string, options: { dataDir: string; postgres?: PgOptions }): Promise<Store> {
   if (url === '' || url === undefined) return SqliteStore.open(join(options.dataDir, 'signet.db'));
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
@@ -15,7 +17,12 @@ export async function openStore(url: string, options: { dataDir: string }): Prom
     return SqliteStore.open(resolve(path));
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    throw new SignetError('CONFIG_INVALID', 'the PostgreSQL store is not built yet');
+    try {
+      new URL(url);
+    } catch {
+      throw new SignetError('CONFIG_INVALID', 'the postgres:// store URL is malformed');
+    }
+    return PostgresStore.open(url, options.postgres);
   }
   throw new SignetError('CONFIG_INVALID', 'the store URL must start with sqlite: or postgres://');
 }

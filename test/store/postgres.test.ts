@@ -1,0 +1,136 @@
+// The Store suite on a real PostgreSQL (a throwaway cluster, test/helpers/postgres.ts), plus what
+// only a networked, shared engine has: several stores migrating one database at once, outages.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { openStore } from '../../src/store/index.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { isConnectionFailure, translatePgError } from '../../src/store/postgres/errors.js';
+import type { Store } from '../../src/store/types.js';
+import { startPgCluster, type PgCluster } from '../helpers/postgres.js';
+import { defineStoreSuite, keyRecord, tokenRecord } from './store-suite.js';
+
+let cluster: PgCluster;
+
+beforeAll(async () => {
+  cluster = await startPgCluster();
+}, 120_000);
+
+afterAll(() => {
+  cluster?.destroy();
+});
+
+defineStoreSuite('postgres', async () => {
+  const url = await cluster.createDatabase();
+  let current: Store = PostgresStore.open(url);
+  return {
+    get store() {
+      return current;
+    },
+    async reopen() {
+      await current.close();
+      current = PostgresStore.open(url);
+      await current.migrate();
+      return current;
+    },
+    async cleanup() {
+      await current.close();
+    },
+  };
+});
+
+describe('PostgreSQL specifics', () => {
+  it('opens postgres:// URLs through openStore and refuses malformed ones', async () => {
+    const url = await cluster.createDatabase();
+    const store = await openStore(url, { dataDir: '/nonexistent' });
+    try {
+      expect(store.engine).toBe('postgres');
+      await store.migrate();
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+    await expect(openStore('postgres://[bad', { dataDir: '/tmp' })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+
+  it('several nodes migrating one database at once apply each migration exactly once', async () => {
+    const url = await cluster.createDatabase();
+    const stores = Array.from({ length: 5 }, () => PostgresStore.open(url));
+    try {
+      await Promise.all(stores.map((s) => s.migrate()));
+      const rows = await stores[0]!.db.query<{ version: number; n: string }>('SELECT version, count(*) AS n FROM schema_migrations GROUP BY version');
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) expect(r.n).toBe('1');
+      // What one node writes, another reads at once.
+      await stores[1]!.insertKey(keyRecord('shared'));
+      expect((await stores[4]!.getKey('shared'))?.name).toBe('shared');
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('stores bytes byte-exact as BYTEA and times as BIGINT beyond 2^31', async () => {
+    const url = await cluster.createDatabase();
+    const store = PostgresStore.open(url);
+    try {
+      await store.migrate();
+      const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const t = tokenRecord('big', { tokenHash: allBytes, createdAt: 4_102_444_800_000, expiresAt: 2 ** 52, meta: { 'key with space': 'värde', empty: '' } });
+      await store.insertToken(t);
+      expect(await store.getTokenByHash(allBytes)).toEqual(t);
+      const cols = await store.db.query<{ column_name: string; data_type: string }>(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'tokens' AND column_name IN ('token_hash', 'created_at', 'policies')",
+      );
+      expect(Object.fromEntries(cols.map((c) => [c.column_name, c.data_type]))).toEqual({ token_hash: 'bytea', created_at: 'bigint', policies: 'jsonb' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('classifies connection failures, and only those, as unreachable', () => {
+    for (const code of ['ECONNREFUSED', '57P01', '08006', '08001', '57P03']) expect(isConnectionFailure(Object.assign(new Error('x'), { code }))).toBe(true);
+    expect(isConnectionFailure(new Error('Connection terminated unexpectedly'))).toBe(true);
+    for (const code of ['23505', '42601', '22P02']) expect(isConnectionFailure(Object.assign(new Error('x'), { code }))).toBe(false);
+    expect(translatePgError(Object.assign(new Error('dup'), { code: '23505' }), 'm', { constraint: ['KEY_EXISTS', 'k'] }).code).toBe('KEY_EXISTS');
+    expect(translatePgError(Object.assign(new Error('full'), { code: '53100' }), 'm').code).toBe('DISK_FULL');
+    expect(translatePgError(Object.assign(new Error('gone'), { code: '57P01' }), 'm').code).toBe('STORE_UNAVAILABLE');
+  });
+
+  it('an outage gives STORE_UNAVAILABLE, never a crash; the same store works again after restart', async () => {
+    const url = await cluster.createDatabase();
+    const store = PostgresStore.open(url, { connectTimeoutMs: 2_000 });
+    const idleErrors: Error[] = [];
+    const watcher = PostgresStore.open(url, { onConnectionError: (err) => idleErrors.push(err) });
+    try {
+      await store.migrate();
+      await store.insertKey(keyRecord('before'));
+      await watcher.ping(); // leaves an idle pooled connection for the server to drop
+      // A statement in flight when the server goes down.
+      const sleeping = new pg.Client({ connectionString: url });
+      await sleeping.connect();
+      sleeping.on('error', () => undefined);
+      const inFlight = sleeping.query('SELECT pg_sleep(30)').then(
+        () => 'finished',
+        (err: unknown) => (isConnectionFailure(err) ? 'unavailable' : String(err)),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      cluster.stop('fast');
+      expect(await inFlight).toBe('unavailable');
+      await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(store.getKey('before')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(store.insertKey(keyRecord('during'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(idleErrors.length).toBeGreaterThan(0);
+      await sleeping.end().catch(() => undefined);
+
+      cluster.start();
+      await store.ping();
+      expect((await store.getKey('before'))?.name).toBe('before');
+      expect(await store.getKey('during')).toBeUndefined();
+      await store.insertKey(keyRecord('after'));
+      expect((await watcher.listKeys()).map((k) => k.name)).toEqual(['after', 'before']);
+    } finally {
+      if (!cluster.running) cluster.start();
+      await store.close();
+      await watcher.close();
+    }
+  }, 60_000);
+});
