@@ -8,6 +8,7 @@ import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { DEFAULT_LISTEN, startServer } from '../server/serve.js';
 import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
+import { registerStoreCommands } from './store.js';
 import { writeChecksums } from './sums.js';
 
 const VERSION = '0.1.0';
@@ -217,6 +218,8 @@ export function buildProgram(): Command {
       if (g.json) printJson(result);
       else process.stderr.write(`signet: ${result.files} files listed in ${result.sums}, signed in ${result.signature}\n`);
     });
+
+  registerStoreCommands(program);
 
   return program;
 }
