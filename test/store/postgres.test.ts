@@ -86,6 +86,39 @@ describe('PostgreSQL specifics', () => {
     }
   });
 
+  it('transactions commit all or nothing, and conflicting serializable ones are retried', async () => {
+    const url = await cluster.createDatabase();
+    const store = PostgresStore.open(url);
+    try {
+      await store.migrate();
+      await expect(
+        store.db.transaction(async (tx) => {
+          await tx.query("INSERT INTO meta (key, value) VALUES ('half', 'written')");
+          await tx.query("INSERT INTO meta (key, value) VALUES ('half', 'again')", [], { constraint: ['KEY_EXISTS', 'dup'] });
+        }),
+      ).rejects.toMatchObject({ code: 'KEY_EXISTS' });
+      expect(await store.getMeta('half')).toBeUndefined();
+
+      // Read-modify-write of one counter from 6 transactions at once: serialization failures
+      // (40001) are retried, so no increment is lost.
+      await store.setMeta('counter', '0');
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          store.db.transaction(
+            async (tx) => {
+              const [row] = await tx.query<{ value: string }>("SELECT value FROM meta WHERE key = 'counter'");
+              await tx.query("UPDATE meta SET value = $1 WHERE key = 'counter'", [String(Number(row?.value) + 1)]);
+            },
+            { isolation: 'serializable', retries: 20 },
+          ),
+        ),
+      );
+      expect(await store.getMeta('counter')).toBe('6');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('classifies connection failures, and only those, as unreachable', () => {
     for (const code of ['ECONNREFUSED', '57P01', '08006', '08001', '57P03']) expect(isConnectionFailure(Object.assign(new Error('x'), { code }))).toBe(true);
     expect(isConnectionFailure(new Error('Connection terminated unexpectedly'))).toBe(true);

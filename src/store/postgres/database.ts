@@ -115,7 +115,9 @@ export class PgDatabase implements PgQueryable {
     try {
       return await fn(session, client);
     } catch (err) {
-      broken ??= isBrokenConnection(err instanceof SignetError ? err.cause : err) ? err : undefined;
+      // A domain error thrown by fn (no pg cause) says nothing about the connection.
+      const cause = err instanceof SignetError ? err.cause : err;
+      broken ??= cause !== undefined && isBrokenConnection(cause) ? err : undefined;
       throw err;
     } finally {
       client.off('error', onError);
