@@ -8,24 +8,28 @@ import { SignetError } from '../errors.js';
 import { bearerToken, type TokenService } from '../auth/tokens.js';
 import { AdminOnlyAuthorizer, type Action, type Authorizer } from '../policy/authorize.js';
 import type { KeyService } from '../keys/key-service.js';
+import type { LogService } from '../tlog/service.js';
 import type { Store, TokenRecord } from '../store/types.js';
 import { DEFAULT_LIMITS, type AppLimits, type RouteContext, type RouteModule } from './context.js';
 import { toSignetError } from './error-mapping.js';
 import { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
+import { createLogRecorder, logRoutes } from './routes/log.js';
 import { signRoutes } from './routes/sign.js';
 
 export { DEFAULT_LIMITS, type AppLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, logRoutes];
 
 export interface AppDeps {
   readonly store: Store;
   readonly keys: KeyService;
   readonly tokens: TokenService;
+  /** The transparency log every signature is recorded in. */
+  readonly log: LogService;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly authorizer?: Authorizer;
@@ -110,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     metrics,
     limits,
+    log: createLogRecorder(deps.log),
     authenticate,
     authorize,
   };

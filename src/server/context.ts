@@ -8,6 +8,7 @@ import type { KeyService } from '../keys/key-service.js';
 import type { Action } from '../policy/authorize.js';
 import type { Store, TokenRecord } from '../store/types.js';
 import type { Metrics } from './metrics.js';
+import type { LogRecorder } from './routes/log.js';
 
 export interface AppLimits {
   /** Largest artifact accepted by POST /v1/sign/:key (streamed, not buffered). */
@@ -28,6 +29,8 @@ export interface RouteContext {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly limits: AppLimits;
+  /** The transparency log: routes record every signature here before answering (invariant 4). */
+  readonly log: LogRecorder;
   /** Authenticate the bearer token (sets request.signetToken). */
   authenticate(request: FastifyRequest): Promise<TokenRecord>;
   /** Authenticate, then check the action against the token's policy (deny by default). */

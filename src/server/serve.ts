@@ -11,6 +11,7 @@ import { loadOrCreateMasterKey, verifyMasterKey } from '../keys/master-key.js';
 import { ADMIN_POLICY } from '../policy/authorize.js';
 import type { Secret } from '../secret.js';
 import { openStore } from '../store/index.js';
+import { LogService } from '../tlog/service.js';
 import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { buildApp, type AppLimits } from './app.js';
@@ -79,6 +80,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // STORE_UNAVAILABLE and the pool reconnects by itself when the database is back.
     postgres: { onConnectionError: (err) => logger.warn({ event: 'store_connection_lost', code: (err as { code?: string }).code }, 'lost a PostgreSQL connection') },
   });
+  let stopLog: (() => Promise<void>) | undefined;
   try {
     await store.migrate();
     await verifyMasterKey(store, master.key);
@@ -86,13 +88,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await bootstrapAdminToken(store, tokens, dataDir, options.onAdminToken);
 
     const keys = new KeyService(store, master.key);
+    const log = await LogService.open(store, master.key, {
+      ...(settings.tlog?.origin ? { origin: settings.tlog.origin } : {}),
+      onError: (err) => logger.error({ err, event: 'tlog.integrate' }, 'log integration failed'),
+    });
+    log.start();
+    stopLog = () => log.close();
     const limits: Partial<AppLimits> = {
       ...(settings.limits?.max_artifact_bytes ? { maxArtifactBytes: settings.limits.max_artifact_bytes } : {}),
       ...(settings.limits?.max_json_bytes ? { maxJsonBytes: settings.limits.max_json_bytes } : {}),
       ...options.limits,
     };
     const tls = tlsOptions(options, settings.tls);
-    const app = await buildApp({ store, keys, tokens, logger, limits, ...(tls ? { https: tls } : {}) });
+    const app = await buildApp({ store, keys, tokens, log, logger, limits, ...(tls ? { https: tls } : {}) });
     const { host, port } = parseListen(options.listen ?? settings.listen ?? DEFAULT_LISTEN);
     const address = await app.listen({ host, port });
     logger.info({ event: 'listening', url: address, store: store.engine, tls: tls !== undefined }, 'signet is serving');
@@ -103,10 +111,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       logger,
       async close() {
         await app.close();
+        await log.close();
         await store.close();
       },
     };
   } catch (err) {
+    await stopLog?.().catch(() => undefined);
     await store.close();
     throw err;
   }

@@ -26,6 +26,11 @@ const settingsFileSchema = z
       })
       .strict()
       .optional(),
+    /** The transparency log. `origin` names the log (checkpoint line 1, log key name) for good. */
+    tlog: z
+      .object({ origin: z.string().min(1).max(255).regex(/^[^\s+]+$/, 'no white space or +').optional() })
+      .strict()
+      .optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

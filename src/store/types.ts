@@ -11,6 +11,8 @@
 // plus migrations in the engine's list. Migration version ranges: 1–9 base, 10–19 transparency
 // log, 20–29 auth/policy/rate limits/audit.
 
+import type { LogStore } from './log-types.js';
+
 export type KeyAlgorithm = 'rsa4096' | 'ed25519';
 export type KeyState = 'active' | 'revoked';
 
@@ -58,6 +60,8 @@ export interface TokenRecord {
 
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
+  /** The transparency log (src/store/log-types.ts). */
+  readonly log: LogStore;
 
   /** Create or upgrade the schema (idempotent; safe when several nodes start together). */
   migrate(): Promise<void>;

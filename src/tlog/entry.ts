@@ -12,7 +12,9 @@ import { hashLeaf } from './rfc6962.js';
 import { MAX_ENTRY_BYTES } from './tiles.js';
 
 /** Signature kinds the log knows (policy `kinds`); adding one is a schema change, not a version. */
-export const SIGNATURE_KINDS = ['detached', 'clearsign', 'rpm'] as const;
+// The artifact kinds of policies (src/policy/authorize.ts ARTIFACT_KINDS), listed here because
+// the core does not import the server side.
+export const SIGNATURE_KINDS = ['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git'] as const;
 export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke'] as const;
 export const KEY_ALGORITHMS = ['rsa4096', 'ed25519'] as const;
 const DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;

@@ -66,8 +66,9 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     const body = parse(createKeyBody, request.body, 'BODY_INVALID');
     await ctx.authorize(request, { op: 'admin' });
     const key = await ctx.keys.create(body.name, { algorithm: body.algorithm, userId: body.user_id });
-    request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint };
-    return reply.status(201).send(keyView(key));
+    const logIndex = await ctx.log.recordKeyEvent(request, { event: 'create', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm });
+    request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint, log_index: Number(logIndex) };
+    return reply.status(201).send({ ...keyView(key), log: await ctx.log.reference(logIndex, false) });
   });
 
   app.post('/v1/keys/import', async (request, reply) => {
@@ -77,7 +78,8 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     const passphrase = body.passphrase === undefined ? undefined : new Secret(body.passphrase);
     const imported = importSecretKey(material, passphrase);
     const key = await ctx.keys.importSecret(body.name, imported.privateKey, imported.info, imported.transferablePublicKey, imported.userIds);
-    request.signetAudit = { event: 'key.import', key: key.name, fingerprint: key.fingerprint };
-    return reply.status(201).send(keyView(key));
+    const logIndex = await ctx.log.recordKeyEvent(request, { event: 'import', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm });
+    request.signetAudit = { event: 'key.import', key: key.name, fingerprint: key.fingerprint, log_index: Number(logIndex) };
+    return reply.status(201).send({ ...keyView(key), log: await ctx.log.reference(logIndex, false) });
   });
 };

@@ -14,6 +14,8 @@ const signQuery = z
     armor: flag.optional(),
     clear: flag.optional(),
     hash: z.enum(['sha256', 'sha512']).optional(),
+    /** Wait for the log to integrate the entry and return its receipt (C2SP tlog-proof). */
+    receipt: flag.optional(),
   })
   .strict();
 
@@ -41,7 +43,14 @@ export const signRoutes: RouteModule = (app, ctx) => {
     ctx.metrics.signLatency.observe({ key, kind }, Number(process.hrtime.bigint() - started) / 1e9);
     ctx.metrics.signatures.inc({ key, kind });
     const artifactSha256 = signed.artifactSha256.toString('hex');
-    request.signetAudit = { event: 'sign', key, kind, artifact: name, sha256: artifactSha256, bytes: signed.artifactBytes };
+    // Invariant 4: the signature leaves only after its log entry is durable.
+    const logIndex = await ctx.log.recordSignature(request, {
+      kind,
+      keyFingerprint: signer.record.fingerprint,
+      artifact: { name, sha256Hex: artifactSha256 },
+      signaturePacket: signed.packet,
+    });
+    request.signetAudit = { event: 'sign', key, kind, artifact: name, sha256: artifactSha256, bytes: signed.artifactBytes, log_index: Number(logIndex) };
     return reply.send({
       key,
       fingerprint: signer.record.fingerprint,
@@ -53,6 +62,7 @@ export const signRoutes: RouteModule = (app, ctx) => {
       signature: signed.packet.toString('base64'),
       ...(signed.armored !== undefined ? { armored: signed.armored } : {}),
       ...(signed.cleartext !== undefined ? { cleartext: signed.cleartext } : {}),
+      log: await ctx.log.reference(logIndex, query.receipt ?? false),
     });
   });
 };

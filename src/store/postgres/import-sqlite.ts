@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { SignetError } from '../../errors.js';
 import { SqliteStore } from '../sqlite/sqlite-store.js';
 import type { Store } from '../types.js';
+import { StreamingRoot } from '../../tlog/stream-root.js';
 import type { PgQueryable } from './database.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -40,7 +41,32 @@ export const SQLITE_IMPORTS: readonly SubStoreImport[] = [
       same('tokens', await from.listTokens(), await to.listTokens());
     },
   },
-  // TODO(log, issue 5): { subStore: 'log', tables: [...], verify: compare tree size and root }.
+  {
+    subStore: 'log',
+    tables: [
+      { table: 'tlog_entries', orderBy: 'idx' },
+      { table: 'tlog_sequence', orderBy: 'id' },
+      { table: 'tlog_hashes', orderBy: 'idx' },
+      { table: 'tlog_tree', orderBy: 'id' },
+      { table: 'tlog_checkpoints', orderBy: 'size' },
+    ],
+    async verify(from, to) {
+      // Same sequenced size, same signed tree, and both stores' entries hash to its root.
+      if ((await from.log.sequencedSize()) !== (await to.log.sequencedSize())) mismatch('log sizes');
+      const tree = await from.log.treeState();
+      const copied = await to.log.treeState();
+      if (tree?.checkpoint !== copied?.checkpoint) mismatch('log checkpoints');
+      if (tree === undefined) return;
+      for (const store of [from, to]) {
+        const stream = new StreamingRoot();
+        for (let start = 0n; start < tree.size; start += 10_000n) {
+          const end = start + 10_000n < tree.size ? start + 10_000n : tree.size;
+          for (const entry of await store.log.readEntries(start, end)) stream.push(entry);
+        }
+        if (!stream.root().equals(tree.root)) mismatch('log roots');
+      }
+    },
+  },
 ];
 
 export interface ImportReport {
@@ -144,4 +170,8 @@ function quoteIdent(name: string): string {
 
 function same(what: string, from: unknown, to: unknown): void {
   if (!isDeepStrictEqual(from, to)) throw new SignetError('STORE_MIGRATE_MISMATCH', `the copied ${what} differ from the SQLite store`);
+}
+
+function mismatch(what: string): never {
+  throw new SignetError('STORE_MIGRATE_MISMATCH', `the copied ${what} differ from the SQLite store`);
 }

@@ -3,6 +3,7 @@
 // Each runs once, in its own transaction, under an advisory lock: nodes that start together on
 // one database wait for each other and the schema is migrated exactly once.
 import { ADVISORY_LOCKS, type PgDatabase } from './database.js';
+import { LOG_MIGRATIONS } from './log-migrations.js';
 
 export interface PgMigration {
   readonly version: number;
@@ -49,7 +50,7 @@ export const BASE_MIGRATIONS: readonly PgMigration[] = [
 ];
 
 /** Every sub-store's migrations; a new sub-store appends its list here (see README.md). */
-export const MIGRATIONS: readonly PgMigration[] = [...BASE_MIGRATIONS];
+export const MIGRATIONS: readonly PgMigration[] = [...BASE_MIGRATIONS, ...LOG_MIGRATIONS];
 
 export async function migrate(db: PgDatabase, migrations: readonly PgMigration[] = MIGRATIONS): Promise<void> {
   const versions = migrations.map((m) => m.version);

@@ -2,6 +2,8 @@
 // `signet serve` nodes share one database; every method is one statement or one transaction, so
 // what one node commits is what every node reads. Engine errors are translated in ./errors.ts.
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
+import type { LogStore } from '../log-types.js';
+import { PostgresLogStore } from './log-store.js';
 import { SignetError } from '../../errors.js';
 import { PgDatabase, toSafeNumber, type PgOptions } from './database.js';
 import { migrate } from './migrations.js';
@@ -37,9 +39,11 @@ export class PostgresStore implements Store {
   readonly engine = 'postgres' as const;
   /** The connection layer, for sub-stores (log, auth) and `signet store migrate`. */
   readonly db: PgDatabase;
+  readonly log: LogStore;
 
   private constructor(db: PgDatabase) {
     this.db = db;
+    this.log = new PostgresLogStore(db);
   }
 
   /** Opening connects lazily: an unreachable database surfaces on the first call (migrate, ping). */

@@ -40,4 +40,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_parent ON tokens (parent_accessor);
     `,
   },
+  {
+    version: 10,
+    description: 'transparency log: entries, sequencer, stored hashes, tree state, checkpoints',
+    // tlog_sequence is the sequencing coordinator (next index), tlog_tree the integration state;
+    // two rows, so appenders and the integrator never wait on each other (Tessera SeqCoord/IntCoord).
+    // Both rows are created by the first append/integration (empty tables copy cleanly between
+    // engines with `signet store migrate`).
+    sqlite: `
+      CREATE TABLE tlog_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE tlog_sequence (id INTEGER PRIMARY KEY CHECK (id = 1), next_index INTEGER NOT NULL);
+      CREATE TABLE tlog_hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+      CREATE TABLE tlog_tree (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        size INTEGER NOT NULL,
+        root BLOB NOT NULL,
+        checkpoint TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE tlog_checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, checkpoint TEXT NOT NULL, created_at INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -4,6 +4,8 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SignetError, type ErrorCode } from '../../errors.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
+import type { LogStore } from '../log-types.js';
+import { SqliteLogStore } from './log-store.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface KeyRow {
@@ -37,10 +39,12 @@ export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
   readonly path: string;
   readonly #db: Database.Database;
+  readonly log: LogStore;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.#db = db;
+    this.log = new SqliteLogStore(db);
   }
 
   static open(path: string): SqliteStore {
@@ -213,7 +217,7 @@ export class SqliteStore implements Store {
   }
 }
 
-function translate(err: unknown, message: string): SignetError {
+export function translate(err: unknown, message: string): SignetError {
   if (err instanceof SignetError) return err;
   const code = (err as { code?: string }).code ?? '';
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') return new SignetError('DISK_FULL', 'the store has no space left', { cause: err });

@@ -1,0 +1,185 @@
+// The transparency log over HTTP. Reads are public and unauthenticated (anyone may audit):
+//   GET /v1/log/checkpoint                 latest signed checkpoint (C2SP tlog-checkpoint note)
+//   GET /v1/log/key                        the log's verifier key (C2SP signed-note vkey)
+//   GET /v1/log/entries?start&end          JSON, base64 entries, at most 1000 per request
+//   GET /v1/log/proof/inclusion?index[&size]   RFC 9162 inclusion proof (size: default latest)
+//   GET /v1/log/proof/consistency?first&second RFC 9162 consistency proof
+//   GET /v1/log/receipt?index              C2SP tlog-proof receipt (what `signet log proof` prints)
+//   GET /v1/log/tile/…                     C2SP tlog-tiles (with /v1/log/checkpoint: a static mirror)
+// and the recorder routes use to log what they sign before they answer (invariant 4).
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { SignetError } from '../../errors.js';
+import type { LogEntry, SignatureLogEntry } from '../../tlog/entry.js';
+import type { LogService } from '../../tlog/service.js';
+import type { RouteModule } from '../context.js';
+import { hasControlCharacters, parse } from '../validation.js';
+
+const uint = z
+  .string()
+  .regex(/^(?:0|[1-9][0-9]{0,18})$/, 'a decimal integer')
+  .transform((s) => BigInt(s));
+
+const entriesQuery = z.object({ start: uint, end: uint }).strict();
+const inclusionQuery = z.object({ index: uint, size: uint.optional() }).strict();
+const consistencyQuery = z.object({ first: uint, second: uint }).strict();
+const receiptQuery = z.object({ index: uint }).strict();
+
+const CORRELATION_HEADER = 'x-signet-correlation-id';
+
+/** What a signing route knows about one signature it is about to return. */
+export interface SignatureRecord {
+  readonly kind: SignatureLogEntry['sig_kind'];
+  readonly keyFingerprint: string;
+  readonly artifact: {
+    readonly name: string;
+    readonly sha256Hex: string;
+    readonly nevra?: string;
+    readonly headerSha256Hex?: string;
+  };
+  /** The signature packet returned to the client (its SHA-256 is logged). */
+  readonly signaturePacket: Buffer;
+  /** The policy rule that allowed the request, when the authorizer names one. */
+  readonly rule?: string;
+}
+
+export interface KeyEventRecord {
+  readonly event: 'create' | 'import' | 'rotate' | 'revoke';
+  readonly keyName: string;
+  readonly keyFingerprint: string;
+  readonly algorithm: 'rsa4096' | 'ed25519';
+}
+
+/** What goes in a sign response: the entry's index, and a receipt when the client waited. */
+export interface LogReference {
+  readonly index: number;
+  readonly origin: string;
+  readonly receipt?: string;
+}
+
+export interface LogRecorder {
+  readonly service: LogService;
+  /** Durably log a signature; resolve only after the commit. Throws (fail closed) otherwise. */
+  recordSignature(request: FastifyRequest, record: SignatureRecord): Promise<bigint>;
+  recordKeyEvent(request: FastifyRequest, record: KeyEventRecord): Promise<bigint>;
+  /** `{index, origin}`, plus a receipt if `wait` (waits for the next checkpoint, ~0.5 s). */
+  reference(index: bigint, wait: boolean): Promise<LogReference>;
+}
+
+function requester(request: FastifyRequest): LogEntry['requester'] {
+  const token = request.signetToken;
+  if (!token) throw new SignetError('INTERNAL', 'a logged request must be authenticated first');
+  const role = token.meta.role;
+  return { ...(role ? { role } : {}), token_accessor: token.accessor, source: request.socket.remoteAddress ?? 'unknown' };
+}
+
+/** Optional client correlation ID (X-Signet-Correlation-Id), logged verbatim: bounded and printable. */
+function correlationId(request: FastifyRequest): string | undefined {
+  const raw = request.headers[CORRELATION_HEADER];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined) return undefined;
+  if (value.length === 0 || value.length > 128 || hasControlCharacters(value)) {
+    throw new SignetError('BAD_REQUEST', 'X-Signet-Correlation-Id must be 1-128 printable characters');
+  }
+  return value;
+}
+
+const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+export function createLogRecorder(service: LogService): LogRecorder {
+  return {
+    service,
+    recordSignature(request, record) {
+      const correlation = correlationId(request);
+      return service.append({
+        v: 1,
+        kind: 'signature',
+        sig_kind: record.kind,
+        key_fingerprint: record.keyFingerprint,
+        artifact: {
+          name: record.artifact.name,
+          digest_alg: 'sha256',
+          digest_hex: record.artifact.sha256Hex,
+          ...(record.artifact.nevra !== undefined ? { nevra: record.artifact.nevra } : {}),
+          ...(record.artifact.headerSha256Hex !== undefined ? { header_digest: record.artifact.headerSha256Hex } : {}),
+        },
+        signature_sha256: sha256Hex(record.signaturePacket),
+        requester: requester(request),
+        ...(record.rule !== undefined ? { rule: record.rule } : {}),
+        time: new Date().toISOString(),
+        ...(correlation !== undefined ? { correlation_id: correlation } : {}),
+      });
+    },
+    recordKeyEvent(request, record) {
+      return service.append({
+        v: 1,
+        kind: 'key',
+        event: record.event,
+        key_fingerprint: record.keyFingerprint,
+        key_name: record.keyName,
+        algorithm: record.algorithm,
+        time: new Date().toISOString(),
+        requester: requester(request),
+      });
+    },
+    async reference(index, wait) {
+      const base = { index: Number(index), origin: service.origin };
+      if (!wait) return base;
+      const tree = await service.awaitIntegration(index);
+      return { ...base, receipt: (await service.receipt(index, tree)).receipt };
+    },
+  };
+}
+
+export const logRoutes: RouteModule = (app, ctx) => {
+  const log = ctx.log.service;
+
+  app.get('/v1/log/checkpoint', async (_request, reply) => {
+    const tree = await log.tree();
+    // Mutable: cache for a moment at most (tlog-tiles).
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(tree.checkpoint);
+  });
+
+  app.get('/v1/log/key', async (_request, reply) => {
+    return reply.type('text/plain; charset=utf-8').send(`${log.verifierKey}\n`);
+  });
+
+  app.get('/v1/log/entries', async (request) => {
+    const q = parse(entriesQuery, request.query, 'QUERY_INVALID');
+    const { start, entries } = await log.entries(q.start, q.end);
+    return { start: Number(start), entries: entries.map((e) => e.toString('base64')) };
+  });
+
+  app.get('/v1/log/proof/inclusion', async (request) => {
+    const q = parse(inclusionQuery, request.query, 'QUERY_INVALID');
+    const tree = await log.tree();
+    const size = q.size ?? tree.size;
+    const proof = await log.inclusionProof(q.index, size);
+    return {
+      index: Number(q.index),
+      size: Number(size),
+      proof: proof.map((h) => h.toString('base64')),
+      ...(size === tree.size ? { checkpoint: tree.checkpoint } : {}),
+    };
+  });
+
+  app.get('/v1/log/proof/consistency', async (request) => {
+    const q = parse(consistencyQuery, request.query, 'QUERY_INVALID');
+    const proof = await log.consistencyProof(q.first, q.second);
+    return { first: Number(q.first), second: Number(q.second), proof: proof.map((h) => h.toString('base64')) };
+  });
+
+  app.get('/v1/log/receipt', async (request, reply) => {
+    const q = parse(receiptQuery, request.query, 'QUERY_INVALID');
+    const { receipt } = await log.receipt(q.index);
+    return reply.type('text/plain; charset=utf-8').send(receipt);
+  });
+
+  app.get('/v1/log/tile/*', async (request, reply) => {
+    const path = `tile/${(request.params as { '*': string })['*']}`;
+    const body = await log.tile(path);
+    // Tiles and bundles never change once the tree covers them (a partial tile is a prefix).
+    return reply.type('application/octet-stream').header('cache-control', 'public, max-age=31536000, immutable').send(body);
+  });
+};

@@ -1,0 +1,145 @@
+// The transparency log on SQLite. One process writes (better-sqlite3 is synchronous, and
+// BEGIN IMMEDIATE takes the database's write lock), so sequencing and integration are trivially
+// serial; synchronous=FULL makes every commit durable before `append` resolves.
+import type Database from 'better-sqlite3';
+import { SignetError } from '../../errors.js';
+import type { LogIntegrationInput, LogIntegrationOutput, LogStore, LogTreeState, StoredCheckpoint } from '../log-types.js';
+import { storedHashCount, treeHashIndices } from '../../tlog/tree.js';
+import { translate } from './sqlite-store.js';
+
+interface TreeRow {
+  size: number;
+  root: Buffer;
+  checkpoint: string;
+}
+
+/** Log positions are stored as SQLite integers; past 2^53 they would not round-trip a number. */
+function position(value: bigint): number {
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new SignetError('BAD_REQUEST', 'log position out of range');
+  return Number(value);
+}
+
+export class SqliteLogStore implements LogStore {
+  readonly #db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  async append(entries: readonly Buffer[], at: number): Promise<bigint> {
+    if (entries.length === 0) throw new SignetError('INTERNAL', 'empty log append');
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const first = this.#nextIndex();
+        const insert = this.#db.prepare('INSERT INTO tlog_entries (idx, entry, created_at) VALUES (?, ?, ?)');
+        entries.forEach((entry, i) => insert.run(first + i, entry, at));
+        this.#db
+          .prepare('INSERT INTO tlog_sequence (id, next_index) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_index = excluded.next_index')
+          .run(first + entries.length);
+        return BigInt(first);
+      }).immediate(),
+    );
+  }
+
+  async sequencedSize(): Promise<bigint> {
+    return this.#run(() => BigInt(this.#nextIndex()));
+  }
+
+  #nextIndex(): number {
+    const row = this.#db.prepare('SELECT next_index FROM tlog_sequence WHERE id = 1').get() as { next_index: number } | undefined;
+    return row?.next_index ?? 0;
+  }
+
+  async readEntries(start: bigint, end: bigint): Promise<Buffer[]> {
+    if (end <= start) return [];
+    const rows = this.#run(
+      () => this.#db.prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx').all(position(start), position(end)) as Array<{ idx: number; entry: Buffer }>,
+    );
+    return denseEntries(start, end, rows);
+  }
+
+  async readHashes(indices: readonly bigint[]): Promise<Buffer[]> {
+    return this.#run(() => this.#readHashes(indices));
+  }
+
+  #readHashes(indices: readonly bigint[]): Buffer[] {
+    const select = this.#db.prepare('SELECT hash FROM tlog_hashes WHERE idx = ?');
+    return indices.map((index) => {
+      const row = select.get(position(index)) as { hash: Buffer } | undefined;
+      if (!row) throw new SignetError('INTERNAL', `stored hash ${index} is missing`);
+      return row.hash;
+    });
+  }
+
+  async treeState(): Promise<LogTreeState | undefined> {
+    return this.#run(() => this.#treeState());
+  }
+
+  #treeState(): LogTreeState | undefined {
+    const row = this.#db.prepare('SELECT size, root, checkpoint FROM tlog_tree WHERE id = 1').get() as TreeRow | undefined;
+    return row && { size: BigInt(row.size), root: row.root, checkpoint: row.checkpoint };
+  }
+
+  async integrate(maxEntries: number, step: (input: LogIntegrationInput) => LogIntegrationOutput | undefined): Promise<LogTreeState | undefined> {
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const tree = this.#treeState();
+        const size = tree?.size ?? 0n;
+        const edge = this.#readHashes(treeHashIndices(size));
+        const next = BigInt(this.#nextIndex());
+        const end = next - size > BigInt(maxEntries) ? size + BigInt(maxEntries) : next;
+        const rows = this.#db
+          .prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
+          .all(position(size), position(end)) as Array<{ idx: number; entry: Buffer }>;
+        const output = step({ tree, edge, entries: denseEntries(size, end, rows) });
+        if (output === undefined) return tree;
+        const insert = this.#db.prepare('INSERT INTO tlog_hashes (idx, hash) VALUES (?, ?)');
+        const first = storedHashCount(size);
+        output.hashes.forEach((hash, i) => insert.run(position(first + BigInt(i)), hash));
+        const now = Date.now();
+        const t = output.tree;
+        this.#db
+          .prepare(
+            `INSERT INTO tlog_tree (id, size, root, checkpoint, updated_at) VALUES (1, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+          )
+          .run(position(t.size), t.root, t.checkpoint, now);
+        this.#db
+          .prepare('INSERT INTO tlog_checkpoints (size, root, checkpoint, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING')
+          .run(position(t.size), t.root, t.checkpoint, now);
+        return t;
+      }).immediate(),
+    );
+  }
+
+  async listCheckpoints(fromSize: bigint, toSize: bigint, limit: number): Promise<StoredCheckpoint[]> {
+    const rows = this.#run(
+      () =>
+        this.#db
+          .prepare('SELECT size, root, checkpoint, created_at FROM tlog_checkpoints WHERE size >= ? AND size <= ? ORDER BY size LIMIT ?')
+          .all(position(fromSize), position(toSize), limit) as Array<TreeRow & { created_at: number }>,
+    );
+    return rows.map((r) => ({ size: BigInt(r.size), root: r.root, checkpoint: r.checkpoint, createdAt: r.created_at }));
+  }
+
+  #run<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw translate(err, 'the SQLite log store failed');
+    }
+  }
+}
+
+/** Rows must be exactly start, start+1, …, end-1: a gap means a deleted (tampered) entry. */
+export function denseEntries(start: bigint, end: bigint, rows: ReadonlyArray<{ idx: number | string | bigint; entry: Buffer }>): Buffer[] {
+  const entries: Buffer[] = [];
+  let expected = start;
+  for (const row of rows) {
+    if (BigInt(row.idx) !== expected) break;
+    entries.push(row.entry);
+    expected++;
+  }
+  if (expected !== end) throw new SignetError('TLOG_VERIFY_FAILED', `log entry ${expected} is missing from the store`);
+  return entries;
+}

@@ -1,0 +1,348 @@
+// The log's I/O side (the rest of src/tlog is pure): group-committed appends, the integrator that
+// extends the tree and signs checkpoints, proofs, receipts and tiles read through the LogStore.
+//
+// Durability (design.md invariant 4): `append` resolves only after the store committed the entry,
+// so a route that awaits it before responding never hands out an unlogged signature. Appends made
+// while a commit is in flight (or in the same event-loop turn) share the next transaction, so many
+// requests pay for one fsync (SQLite) or one round of statements (PostgreSQL).
+//
+// Checkpoints: signed by the dedicated Ed25519 log key (generated on first start, sealed under the
+// master key like signing keys, never a release key). Before signing, the integrator checks that
+// the stored hashes still produce the last signed root and that the new tree is consistent with it
+// (RFC 9162 §2.1.4.2): the log never signs a checkpoint inconsistent with an earlier one.
+import { z } from 'zod';
+import { SignetError } from '../errors.js';
+import { sealPrivateKey, unsealPrivateKey } from '../keys/seal.js';
+import type { Secret } from '../secret.js';
+import type { LogIntegrationInput, LogIntegrationOutput, LogTreeState } from '../store/log-types.js';
+import type { Store } from '../store/types.js';
+import { openCheckpoint, signCheckpoint } from './checkpoint.js';
+import { encodeEntry, type LogEntry } from './entry.js';
+import { extendTree } from './integrate.js';
+import { generateSignerKey, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from './note.js';
+import { formatReceipt } from './receipt.js';
+import { encodeEntryBundle, encodeTile, parseTilePath, tileHashIndices, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
+import { proveRecordAsync, proveTreeAsync, treeHashFrom } from './tree.js';
+import { verifyConsistency } from './verify.js';
+
+export const DEFAULT_LOG_ORIGIN = 'signet.local/log';
+/** Entries one /v1/log/entries request returns at most. */
+export const MAX_ENTRIES_PER_READ = 1000;
+
+export interface LogServiceOptions {
+  /** Checkpoint origin line and log key name (settings `tlog.origin`). */
+  readonly origin?: string;
+  /** Most entries one append transaction carries (Tessera's default batch is 256). */
+  readonly batchMaxEntries?: number;
+  /** How often the integrator looks for new entries. */
+  readonly integrateIntervalMs?: number;
+  /** Most entries one integration transaction covers. */
+  readonly integrateMaxEntries?: number;
+  /** Integrator failures (the loop retries on the next tick). */
+  readonly onError?: (err: unknown) => void;
+}
+
+interface PendingAppend {
+  readonly entry: Buffer;
+  resolve(index: bigint): void;
+  reject(err: unknown): void;
+}
+
+// ---- the log key ----
+
+const LOG_KEY_META = 'tlog_key';
+/** Seal binding of the log key (seal.ts binds name and fingerprint; the vkey is the fingerprint). */
+const LOG_KEY_BINDING_NAME = 'tlog';
+
+const storedLogKey = z.strictObject({
+  v: z.literal(1),
+  origin: z.string(),
+  verifier_key: z.string(),
+  sealed_secret: z.string(),
+  wrapped_data_key: z.string(),
+});
+
+/**
+ * The log's note signer: generated and stored (sealed) on first start; several nodes starting
+ * together agree on one through putMetaIfAbsent. The origin of an existing log cannot change.
+ */
+export async function loadLogSigner(store: Store, master: Secret, origin: string): Promise<NoteSigner & { readonly verifierKey: string }> {
+  let stored = await store.getMeta(LOG_KEY_META);
+  if (stored === undefined) {
+    const { signerKey, verifierKey } = generateSignerKey(origin);
+    const sealed = sealPrivateKey(master, { name: LOG_KEY_BINDING_NAME, fingerprint: verifierKey }, signerKey.reveal());
+    signerKey.wipe();
+    stored = await store.putMetaIfAbsent(
+      LOG_KEY_META,
+      JSON.stringify({
+        v: 1,
+        origin,
+        verifier_key: verifierKey,
+        sealed_secret: sealed.sealedSecret.toString('base64'),
+        wrapped_data_key: sealed.wrappedDataKey.toString('base64'),
+      }),
+    );
+  }
+  let record: z.infer<typeof storedLogKey>;
+  try {
+    record = storedLogKey.parse(JSON.parse(stored));
+  } catch {
+    throw new SignetError('KEY_DECRYPT_FAILED', 'the stored log key is malformed');
+  }
+  if (record.origin !== origin) {
+    throw new SignetError('CONFIG_INVALID', `this log's origin is ${record.origin}; a log's origin cannot change (settings tlog.origin)`);
+  }
+  const secret = unsealPrivateKey(
+    master,
+    { name: LOG_KEY_BINDING_NAME, fingerprint: record.verifier_key },
+    { sealedSecret: Buffer.from(record.sealed_secret, 'base64'), wrappedDataKey: Buffer.from(record.wrapped_data_key, 'base64') },
+  );
+  try {
+    const signer = parseSignerKey(secret);
+    if (signer.verifierKey !== record.verifier_key) throw new SignetError('KEY_DECRYPT_FAILED', 'the stored log key does not match its verifier key');
+    return signer;
+  } finally {
+    secret.wipe();
+  }
+}
+
+// ---- the service ----
+
+export class LogService {
+  readonly origin: string;
+  /** `origin+hex8+base64(0x01 || pub)`: what verifiers pin (GET /v1/log/key). */
+  readonly verifierKey: string;
+  readonly verifier: NoteVerifier;
+  readonly #store: Store;
+  readonly #signer: NoteSigner;
+  readonly #batchMaxEntries: number;
+  readonly #integrateIntervalMs: number;
+  readonly #integrateMaxEntries: number;
+  readonly #onError: (err: unknown) => void;
+  #queue: PendingAppend[] = [];
+  #flushScheduled = false;
+  #flushing: Promise<void> | undefined;
+  #integrating: Promise<LogTreeState | undefined> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #kickTimer: NodeJS.Timeout | undefined;
+  #tree: LogTreeState | undefined;
+  #closed = false;
+
+  private constructor(store: Store, signer: NoteSigner & { readonly verifierKey: string }, options: LogServiceOptions) {
+    this.#store = store;
+    this.#signer = signer;
+    this.origin = signer.name;
+    this.verifierKey = signer.verifierKey;
+    this.verifier = parseVerifierKey(signer.verifierKey);
+    this.#batchMaxEntries = options.batchMaxEntries ?? 256;
+    this.#integrateIntervalMs = options.integrateIntervalMs ?? 500;
+    this.#integrateMaxEntries = options.integrateMaxEntries ?? 4096;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** Loads (or creates) the log key and signs the first checkpoint if the log has none. */
+  static async open(store: Store, master: Secret, options: LogServiceOptions = {}): Promise<LogService> {
+    const signer = await loadLogSigner(store, master, options.origin ?? DEFAULT_LOG_ORIGIN);
+    const service = new LogService(store, signer, options);
+    await service.integrate();
+    return service;
+  }
+
+  /** Starts the periodic integrator (serve does; tests may drive `integrate` themselves). */
+  start(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setInterval(() => this.#tick(), this.#integrateIntervalMs);
+    this.#timer.unref();
+  }
+
+  // ---- sequencing ----
+
+  /** Durably appends an entry; resolves with its index after the commit. */
+  append(entry: LogEntry): Promise<bigint> {
+    return this.appendEncoded(encodeEntry(entry));
+  }
+
+  appendEncoded(entry: Buffer): Promise<bigint> {
+    if (this.#closed) return Promise.reject(new SignetError('NOT_READY', 'the log is shutting down'));
+    return new Promise<bigint>((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      this.#scheduleFlush();
+    });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#flushing) return;
+    this.#flushScheduled = true;
+    // setImmediate: every append made in this event-loop turn joins the batch.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flushing = this.#flush().finally(() => {
+        this.#flushing = undefined;
+        if (this.#queue.length > 0) this.#scheduleFlush();
+      });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#batchMaxEntries);
+      try {
+        const first = await this.#store.log.append(
+          batch.map((p) => p.entry),
+          Date.now(),
+        );
+        batch.forEach((p, i) => p.resolve(first + BigInt(i)));
+      } catch (err) {
+        // Fail closed: nobody in the batch gets an index, so no route hands out its signature.
+        for (const p of batch) p.reject(err);
+      }
+    }
+  }
+
+  // ---- integration ----
+
+  #tick(): void {
+    if (this.#closed) return;
+    this.integrate().catch((err: unknown) => this.#onError(err));
+  }
+
+  /** Integrates until every entry sequenced so far is in a signed checkpoint (or another node does it). */
+  integrate(): Promise<LogTreeState | undefined> {
+    this.#integrating ??= this.#integrateAll().finally(() => {
+      this.#integrating = undefined;
+    });
+    return this.#integrating;
+  }
+
+  async #integrateAll(): Promise<LogTreeState | undefined> {
+    for (;;) {
+      const before = this.#tree?.size;
+      const tree = await this.#store.log.integrate(this.#integrateMaxEntries, (input) => this.#step(input));
+      if (tree === undefined) {
+        // Another node holds the integrator lock: read what it published.
+        this.#tree = await this.#store.log.treeState();
+        return this.#tree;
+      }
+      this.#tree = tree;
+      if (tree.size === before || tree.size - (before ?? 0n) < BigInt(this.#integrateMaxEntries)) return tree;
+    }
+  }
+
+  #step(input: LogIntegrationInput): LogIntegrationOutput | undefined {
+    const { tree, edge, entries } = input;
+    if (tree !== undefined && entries.length === 0) return undefined;
+    const size = tree?.size ?? 0n;
+    if (tree !== undefined) {
+      // The signed state, the stored hashes and the previous checkpoint must agree before the
+      // tree is extended: otherwise the store was altered and nothing more gets signed.
+      const previous = openCheckpoint(tree.checkpoint, this.verifier, this.origin).checkpoint;
+      if (previous.size !== size || !previous.root.equals(tree.root) || !treeHashFrom(size, edge).equals(tree.root)) {
+        throw new SignetError('TLOG_INCONSISTENT', `the stored log does not match its signed checkpoint at size ${size}; refusing to sign`);
+      }
+    }
+    const extended = extendTree(size, edge, entries);
+    if (tree !== undefined && size > 0n) {
+      try {
+        verifyConsistency(size, extended.size, extended.consistencyProof, tree.root, extended.root);
+      } catch (cause) {
+        throw new SignetError('TLOG_INCONSISTENT', 'a new checkpoint would be inconsistent with the last one; refusing to sign', { cause });
+      }
+    }
+    const checkpoint = signCheckpoint({ origin: this.origin, size: extended.size, root: extended.root }, this.#signer);
+    return { tree: { size: extended.size, root: extended.root, checkpoint }, hashes: extended.hashes };
+  }
+
+  /** Integrate soon (a client waits for a receipt), without a transaction per request. */
+  #kick(): void {
+    if (this.#kickTimer || this.#closed) return;
+    this.#kickTimer = setTimeout(() => {
+      this.#kickTimer = undefined;
+      this.#tick();
+    }, 20);
+  }
+
+  /** Resolves with a signed tree that contains `index`; NOT_READY after `timeoutMs`. */
+  async awaitIntegration(index: bigint, timeoutMs = 5_000): Promise<LogTreeState> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const tree = this.#tree;
+      if (tree !== undefined && tree.size > index) return tree;
+      if (Date.now() > deadline) throw new SignetError('NOT_READY', `log entry ${index} is not integrated yet`);
+      this.#kick();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  // ---- reading ----
+
+  /** The latest signed tree, as the store (shared by all nodes) has it. */
+  async tree(): Promise<LogTreeState> {
+    const tree = await this.#store.log.treeState();
+    if (tree === undefined) throw new SignetError('NOT_READY', 'the log has no checkpoint yet');
+    return tree;
+  }
+
+  async inclusionProof(index: bigint, size: bigint): Promise<Buffer[]> {
+    const tree = await this.tree();
+    if (size > tree.size) throw new SignetError('BAD_REQUEST', `size ${size} is beyond the signed tree (${tree.size})`);
+    if (index < 0n || index >= size) throw new SignetError('BAD_REQUEST', 'index must be below size');
+    return proveRecordAsync(size, index, (indices) => this.#store.log.readHashes(indices));
+  }
+
+  async consistencyProof(first: bigint, second: bigint): Promise<Buffer[]> {
+    const tree = await this.tree();
+    if (second > tree.size) throw new SignetError('BAD_REQUEST', `size ${second} is beyond the signed tree (${tree.size})`);
+    if (first < 0n || first > second) throw new SignetError('BAD_REQUEST', 'first must be between 0 and second');
+    if (first === 0n || first === second) return [];
+    return proveTreeAsync(second, first, (indices) => this.#store.log.readHashes(indices));
+  }
+
+  /** Integrated entries [start, end), at most MAX_ENTRIES_PER_READ, clamped to the signed tree. */
+  async entries(start: bigint, end: bigint): Promise<{ start: bigint; entries: Buffer[] }> {
+    const tree = await this.tree();
+    if (start < 0n || end < start) throw new SignetError('BAD_REQUEST', 'need 0 <= start <= end');
+    let stop = end < tree.size ? end : tree.size;
+    if (stop - start > BigInt(MAX_ENTRIES_PER_READ)) stop = start + BigInt(MAX_ENTRIES_PER_READ);
+    return { start, entries: stop > start ? await this.#store.log.readEntries(start, stop) : [] };
+  }
+
+  /**
+   * A C2SP tlog-proof receipt for the entry at `index` against the latest signed checkpoint; the
+   * entry itself rides in the `extra` line so the receipt is self-contained.
+   */
+  async receipt(index: bigint, tree?: LogTreeState): Promise<{ receipt: string; entry: Buffer; tree: LogTreeState }> {
+    const signed = tree ?? (await this.tree());
+    if (index < 0n || index >= signed.size) throw new SignetError('NOT_READY', `log entry ${index} is not integrated yet`);
+    const [entry] = await this.#store.log.readEntries(index, index + 1n);
+    const proof = await proveRecordAsync(signed.size, index, (indices) => this.#store.log.readHashes(indices));
+    return { receipt: formatReceipt({ index, proof, checkpoint: signed.checkpoint, extra: entry as Buffer }), entry: entry as Buffer, tree: signed };
+  }
+
+  /** A C2SP tlog-tiles resource below the signed tree (`tile/…`), or NOT_FOUND. */
+  async tile(path: string): Promise<Buffer> {
+    const parsed = parseTilePath(path);
+    const tree = await this.tree();
+    const first = parsed.index * BigInt(TILE_WIDTH);
+    if (parsed.kind === 'entries') {
+      if (first + BigInt(parsed.width) > tree.size) throw new SignetError('NOT_FOUND', 'no such entry bundle');
+      return encodeEntryBundle(await this.#store.log.readEntries(first, first + BigInt(parsed.width)));
+    }
+    const nodes = tree.size >> BigInt(TILE_HEIGHT * parsed.level);
+    if (first + BigInt(parsed.width) > nodes) throw new SignetError('NOT_FOUND', 'no such tile');
+    return encodeTile(await this.#store.log.readHashes(tileHashIndices(parsed)));
+  }
+
+  /** Commits queued appends, integrates them, stops the loop. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#kickTimer) clearTimeout(this.#kickTimer);
+    this.#timer = undefined;
+    this.#kickTimer = undefined;
+    while (this.#flushScheduled || this.#flushing || this.#queue.length > 0) {
+      await (this.#flushing ?? new Promise((resolve) => setImmediate(resolve)));
+    }
+    this.#closed = true;
+    await this.#integrating?.catch(() => undefined);
+    await this.#integrateAll().catch((err: unknown) => this.#onError(err));
+  }
+}
