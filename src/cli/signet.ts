@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../fsutil.js';
 import { DEFAULT_LISTEN, startServer } from '../server/serve.js';
 import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
 import { registerStoreCommands } from './store.js';
+import { registerLogCommands } from './log.js';
 import { writeChecksums } from './sums.js';
 
 const VERSION = '0.1.0';
@@ -221,6 +222,7 @@ export function buildProgram(): Command {
 
   registerStoreCommands(program);
 
+  registerLogCommands(program);
   return program;
 }
 

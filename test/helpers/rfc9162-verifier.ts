@@ -3,7 +3,7 @@
 // server's proofs with it so a shared misreading of the RFC cannot hide.
 import { createHash } from 'node:crypto';
 
-const sha256 = (...parts: Uint8Array[]): Buffer => {
+const sha256 = (...parts: Uint8Array[]): Buffer<ArrayBufferLike> => {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest();
@@ -18,7 +18,7 @@ export function inclusionOk(index: number, size: number, path: readonly Uint8Arr
   if (index >= size) return false; // 1
   let fn = index; // 2
   let sn = size - 1;
-  let r = Buffer.from(hash); // 3
+  let r: Buffer<ArrayBufferLike> = Buffer.from(hash); // 3
   for (const p of path) {
     // 4
     if (sn === 0) return false; // a
@@ -54,8 +54,8 @@ export function consistencyOk(first: number, second: number, proof: readonly Uin
       sn = shr(sn);
     }
   }
-  let fr = Buffer.from(path[0] as Uint8Array); // 5
-  let sr = Buffer.from(path[0] as Uint8Array);
+  let fr: Buffer<ArrayBufferLike> = Buffer.from(path[0] as Uint8Array); // 5
+  let sr: Buffer<ArrayBufferLike> = Buffer.from(path[0] as Uint8Array);
   for (const c of path.slice(1)) {
     // 6
     if (sn === 0) return false; // a
