@@ -2,7 +2,7 @@
 // modules. Independent of the listening socket (design.md topology 2: a request arriving through a
 // tunnel is served with inject()), so serve.ts only adds the listener, TLS and lifecycle.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { SignetError } from '../errors.js';
 import { bearerToken, type TokenService } from '../auth/tokens.js';
@@ -57,7 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: limits.maxJsonBytes,
     genReqId: () => randomUUID(),
     // One access line per request, written in onResponse below, instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Identity comes from the socket; forwarding headers are not trusted (security-tests.md §6).
     trustProxy: false,
     return503OnClosing: true,

@@ -14,6 +14,7 @@ import { openStore } from '../store/index.js';
 import { LogService } from '../tlog/service.js';
 import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
+import { closeSigningPool } from '../sign/digest-signer.js';
 import { buildApp, type AppLimits } from './app.js';
 import { parseListen, readSettingsFile } from './settings.js';
 
@@ -113,6 +114,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await app.close();
         await log.close();
         await store.close();
+        await closeSigningPool();
       },
     };
   } catch (err) {

@@ -1,7 +1,7 @@
 // The signing engine: turns an artifact (streamed, never buffered whole in binary mode) into an
 // OpenPGP signature whose hashed area the server built itself (design.md invariant 3).
-// The private-key operation runs on node:crypto's threadpool (signDigest is async), so the event
-// loop keeps serving HTTP while RSA-4096 signs.
+// The private-key operation runs off the event loop (digest-signer.ts: libuv's threadpool for
+// Ed25519, worker threads for RSA), so the event loop keeps serving HTTP while RSA-4096 signs.
 import { createHash, type KeyObject } from 'node:crypto';
 import {
   armor,
@@ -10,11 +10,11 @@ import {
   clearsignedMessage,
   createSignatureHash,
   defaultHash,
-  signDigest,
   type HashAlgorithm,
   type PublicKeyInfo,
 } from '../openpgp/index.js';
 import { SignetError } from '../errors.js';
+import { signDigestOffThread } from './digest-signer.js';
 
 /** binary: detached type 0x00 over the bytes; clear: cleartext signature framework (type 0x01). */
 export type SignatureMode = 'binary' | 'clear';
@@ -117,7 +117,7 @@ async function finish(
 ): Promise<Buffer> {
   let raw: Buffer;
   try {
-    raw = await signDigest(signer.privateKey, signer.info.algorithm, hashAlgorithm, hashed.digest);
+    raw = await signDigestOffThread(signer.privateKey, signer.info.algorithm, hashAlgorithm, hashed.digest);
   } catch (cause) {
     // The message names the component only: never key material.
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });

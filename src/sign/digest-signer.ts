@@ -1,0 +1,100 @@
+// Signing a digest without blocking the event loop: Ed25519 runs on libuv's threadpool
+// (signDigest uses crypto.sign with a callback); RSA runs in a small pool of worker threads,
+// one per core, because its only digest-taking primitive (privateEncrypt) is synchronous.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { KeyObject } from 'node:crypto';
+import { SignetError } from '../errors.js';
+import { signDigest, type HashAlgorithm, type KeyAlgorithm } from '../openpgp/index.js';
+
+// RFC 4880 §5.2.2 DigestInfo prefixes.
+const DIGEST_INFO: Record<HashAlgorithm, Buffer> = {
+  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+};
+
+interface Pending {
+  resolve(signature: Buffer): void;
+  reject(err: Error): void;
+}
+
+class RsaPool {
+  readonly #workers: Worker[] = [];
+  readonly #pending = new Map<number, Pending>();
+  readonly #load: number[] = [];
+  #nextId = 1;
+
+  constructor(size: number) {
+    const url = new URL('./rsa-worker.js', import.meta.url);
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(url);
+      worker.unref();
+      const index = i;
+      this.#load.push(0);
+      worker.on('message', (msg: { id: number; signature?: Uint8Array; error?: string }) => {
+        this.#load[index] = (this.#load[index] ?? 1) - 1;
+        const p = this.#pending.get(msg.id);
+        if (!p) return;
+        this.#pending.delete(msg.id);
+        if (msg.signature) p.resolve(Buffer.from(msg.signature));
+        else p.reject(new Error(msg.error ?? 'RSA signing failed'));
+      });
+      worker.on('error', () => {
+        // A dead worker fails what it had; signing stays fail-closed.
+        for (const [id, p] of this.#pending) {
+          p.reject(new Error('RSA worker stopped'));
+          this.#pending.delete(id);
+        }
+      });
+      this.#workers.push(worker);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+
+  sign(key: KeyObject, input: Buffer): Promise<Buffer> {
+    const id = this.#nextId++;
+    let best = 0;
+    for (let i = 1; i < this.#load.length; i++) if ((this.#load[i] ?? 0) < (this.#load[best] ?? 0)) best = i;
+    this.#load[best] = (this.#load[best] ?? 0) + 1;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#workers[best]?.postMessage({ id, key, input });
+    });
+  }
+}
+
+let pool: RsaPool | undefined;
+
+function rsaPool(): RsaPool {
+  pool ??= new RsaPool(Math.max(1, Math.min(availableParallelism(), 8)));
+  return pool;
+}
+
+/** Stop the RSA workers (server shutdown). A later signature starts a new pool. */
+export async function closeSigningPool(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.close();
+}
+
+/** Is the worker module present (it is not when running TypeScript sources directly)? */
+function workersAvailable(): boolean {
+  return import.meta.url.endsWith('.js');
+}
+
+export async function signDigestOffThread(
+  privateKey: KeyObject,
+  algorithm: KeyAlgorithm,
+  hashAlgorithm: HashAlgorithm,
+  digest: Buffer,
+): Promise<Buffer> {
+  if (algorithm !== 'rsa4096' || !workersAvailable()) return signDigest(privateKey, algorithm, hashAlgorithm, digest);
+  try {
+    return await rsaPool().sign(privateKey, Buffer.concat([DIGEST_INFO[hashAlgorithm], digest]));
+  } catch (cause) {
+    throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
+  }
+}
