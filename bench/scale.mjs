@@ -128,6 +128,9 @@ try {
     try {
       await createKey(node.url, node.token);
       results.postgres_1 = await measure([node], node.token);
+      // Control: the same node, the load from two generator processes as in the 2-node run, so
+      // the second generator's CPU is not billed to the second node.
+      results.postgres_1_split = await measure([node, node], node.token);
     } finally {
       await node.stop();
     }
@@ -155,6 +158,7 @@ const rows = [['setup', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs SQLite']];
 for (const [name, label] of [
   ['sqlite_1', '1 node, SQLite'],
   ['postgres_1', '1 node, PostgreSQL'],
+  ['postgres_1_split', '1 node, PostgreSQL, 2 load processes'],
   ['postgres_2', '2 nodes, PostgreSQL'],
 ]) {
   const r = results[name];
