@@ -66,6 +66,12 @@ async function auditLog(nodes: readonly ServeProcess[], signed: readonly Signed[
   const note = await convergedCheckpoint(nodes, minimumSize);
   const vkey = (await (await fetch(`${nodes[0]!.addr}/v1/log/key`)).text()).trim();
   for (const n of nodes) expect((await (await fetch(`${n.addr}/v1/log/key`)).text()).trim()).toBe(vkey);
+  // The operator's audit, against every node: `signet log verify` recomputes the tree.
+  for (const n of nodes) {
+    const verified = signet(['log', 'verify', '--log-key', vkey], { env: { SIGNET_ADDR: n.addr } });
+    expect(verified.stderr).toBe('');
+    expect(verified.status).toBe(0);
+  }
   const { checkpoint } = openCheckpoint(note, parseVerifierKey(vkey));
   const size = Number(checkpoint.size);
   const entries = await allEntries(nodes[nodes.length - 1]!, size);
