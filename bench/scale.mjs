@@ -92,11 +92,40 @@ async function createKey(url, token) {
   if (r.status !== 201) throw new Error(`key create failed: ${r.status} ${await r.text()}`);
 }
 
+/**
+ * What signet's PostgreSQL sessions wait on while the load runs (pg_stat_activity sampled every
+ * 50 ms): Lock = nodes queueing for the same rows (coordination), IO:WALSync = commit fsync,
+ * Client:ClientRead = idle in a pool. Shares of all samples, top five.
+ */
+function sampleWaits(databaseUrl) {
+  const counts = new Map();
+  let total = 0;
+  let stopped = false;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  const done = (async () => {
+    await client.connect();
+    while (!stopped) {
+      const { rows } = await client.query("SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w FROM pg_stat_activity WHERE application_name = 'signet' AND state <> 'idle'");
+      for (const { w } of rows) counts.set(w, (counts.get(w) ?? 0) + 1);
+      total += rows.length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await client.end();
+  })();
+  return async () => {
+    stopped = true;
+    await done;
+    return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([w, n]) => [w, Number((n / Math.max(total, 1)).toFixed(2))]));
+  };
+}
+
 /** Run the load split evenly over the nodes; requests add up, p99 is the worst node's. */
-async function measure(nodes, token) {
+async function measure(nodes, token, databaseUrl) {
   const signUrl = (n) => `${n.url}/v1/sign/bench?name=artifact.bin`;
+  const waits = databaseUrl ? sampleWaits(databaseUrl) : undefined;
   const parts = await Promise.all(nodes.map((n) => load(signUrl(n), token, Math.ceil(concurrency / nodes.length))));
   return {
+    ...(waits ? { pg_waits: await waits() } : {}),
     rps: parts.reduce((s, p) => s + p.rps, 0),
     errors: parts.reduce((s, p) => s + p.errors, 0),
     p50_ms: Math.max(...parts.map((p) => p.p50_ms)),
@@ -124,13 +153,14 @@ try {
   const database = async () => (cluster ? cluster.createDatabase() : process.env.BENCH_PG_URL);
   process.stderr.write('bench:scale: 1 node, PostgreSQL ...\n');
   {
-    const node = await startSignet(['--store', await database()]);
+    const url = await database();
+    const node = await startSignet(['--store', url]);
     try {
       await createKey(node.url, node.token);
-      results.postgres_1 = await measure([node], node.token);
+      results.postgres_1 = await measure([node], node.token, url);
       // Control: the same node, the load from two generator processes as in the 2-node run, so
       // the second generator's CPU is not billed to the second node.
-      results.postgres_1_split = await measure([node, node], node.token);
+      results.postgres_1_split = await measure([node, node], node.token, url);
     } finally {
       await node.stop();
     }
@@ -143,7 +173,7 @@ try {
     const second = await startExtraNode(url, join(first.dataDir, 'master.key'));
     try {
       await createKey(first.url, first.token);
-      results.postgres_2 = await measure([first, second], first.token);
+      results.postgres_2 = await measure([first, second], first.token, url);
     } finally {
       await second.stop();
       await first.stop();
@@ -165,4 +195,5 @@ for (const [name, label] of [
   rows.push([label, r.rps.toFixed(0), r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), String(r.errors), (r.rps / base).toFixed(2)]);
 }
 process.stdout.write(`${table(rows)}\n`);
+for (const name of ['postgres_1', 'postgres_2']) process.stdout.write(`${name} PostgreSQL wait events: ${JSON.stringify(results[name].pg_waits)}\n`);
 process.stdout.write(`${JSON.stringify({ cores: cpus().length, seconds, concurrency, results, kernel: readFileSync('/proc/version', 'utf8').split(' ')[2] })}\n`);
