@@ -1,6 +1,7 @@
 // The transparency log on SQLite. One process writes (better-sqlite3 is synchronous, and
 // BEGIN IMMEDIATE takes the database's write lock), so sequencing and integration are trivially
 // serial; synchronous=FULL makes every commit durable before `append` resolves.
+import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { SignetError } from '../../errors.js';
 import type { LogIntegrationInput, LogIntegrationOutput, LogStore, LogTreeState, StoredCheckpoint } from '../log-types.js';
@@ -21,24 +22,28 @@ function position(value: bigint): number {
 
 export class SqliteLogStore implements LogStore {
   readonly #db: Database.Database;
+  readonly #path: string | undefined;
+  #appender: AppendThread | undefined;
 
-  constructor(db: Database.Database) {
+  /** With `path`, appends run on their own connection in a worker thread (compiled builds only). */
+  constructor(db: Database.Database, path?: string) {
     this.#db = db;
+    // Under a TypeScript test runner the worker's .ts file cannot be loaded: append in-thread.
+    this.#path = import.meta.url.endsWith('.js') ? path : undefined;
   }
 
   async append(entries: readonly Buffer[], at: number): Promise<bigint> {
     if (entries.length === 0) throw new SignetError('INTERNAL', 'empty log append');
-    return this.#run(() =>
-      this.#db.transaction(() => {
-        const first = this.#nextIndex();
-        const insert = this.#db.prepare('INSERT INTO tlog_entries (idx, entry, created_at) VALUES (?, ?, ?)');
-        entries.forEach((entry, i) => insert.run(first + i, entry, at));
-        this.#db
-          .prepare('INSERT INTO tlog_sequence (id, next_index) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_index = excluded.next_index')
-          .run(first + entries.length);
-        return BigInt(first);
-      }).immediate(),
-    );
+    if (this.#path !== undefined) {
+      this.#appender ??= new AppendThread(this.#path);
+      return this.#appender.append(entries, at);
+    }
+    return this.#run(() => BigInt(appendBatch(this.#db, entries, at)));
+  }
+
+  /** Stops the append thread (SqliteStore.close). */
+  async close(): Promise<void> {
+    await this.#appender?.close();
   }
 
   async sequencedSize(): Promise<bigint> {
@@ -46,8 +51,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   #nextIndex(): number {
-    const row = this.#db.prepare('SELECT next_index FROM tlog_sequence WHERE id = 1').get() as { next_index: number } | undefined;
-    return row?.next_index ?? 0;
+    return nextIndex(this.#db);
   }
 
   async readEntries(start: bigint, end: bigint): Promise<Buffer[]> {
@@ -128,6 +132,63 @@ export class SqliteLogStore implements LogStore {
     } catch (err) {
       throw translate(err, 'the SQLite log store failed');
     }
+  }
+}
+
+function nextIndex(db: Database.Database): number {
+  const row = db.prepare('SELECT next_index FROM tlog_sequence WHERE id = 1').get() as { next_index: number } | undefined;
+  return row?.next_index ?? 0;
+}
+
+/** The sequencing transaction: dense indices from the coordinator row, then advance it. */
+export function appendBatch(db: Database.Database, entries: readonly Buffer[], at: number): number {
+  return db.transaction(() => {
+    const first = nextIndex(db);
+    const insert = db.prepare('INSERT INTO tlog_entries (idx, entry, created_at) VALUES (?, ?, ?)');
+    entries.forEach((entry, i) => insert.run(first + i, entry, at));
+    db.prepare('INSERT INTO tlog_sequence (id, next_index) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_index = excluded.next_index').run(
+      first + entries.length,
+    );
+    return first;
+  }).immediate();
+}
+
+/** The main thread's end of log-append-worker.ts: one request per batch, answered after COMMIT. */
+class AppendThread {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve(first: bigint): void; reject(err: unknown): void }>();
+  #nextId = 0;
+
+  constructor(path: string) {
+    this.#worker = new Worker(new URL('./log-append-worker.js', import.meta.url), { workerData: { path } });
+    this.#worker.unref();
+    this.#worker.on('message', (m: { id: number; first?: number; error?: { code: string; message: string } }) => {
+      const pending = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      if (m.error) pending?.reject(translate(Object.assign(new Error(m.error.message), { code: m.error.code }), 'the SQLite log store failed'));
+      else pending?.resolve(BigInt(m.first as number));
+    });
+    this.#worker.on('error', (err) => this.#failAll(err));
+    this.#worker.on('exit', () => this.#failAll(new Error('the log append thread exited')));
+  }
+
+  append(entries: readonly Buffer[], at: number): Promise<bigint> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.ref();
+      this.#worker.postMessage({ id, entries, at });
+    });
+  }
+
+  #failAll(err: unknown): void {
+    for (const p of this.#pending.values()) p.reject(translate(err, 'the SQLite log append thread failed'));
+    this.#pending.clear();
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
   }
 }
 

@@ -4,7 +4,6 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SignetError, type ErrorCode } from '../../errors.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
-import type { LogStore } from '../log-types.js';
 import { SqliteLogStore } from './log-store.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -39,12 +38,12 @@ export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
   readonly path: string;
   readonly #db: Database.Database;
-  readonly log: LogStore;
+  readonly log: SqliteLogStore;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.#db = db;
-    this.log = new SqliteLogStore(db);
+    this.log = new SqliteLogStore(db, path);
   }
 
   static open(path: string): SqliteStore {
@@ -79,6 +78,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.log.close();
     if (this.#db.open) this.#db.close();
   }
 

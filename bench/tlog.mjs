@@ -1,0 +1,231 @@
+// npm run bench:tlog — the transparency log's goals (issue 5):
+//  1. appends: Ed25519 detached signatures through the API at a sustained, open-loop 1,000/s
+//     (every response waits for its durable log entry): p50/p99 latency and achieved rate;
+//     goal p99 <= 20 ms. Also the bare LogService append (group commit on SQLite) at the same rate.
+//  2. `signet log verify` on 1,000,000 synthetic entries written straight into a SQLite store:
+//     offline (reads the store) and online (through `signet serve`); goal <= 3 s.
+// Knobs: BENCH_RATE (1000), BENCH_SECONDS (10), BENCH_ENTRIES (1000000).
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root, signetBin, startSignet, table } from './lib.mjs';
+
+const rate = Number(process.env.BENCH_RATE ?? 1000);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const entryCount = Number(process.env.BENCH_ENTRIES ?? 1_000_000);
+const dist = (p) => import(join(root, 'dist', p));
+
+function percentile(sorted, p) {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summary(latencies, sent, elapsedMs, errors) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    sent,
+    ok: latencies.length,
+    errors,
+    rate_per_s: (latencies.length / elapsedMs) * 1000,
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    max_ms: sorted[sorted.length - 1],
+  };
+}
+
+/** Open loop: a request every 1000/rate ms regardless of responses (no coordinated omission). */
+async function openLoop(url, token) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const body = randomBytes(1024);
+  const latencies = [];
+  let errors = 0;
+  let sent = 0;
+  const started = performance.now();
+  const total = rate * seconds;
+  await new Promise((resolve) => {
+    let done = 0;
+    const fire = () => {
+      const t0 = performance.now();
+      sent++;
+      const req = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - t0);
+          else errors++;
+          if (++done === total) resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        if (++done === total) resolve();
+      });
+      req.end(body);
+    };
+    // Catch up on the schedule every millisecond (timers are coarse).
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      while (sent < due) fire();
+      if (sent >= total) clearInterval(timer);
+    }, 1);
+  });
+  agent.destroy();
+  return summary(latencies, sent, performance.now() - started, errors);
+}
+
+async function apiAppends() {
+  const signet = await startSignet(['--log-level', 'warn'], {});
+  try {
+    const r = await fetch(`${signet.url}/v1/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', algorithm: 'ed25519', user_id: 'Bench <bench@example.org>' }),
+    });
+    if (r.status !== 201) throw new Error(`key create failed: ${r.status}`);
+    // Warm up (JIT, key unsealing, connections) before the measured open loop.
+    for (let i = 0; i < 200; i++) {
+      await fetch(`${signet.url}/v1/sign/bench?name=warmup`, { method: 'POST', headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/octet-stream' }, body: 'warm up' });
+    }
+    const result = await openLoop(`${signet.url}/v1/sign/bench?name=artifact.bin`, signet.token);
+    const note = await (await fetch(`${signet.url}/v1/log/checkpoint`)).text();
+    result.log_size_after = Number(note.split('\n')[1]);
+    return result;
+  } finally {
+    await signet.stop();
+  }
+}
+
+async function serviceAppends() {
+  const { SqliteStore } = await dist('store/sqlite/sqlite-store.js');
+  const { LogService } = await dist('tlog/service.js');
+  const { Secret } = await dist('secret.js');
+  const dir = mkdtempSync(join(tmpdir(), 'signet-bench-tlog-'));
+  const store = SqliteStore.open(join(dir, 'signet.db'));
+  await store.migrate();
+  const log = await LogService.open(store, new Secret(randomBytes(32)), { origin: 'bench.example/log' });
+  log.start();
+  const latencies = [];
+  const started = performance.now();
+  const total = rate * seconds;
+  let sent = 0;
+  const pending = [];
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      while (sent < due) {
+        const t0 = performance.now();
+        const entry = Buffer.from(`{"bench":${sent},"pad":"${'x'.repeat(400)}"}`);
+        sent++;
+        pending.push(log.appendEncoded(entry).then(() => latencies.push(performance.now() - t0)));
+      }
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(pending);
+  const result = summary(latencies, sent, performance.now() - started, 0);
+  await log.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+/** 1M realistic signature entries (canonical JSON), appended straight into a SQLite store. */
+async function syntheticStore(dataDir) {
+  const { SqliteStore } = await dist('store/sqlite/sqlite-store.js');
+  const { encodeEntry } = await dist('tlog/entry.js');
+  const store = SqliteStore.open(join(dataDir, 'signet.db'));
+  await store.migrate();
+  const template = encodeEntry({
+    v: 1,
+    kind: 'signature',
+    sig_kind: 'detached',
+    key_fingerprint: 'A'.repeat(40),
+    artifact: { name: 'pkg-0000000.tar.gz', digest_alg: 'sha256', digest_hex: '0'.repeat(64) },
+    signature_sha256: '1'.repeat(64),
+    requester: { role: 'ci', token_accessor: 'acc-0123456789', source: '10.0.0.7' },
+    time: '2026-01-01T00:00:00.000Z',
+  }).toString('utf8');
+  const t0 = performance.now();
+  for (let start = 0; start < entryCount; start += 10_000) {
+    const batch = [];
+    for (let i = start; i < Math.min(entryCount, start + 10_000); i++) {
+      const digest = createHash('sha256').update(String(i)).digest('hex');
+      batch.push(Buffer.from(template.replace('0'.repeat(64), digest).replace('pkg-0000000', `pkg-${String(i).padStart(7, '0')}`)));
+    }
+    await store.log.append(batch, Date.now());
+  }
+  await store.close();
+  return { bytes_per_entry: template.length, write_s: (performance.now() - t0) / 1000 };
+}
+
+function timed(args) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [signetBin, ...args], { encoding: 'utf8' });
+  const s = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`signet ${args.join(' ')} failed: ${r.stderr}`);
+  return { seconds: s, output: r.stdout.trim() };
+}
+
+async function verifyMillion() {
+  const dir = mkdtempSync(join(tmpdir(), 'signet-bench-verify-'));
+  try {
+    const dataDir = join(dir, 'data');
+    // Fill the store behind the server's back; its first start then creates the master key.
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dataDir, { recursive: true });
+    const written = await syntheticStore(dataDir);
+    // The server integrates everything on start (LogService.open) and signs a checkpoint.
+    const { spawn } = await import('node:child_process');
+    const { freePort, waitFor } = await import('./lib.mjs');
+    const port = await freePort();
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [signetBin, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(`${url}/healthz`, 600_000);
+    const integrate_s = (performance.now() - t0) / 1000;
+    try {
+      const offline = timed(['log', 'verify', '--offline', '--data', dataDir]);
+      const online = timed(['log', 'verify', '--addr', url]);
+      return { entries: entryCount, ...written, integrate_on_start_s: integrate_s, verify_offline_s: offline.seconds, verify_online_s: online.seconds, offline: offline.output, online: online.output };
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const parts = (process.env.BENCH_PARTS ?? 'service,api,verify').split(',');
+const results = { service: {}, api: {}, verify: {} };
+if (parts.includes('service')) {
+  process.stderr.write(`bench:tlog: LogService appends at ${rate}/s for ${seconds} s (SQLite, group commit) ...\n`);
+  results.service = await serviceAppends();
+}
+if (parts.includes('api')) {
+  process.stderr.write(`bench:tlog: API Ed25519 signatures at ${rate}/s for ${seconds} s (logged before each response) ...\n`);
+  results.api = await apiAppends();
+}
+if (parts.includes('verify')) {
+  process.stderr.write(`bench:tlog: signet log verify on ${entryCount} entries ...\n`);
+  results.verify = await verifyMillion();
+}
+
+const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+process.stdout.write(
+  `${table([
+    ['append path', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
+    ['LogService.append (SQLite)', rate, f(results.service.rate_per_s, 0), f(results.service.p50_ms), f(results.service.p99_ms), f(results.service.max_ms), results.service.errors],
+    ['POST /v1/sign (Ed25519)', rate, f(results.api.rate_per_s, 0), f(results.api.p50_ms), f(results.api.p99_ms), f(results.api.max_ms), results.api.errors],
+  ])}\n\n${table([
+    ['log verify', 'entries', 'seconds'],
+    ['offline (--offline, store)', results.verify.entries, f(results.verify.verify_offline_s)],
+    ['online (through the API)', results.verify.entries, f(results.verify.verify_online_s)],
+    ['(server integration on start)', results.verify.entries, f(results.verify.integrate_on_start_s)],
+  ])}\n`,
+);
+process.stdout.write(`${JSON.stringify(results)}\n`);

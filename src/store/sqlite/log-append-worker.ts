@@ -1,0 +1,33 @@
+// The SQLite log's append thread. better-sqlite3 is synchronous, so a commit's fsync
+// (synchronous=FULL) would stall the server's event loop — no request parsing, no signing — for
+// the whole flush. Here the group-committed batch is written on a second connection in its own
+// thread; the main thread waits for the reply without blocking. Same transaction as the
+// in-thread path in log-store.ts (appendBatch).
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { appendBatch } from './log-store.js';
+
+interface AppendRequest {
+  readonly id: number;
+  readonly entries: Uint8Array[];
+  readonly at: number;
+}
+
+const db = new Database((workerData as { path: string }).path, { fileMustExist: true });
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma('busy_timeout = 5000');
+
+parentPort?.on('message', (request: AppendRequest) => {
+  try {
+    const first = appendBatch(
+      db,
+      request.entries.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength)),
+      request.at,
+    );
+    parentPort?.postMessage({ id: request.id, first });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    parentPort?.postMessage({ id: request.id, error: { code: e.code ?? '', message: e.message ?? String(err) } });
+  }
+});
