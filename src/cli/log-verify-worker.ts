@@ -5,17 +5,21 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SignetError } from '../errors.js';
 import { openStore } from '../store/index.js';
 import { HASH_SIZE, hashLeaf } from '../tlog/rfc6962.js';
+import { CHUNK_LEVEL, chunkRootsFrom } from './log-verify.js';
 
 interface Job {
   readonly storeUrl: string;
   readonly dataDir: string;
   readonly start: number;
   readonly end: number;
-  readonly shared: SharedArrayBuffer;
+  /** Leaf hashes of the whole log; this worker fills [start, end). */
+  readonly leaves: SharedArrayBuffer;
+  /** Roots of full 2^16-entry chunks; this worker fills the chunks inside [start, end). */
+  readonly chunkRoots: SharedArrayBuffer;
 }
 
 const job = workerData as Job;
-const out = Buffer.from(job.shared);
+const out = Buffer.from(job.leaves);
 const PAGE = 20_000;
 
 try {
@@ -26,6 +30,9 @@ try {
       const entries = await store.log.readEntries(BigInt(start), BigInt(end));
       entries.forEach((entry, i) => hashLeaf(entry).copy(out, (start + i) * HASH_SIZE));
     }
+    // start is chunk-aligned; only full chunks have a root of their own.
+    const chunk = 1 << CHUNK_LEVEL;
+    chunkRootsFrom(out, Buffer.from(job.chunkRoots), job.start / chunk, Math.floor(job.end / chunk));
   } finally {
     await store.close();
   }

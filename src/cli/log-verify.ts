@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SignetError } from '../errors.js';
 import type { Checkpoint } from '../tlog/checkpoint.js';
-import { HASH_SIZE, hashLeaf } from '../tlog/rfc6962.js';
+import { HASH_SIZE, emptyRoot, hashChildren, hashLeaf } from '../tlog/rfc6962.js';
 import { StreamingRoot } from '../tlog/stream-root.js';
 
 /** Where the entries come from. */
@@ -33,13 +33,68 @@ function failed(message: string): never {
   throw new SignetError('TLOG_VERIFY_FAILED', message);
 }
 
-/** Leaf hashes of entries [0, size) into one buffer of 32-byte hashes. */
-async function leafHashes(source: EntrySource, size: bigint, workers: number): Promise<Buffer> {
-  const total = Number(size);
-  if (source.storeUrl !== undefined && workers > 1 && total >= 200_000 && import.meta.url.endsWith('.js')) {
-    return leafHashesInWorkers(source, total, workers);
+/**
+ * Entries are hashed in aligned chunks of 2^16: a full chunk is a perfect subtree, so its root can
+ * be computed apart (in a worker) and the tree root is the RFC 9162 §2.1.2 stack over chunk roots
+ * (level 16) followed by the leaves of the last, partial chunk (level 0).
+ */
+export const CHUNK_LEVEL = 16;
+const CHUNK = 1 << CHUNK_LEVEL;
+
+interface Hashed {
+  /** Leaf hashes of entries [0, size), 32 bytes each. */
+  readonly leaves: Buffer;
+  /** Roots of the full chunks, 32 bytes each. */
+  readonly chunkRoots: Buffer;
+}
+
+/** A stack of perfect subtree hashes; pushing merges equal levels (a binary counter). */
+class SubtreeStack {
+  readonly #stack: Array<{ level: number; hash: Buffer }> = [];
+
+  push(level: number, hash: Buffer): void {
+    for (let top = this.#stack.at(-1); top !== undefined && top.level === level; top = this.#stack.at(-1)) {
+      this.#stack.pop();
+      hash = hashChildren(top.hash, hash);
+      level++;
+    }
+    this.#stack.push({ level, hash });
   }
-  const hashes = Buffer.alloc(total * HASH_SIZE);
+
+  root(): Buffer {
+    if (this.#stack.length === 0) return emptyRoot();
+    let root = (this.#stack.at(-1) as { hash: Buffer }).hash;
+    for (let i = this.#stack.length - 2; i >= 0; i--) root = hashChildren((this.#stack[i] as { hash: Buffer }).hash, root);
+    return root;
+  }
+}
+
+const hashAt = (buffer: Buffer, i: number): Buffer => buffer.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+
+/** MTH of the first `size` entries from chunk roots and leaf hashes. */
+function prefixRoot(hashed: Hashed, size: number): Buffer {
+  const stack = new SubtreeStack();
+  const full = Math.floor(size / CHUNK);
+  for (let c = 0; c < full; c++) stack.push(CHUNK_LEVEL, hashAt(hashed.chunkRoots, c));
+  for (let i = full * CHUNK; i < size; i++) stack.push(0, hashAt(hashed.leaves, i));
+  return stack.root();
+}
+
+/** Root of each full chunk in [firstChunk, endChunk), from the leaf hashes. */
+export function chunkRootsFrom(leaves: Buffer, chunkRoots: Buffer, firstChunk: number, endChunk: number): void {
+  for (let c = firstChunk; c < endChunk; c++) {
+    const stream = new StreamingRoot();
+    for (let i = c * CHUNK; i < (c + 1) * CHUNK; i++) stream.pushLeafHash(hashAt(leaves, i));
+    stream.root().copy(chunkRoots, c * HASH_SIZE);
+  }
+}
+
+async function hashEntries(source: EntrySource, size: bigint, workers: number): Promise<Hashed> {
+  const total = Number(size);
+  if (source.storeUrl !== undefined && workers > 1 && total >= 4 * CHUNK && import.meta.url.endsWith('.js')) {
+    return hashInWorkers(source, total, workers);
+  }
+  const leaves = Buffer.alloc(total * HASH_SIZE);
   const page = BigInt(source.pageSize);
   // Keep a few reads in flight so network or database latency overlaps hashing.
   const pending: Array<Promise<Buffer[]>> = [];
@@ -55,23 +110,27 @@ async function leafHashes(source: EntrySource, size: bigint, workers: number): P
   while (pending.length > 0) {
     const entries = await (pending.shift() as Promise<Buffer[]>);
     issue();
-    for (const entry of entries) hashLeaf(entry).copy(hashes, HASH_SIZE * at++);
+    for (const entry of entries) hashLeaf(entry).copy(leaves, HASH_SIZE * at++);
   }
   if (at !== total) failed(`log entry ${at} is missing`);
-  return hashes;
+  const chunkRoots = Buffer.alloc(Math.floor(total / CHUNK) * HASH_SIZE);
+  chunkRootsFrom(leaves, chunkRoots, 0, Math.floor(total / CHUNK));
+  return { leaves, chunkRoots };
 }
 
-async function leafHashesInWorkers(source: EntrySource, total: number, workers: number): Promise<Buffer> {
-  const shared = new SharedArrayBuffer(total * HASH_SIZE);
-  const per = Math.ceil(total / workers);
+async function hashInWorkers(source: EntrySource, total: number, workers: number): Promise<Hashed> {
+  const leaves = new SharedArrayBuffer(total * HASH_SIZE);
+  const chunkRoots = new SharedArrayBuffer(Math.max(1, Math.floor(total / CHUNK)) * HASH_SIZE);
+  const chunks = Math.ceil(total / CHUNK);
+  const per = Math.ceil(chunks / workers);
   await Promise.all(
     Array.from({ length: workers }, (_, w) => {
-      const start = w * per;
-      const end = Math.min(total, start + per);
+      const start = w * per * CHUNK;
+      const end = Math.min(total, (w + 1) * per * CHUNK);
       if (start >= end) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const worker = new Worker(new URL('./log-verify-worker.js', import.meta.url), {
-          workerData: { storeUrl: source.storeUrl, dataDir: source.dataDir, start, end, shared },
+          workerData: { storeUrl: source.storeUrl, dataDir: source.dataDir, start, end, leaves, chunkRoots },
         });
         worker.once('message', (m: { ok: true } | { ok: false; code: string; message: string }) => {
           if (m.ok) resolve();
@@ -81,7 +140,7 @@ async function leafHashesInWorkers(source: EntrySource, total: number, workers: 
       });
     }),
   );
-  return Buffer.from(shared);
+  return { leaves: Buffer.from(leaves), chunkRoots: Buffer.from(chunkRoots, 0, Math.floor(total / CHUNK) * HASH_SIZE) };
 }
 
 /**
@@ -98,15 +157,10 @@ export async function verifyEntries(
   if (saved !== undefined && saved.size > size) {
     throw new SignetError('TLOG_INCONSISTENT', `the log has ${size} entries but the saved checkpoint has ${saved.size}: the log was truncated or forked`);
   }
-  const hashes = await leafHashes(source, size, options.workers ?? Math.min(2, cpus().length));
-  const stream = new StreamingRoot();
-  let savedRoot: Buffer | undefined = saved?.size === 0n ? stream.root() : undefined;
-  const total = Number(size);
-  for (let i = 0; i < total; i++) {
-    stream.pushLeafHash(hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-    if (saved !== undefined && i + 1 === Number(saved.size)) savedRoot = stream.root();
-  }
-  const root = stream.root();
+  const hashed = await hashEntries(source, size, options.workers ?? Math.min(2, cpus().length));
+  const hashes = hashed.leaves;
+  const root = prefixRoot(hashed, Number(size));
+  const savedRoot = saved === undefined ? undefined : prefixRoot(hashed, Number(saved.size));
   const rootOk = root.equals(checkpoint.root);
   const savedOk = saved === undefined || (savedRoot !== undefined && savedRoot.equals(saved.root));
   if (rootOk && savedOk) return { size, root };

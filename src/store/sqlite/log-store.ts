@@ -56,10 +56,20 @@ export class SqliteLogStore implements LogStore {
 
   async readEntries(start: bigint, end: bigint): Promise<Buffer[]> {
     if (end <= start) return [];
-    const rows = this.#run(
-      () => this.#db.prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx').all(position(start), position(end)) as Array<{ idx: number; entry: Buffer }>,
-    );
-    return denseEntries(start, end, rows);
+    return this.#run(() => {
+      // Entries only (pluck is ~4x faster than row objects for a full-log read): idx is the
+      // primary key, so as many rows as the range is wide means no gap.
+      const entries = this.#db
+        .prepare('SELECT entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
+        .pluck(true)
+        .all(position(start), position(end)) as Buffer[];
+      if (BigInt(entries.length) === end - start) return entries;
+      const rows = this.#db.prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx').all(position(start), position(end)) as Array<{
+        idx: number;
+        entry: Buffer;
+      }>;
+      return denseEntries(start, end, rows);
+    });
   }
 
   async readHashes(indices: readonly bigint[]): Promise<Buffer[]> {
