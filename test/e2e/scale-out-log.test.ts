@@ -35,6 +35,15 @@ async function checkpointOf(node: ServeProcess): Promise<string> {
   return r.text();
 }
 
+/** Poll (a loaded 2-core machine is slow to warm up) instead of guessing a delay. */
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Wait until every node serves one checkpoint covering at least `size` entries; return it. */
 async function convergedCheckpoint(nodes: readonly ServeProcess[], size: number): Promise<string> {
   const until = Date.now() + 30_000;
@@ -153,11 +162,12 @@ describe('scale-out: one transparency log across nodes', () => {
       }
     };
     const load = all.flatMap((n) => [loop(n), loop(n)]);
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => signed.length >= 5);
     cluster.stop('fast');
     await new Promise((r) => setTimeout(r, 1_000));
     cluster.start();
-    await new Promise((r) => setTimeout(r, 1_500));
+    const afterRestart = signed.length;
+    await until(() => signed.length >= afterRestart + 5);
     running = false;
     await Promise.all(load);
     expect([...refused]).toEqual([503]);
@@ -208,10 +218,10 @@ describe('scale-out: one transparency log across nodes', () => {
       }
     };
     const load = all.flatMap((n) => [loop(n), loop(n)]);
-    await new Promise((r) => setTimeout(r, 700));
+    await until(() => signed.length >= 10);
     await all[0]!.stop('SIGKILL');
     const atKill = signed.length;
-    await new Promise((r) => setTimeout(r, 1_000));
+    await until(() => signed.length >= atKill + 10);
     running = false;
     await Promise.all(load);
     expect(atKill).toBeGreaterThan(0);

@@ -35,6 +35,15 @@ async function sign(node: ServeProcess, key: string, token: string, artifact: Bu
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
+/** Poll (a loaded 2-core machine is slow to warm up) instead of guessing a delay. */
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function errorCode(reply: Reply): string | undefined {
   return (reply.body.error as { code?: string } | undefined)?.code;
 }
@@ -153,7 +162,7 @@ describe('scale-out: several nodes on one PostgreSQL', () => {
       }
     };
     const load = [first, second].flatMap((n) => [loop(n), loop(n)]);
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => signedOk.length >= 5);
     const beforeOutage = signedOk.length;
     cluster.stop('fast');
 
@@ -171,7 +180,8 @@ describe('scale-out: several nodes on one PostgreSQL', () => {
     const refusedDuringOutage = refused.length;
 
     cluster.start();
-    await new Promise((r) => setTimeout(r, 1_000));
+    const afterRestart = signedOk.length;
+    await until(() => signedOk.length >= afterRestart + 5);
     running = false;
     await Promise.all(load);
 
