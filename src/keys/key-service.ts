@@ -26,12 +26,16 @@ export class KeyService {
   readonly #store: Store;
   readonly #master: Secret;
   readonly #now: () => number;
-  readonly #signers = new Map<string, KeySigner>();
+  readonly #signers = new Map<string, { signer: KeySigner; checkedAt: number }>();
+  /** How long a cached signer is trusted before its state is read again (several nodes share
+   *  one store: a key revoked on one node stops signing on all within this time). */
+  readonly #revalidateMs: number;
 
-  constructor(store: Store, master: Secret, now: () => number = Date.now) {
+  constructor(store: Store, master: Secret, now: () => number = Date.now, options: { revalidateMs?: number } = {}) {
     this.#store = store;
     this.#master = master;
     this.#now = now;
+    this.#revalidateMs = options.revalidateMs ?? 2000;
   }
 
   async create(name: string, options: { algorithm: KeyAlgorithm; userId: string }): Promise<KeyRecord> {
@@ -70,8 +74,13 @@ export class KeyService {
   /** The decrypted key for signing. Cached; a revoked key is refused. */
   async signer(name: string): Promise<KeySigner> {
     const cached = this.#signers.get(name);
-    if (cached) return cached;
+    if (cached && this.#now() - cached.checkedAt < this.#revalidateMs) return cached.signer;
     const record = await this.get(name);
+    if (cached && record.fingerprint === cached.signer.record.fingerprint && record.state === 'active') {
+      cached.checkedAt = this.#now();
+      return cached.signer;
+    }
+    this.#signers.delete(name);
     if (record.state !== 'active') throw new SignetError('KEY_REVOKED', `the key ${name} is revoked`);
     const binding = { name: record.name, fingerprint: record.fingerprint };
     const pkcs8 = unsealPrivateKey(this.#master, binding, record);
@@ -88,7 +97,7 @@ export class KeyService {
       throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} does not match its fingerprint`);
     }
     const signer: KeySigner = { record, info, privateKey };
-    this.#signers.set(name, signer);
+    this.#signers.set(name, { signer, checkedAt: this.#now() });
     return signer;
   }
 

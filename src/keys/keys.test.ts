@@ -128,4 +128,18 @@ describe('master key and KeyService', () => {
     await expect(keys.signer('r')).rejects.toMatchObject({ code: 'KEY_REVOKED' });
     await expect(keys.get('missing')).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
   });
+
+  it('stops signing with a key revoked through another node within the revalidation time', async () => {
+    let now = 1_000_000;
+    const master = new Secret(randomBytes(32));
+    const nodeA = new KeyService(store, master, () => now, { revalidateMs: 2000 });
+    const nodeB = new KeyService(store, master, () => now, { revalidateMs: 2000 });
+    await nodeA.create('shared', { algorithm: 'ed25519', userId: 'S <s@example.org>' });
+    await nodeB.signer('shared');
+    await nodeA.revoke('shared');
+    now += 1999;
+    await nodeB.signer('shared'); // still cached
+    now += 2;
+    await expect(nodeB.signer('shared')).rejects.toMatchObject({ code: 'KEY_REVOKED' });
+  });
 });

@@ -87,7 +87,7 @@ export async function serveProcess(options: { dataDir?: string; args?: string[];
     stdout: () => out,
     stderr: () => err,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     },
