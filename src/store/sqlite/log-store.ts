@@ -57,8 +57,9 @@ export class SqliteLogStore implements LogStore {
   async readEntries(start: bigint, end: bigint): Promise<Buffer[]> {
     if (end <= start) return [];
     return this.#run(() => {
-      // Entries only (pluck is ~4x faster than row objects for a full-log read): idx is the
-      // primary key, so as many rows as the range is wide means no gap.
+      // idx is the primary key, so as many entries as the range is wide means no gap.
+      const bundled = this.#readBundled(start, end);
+      if (bundled !== undefined && BigInt(bundled.length) === end - start) return bundled;
       const entries = this.#db
         .prepare('SELECT entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
         .pluck(true)
@@ -70,6 +71,41 @@ export class SqliteLogStore implements LogStore {
       }>;
       return denseEntries(start, end, rows);
     });
+  }
+
+  /**
+   * A range as ONE value: `hex16(idx) || hex8(length) || entry` per row, concatenated in index
+   * order by SQLite. better-sqlite3 spends ~3 µs per returned row, which dominated reading a
+   * million entries; one value per range is ~4x faster. Byte-exact (blobs pass through TEXT
+   * unchanged in a UTF-8 database, NULs included), and each index is checked, so a different
+   * concatenation order cannot go unnoticed; anything unexpected (a range above SQLite's 1 GB
+   * value limit, a parse mismatch) returns undefined and the caller reads row by row.
+   */
+  #readBundled(start: bigint, end: bigint): Buffer[] | undefined {
+    let bundle: Buffer | null;
+    try {
+      bundle = this.#db
+        .prepare(
+          `SELECT CAST(group_concat(framed, '') AS BLOB) FROM (
+             SELECT printf('%016x%08x', idx, length(entry)) || CAST(entry AS TEXT) AS framed
+             FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx)`,
+        )
+        .pluck(true)
+        .get(position(start), position(end)) as Buffer | null;
+    } catch {
+      return undefined;
+    }
+    if (bundle === null) return [];
+    const entries: Buffer[] = [];
+    let expected = Number(start);
+    for (let at = 0; at < bundle.length; expected++) {
+      if (at + 24 > bundle.length || readHex(bundle, at, 16) !== expected) return undefined;
+      const length = readHex(bundle, at + 16, 8);
+      if (length < 0 || at + 24 + length > bundle.length) return undefined;
+      entries.push(bundle.subarray(at + 24, at + 24 + length));
+      at += 24 + length;
+    }
+    return entries;
   }
 
   async readHashes(indices: readonly bigint[]): Promise<Buffer[]> {
@@ -143,6 +179,18 @@ export class SqliteLogStore implements LogStore {
       throw translate(err, 'the SQLite log store failed');
     }
   }
+}
+
+/** Lower-case hex digits as printf('%x') writes them; -1 on anything else. */
+function readHex(bytes: Buffer, at: number, digits: number): number {
+  let value = 0;
+  for (let i = at; i < at + digits; i++) {
+    const c = bytes[i] as number;
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
 }
 
 function nextIndex(db: Database.Database): number {
