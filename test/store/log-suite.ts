@@ -44,6 +44,10 @@ export function defineLogSuite(engine: string, makeFixture: () => Promise<LogFix
       expect((await f.store.log.readEntries(1n, 4n)).map(String)).toEqual([...a.slice(1), ...b].map(String));
       expect(await f.store.log.readEntries(2n, 2n)).toEqual([]);
       await expect(f.store.log.readEntries(2n, 6n)).rejects.toMatchObject({ code: 'TLOG_VERIFY_FAILED', message: expect.stringContaining('entry 4') });
+      // Entries are opaque bytes: NULs, invalid UTF-8, newlines and empty entries read back exactly.
+      const odd = [Buffer.from([0, 1, 0xff, 0xfe, 0x0a, 0]), Buffer.alloc(0), Buffer.from([0xc3, 0x28]), randomBytes(3000)];
+      expect(await f.store.log.append(odd, 3)).toBe(4n);
+      expect((await f.store.log.readEntries(4n, 8n)).map((e) => e.toString('hex'))).toEqual(odd.map((e) => e.toString('hex')));
     });
 
     it('gives concurrent appenders on two connections unique, gap-free indices', async () => {
