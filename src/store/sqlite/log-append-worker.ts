@@ -2,7 +2,8 @@
 // (synchronous=FULL) would stall the server's event loop — no request parsing, no signing — for
 // the whole flush. Here the group-committed batch is written on a second connection in its own
 // thread; the main thread waits for the reply without blocking. Same transaction as the
-// in-thread path in log-store.ts (appendBatch).
+// in-thread path in log-store.ts (appendBatch). A second instance (role `checkpoint`) only
+// checkpoints the WAL.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { appendBatch } from './log-store.js';
@@ -13,10 +14,15 @@ interface AppendRequest {
   readonly at: number;
 }
 
-const db = new Database((workerData as { path: string }).path, { fileMustExist: true });
+const { path, role } = workerData as { path: string; role: 'append' | 'checkpoint' };
+const db = new Database(path, { fileMustExist: true });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('busy_timeout = 5000');
+// Checkpoints (WAL pages copied back into the database, then an fsync) take tens of ms; run on
+// a connection of their own, PASSIVE (never blocking writers), so no commit ever carries one.
+db.pragma('wal_autocheckpoint = 0');
+if (role === 'checkpoint') setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), 250);
 
 parentPort?.on('message', (request: AppendRequest) => {
   try {

@@ -35,7 +35,12 @@ export class SqliteLogStore implements LogStore {
   async append(entries: readonly Buffer[], at: number): Promise<bigint> {
     if (entries.length === 0) throw new SignetError('INTERNAL', 'empty log append');
     if (this.#path !== undefined) {
-      this.#appender ??= new AppendThread(this.#path);
+      if (this.#appender === undefined) {
+        // WAL checkpoints (copying the WAL back into the database, with an fsync) run on a
+        // checkpoint thread from now on, never in a commit on the event loop.
+        this.#db.pragma('wal_autocheckpoint = 0');
+        this.#appender = new AppendThread(this.#path);
+      }
       return this.#appender.append(entries, at);
     }
     return this.#run(() => BigInt(appendBatch(this.#db, entries, at)));
@@ -131,6 +136,11 @@ export class SqliteLogStore implements LogStore {
   }
 
   async integrate(maxEntries: number, step: (input: LogIntegrationInput) => LogIntegrationOutput | undefined): Promise<LogTreeState | undefined> {
+    // Let the append thread's batch in flight commit first: the two connections would otherwise
+    // meet on SQLite's write lock, whose busy handler sleeps in steps of up to 100 ms. This
+    // resumes before the next batch is posted (that waits for setImmediate), and the transaction
+    // below is synchronous, so it never waits on the lock.
+    await this.#appender?.drained();
     return this.#run(() =>
       this.#db.transaction(() => {
         const tree = this.#treeState();
@@ -214,21 +224,34 @@ export function appendBatch(db: Database.Database, entries: readonly Buffer[], a
 /** The main thread's end of log-append-worker.ts: one request per batch, answered after COMMIT. */
 class AppendThread {
   readonly #worker: Worker;
+  readonly #checkpointer: Worker;
   readonly #pending = new Map<number, { resolve(first: bigint): void; reject(err: unknown): void }>();
+  #drainWaiters: Array<() => void> = [];
   #nextId = 0;
 
   constructor(path: string) {
-    this.#worker = new Worker(new URL('./log-append-worker.js', import.meta.url), { workerData: { path } });
+    this.#worker = new Worker(new URL('./log-append-worker.js', import.meta.url), { workerData: { path, role: 'append' } });
     this.#worker.unref();
+    this.#checkpointer = new Worker(new URL('./log-append-worker.js', import.meta.url), { workerData: { path, role: 'checkpoint' } });
+    this.#checkpointer.unref();
     this.#worker.on('message', (m: { id: number; first?: number; error?: { code: string; message: string } }) => {
       const pending = this.#pending.get(m.id);
       this.#pending.delete(m.id);
-      if (this.#pending.size === 0) this.#worker.unref();
+      if (this.#pending.size === 0) {
+        this.#worker.unref();
+        for (const resolve of this.#drainWaiters.splice(0)) resolve();
+      }
       if (m.error) pending?.reject(translate(Object.assign(new Error(m.error.message), { code: m.error.code }), 'the SQLite log store failed'));
       else pending?.resolve(BigInt(m.first as number));
     });
     this.#worker.on('error', (err) => this.#failAll(err));
     this.#worker.on('exit', () => this.#failAll(new Error('the log append thread exited')));
+  }
+
+  /** Resolves once no batch is in flight. */
+  drained(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   append(entries: readonly Buffer[], at: number): Promise<bigint> {
@@ -243,10 +266,11 @@ class AppendThread {
   #failAll(err: unknown): void {
     for (const p of this.#pending.values()) p.reject(translate(err, 'the SQLite log append thread failed'));
     this.#pending.clear();
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
   async close(): Promise<void> {
-    await this.#worker.terminate();
+    await Promise.all([this.#worker.terminate(), this.#checkpointer.terminate()]);
   }
 }
 
