@@ -57,6 +57,8 @@ export const ERROR_TABLE = {
   SIGNATURE_INVALID: { status: 400, exit: 1 },
   RPM_MALFORMED: { status: 400, exit: 1 },
   RPM_ALREADY_SIGNED: { status: 409, exit: 1 },
+  RPM_FILE_CHANGED: { status: 409, exit: 1 },
+  RPM_VERIFY_FAILED: { status: 400, exit: 1 },
   MIDSTATE_INVALID: { status: 400, exit: 1 },
 
   // Transparency log
@@ -68,10 +70,10 @@ export const ERROR_TABLE = {
 
   // Infrastructure
   STORE_UNAVAILABLE: { status: 503, exit: 1 },
-  AUDIT_UNAVAILABLE: { status: 503, exit: 1 },
-  SIGNER_UNAVAILABLE: { status: 503, exit: 1 },
   STORE_NOT_EMPTY: { status: 409, exit: 1 },
   STORE_MIGRATE_MISMATCH: { status: 500, exit: 1 },
+  AUDIT_UNAVAILABLE: { status: 503, exit: 1 },
+  SIGNER_UNAVAILABLE: { status: 503, exit: 1 },
   SERVER_UNREACHABLE: { status: 503, exit: 1 },
   NOT_READY: { status: 503, exit: 1 },
   INTERNAL: { status: 500, exit: 1 },

@@ -8,6 +8,7 @@ import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { DEFAULT_LISTEN, startServer } from '../server/serve.js';
 import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
+import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
 import { writeChecksums } from './sums.js';
@@ -220,8 +221,8 @@ export function buildProgram(): Command {
       else process.stderr.write(`signet: ${result.files} files listed in ${result.sums}, signed in ${result.signature}\n`);
     });
 
+  registerRpmCommands(program);
   registerStoreCommands(program);
-
   registerLogCommands(program);
   return program;
 }

@@ -48,6 +48,28 @@ export interface SignQuery {
   hash?: 'sha256' | 'sha512';
 }
 
+export interface RpmSignatureItem {
+  /** base64 of the v4 signature packet, when signed. */
+  packet?: string;
+  error?: { code: string; message: string };
+  nevra?: string;
+  name?: string;
+  arch?: string;
+  payload_digest?: string | null;
+  header_sha256?: string;
+}
+
+export interface RpmSignResponse {
+  key: string;
+  fingerprint?: string;
+  algorithm?: 'rsa4096' | 'ed25519';
+  hash_algorithm?: string;
+  created: number;
+  signed: number;
+  failed: number;
+  signatures: RpmSignatureItem[];
+}
+
 type Body = { json: unknown } | { stream: Readable; length?: number } | undefined;
 
 export class SignetClient {
@@ -55,6 +77,7 @@ export class SignetClient {
   readonly #token: string | undefined;
   readonly #agent: http.Agent;
   readonly #timeoutMs: number;
+  #bytesSent = 0;
 
   constructor(options: ClientOptions) {
     let base: URL;
@@ -73,6 +96,11 @@ export class SignetClient {
       base.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
         : new http.Agent({ keepAlive: true });
+  }
+
+  /** Request body bytes sent so far (JSON bodies; streamed bodies are not counted). */
+  get bytesSent(): number {
+    return this.#bytesSent;
   }
 
   close(): void {
@@ -114,6 +142,13 @@ export class SignetClient {
     });
   }
 
+  /** POST /v1/sign/:key/rpm: header prefixes (lead + both headers) in, one item per header out. */
+  signRpm(key: string, headers: readonly Buffer[], replace: boolean): Promise<RpmSignResponse> {
+    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
+      json: { headers: headers.map((h) => h.toString('base64')), ...(replace ? { replace: true } : {}) },
+    });
+  }
+
   async requestJson<T>(method: string, path: string, body?: Body): Promise<T> {
     const r = await this.request(method, path, body);
     try {
@@ -132,6 +167,7 @@ export class SignetClient {
       payload = Buffer.from(JSON.stringify(body.json));
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(payload.length);
+      this.#bytesSent += payload.length;
     } else if (body && 'stream' in body) {
       headers['content-type'] = 'application/octet-stream';
       if (body.length !== undefined) headers['content-length'] = String(body.length);

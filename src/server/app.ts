@@ -16,13 +16,14 @@ import { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { createLogRecorder, logRoutes } from './routes/log.js';
+import { rpmRoutes } from './routes/rpm.js';
 import { signRoutes } from './routes/sign.js';
 
 export { DEFAULT_LIMITS, type AppLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, logRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, rpmRoutes, logRoutes];
 
 export interface AppDeps {
   readonly store: Store;

@@ -1,11 +1,13 @@
 // Shared setup for the rpm interop tests: a fresh corpus of real unsigned packages from
-// /work/shared/corpus/mk-rpms.sh and a throwaway GNUPGHOME with RSA-4096 and Ed25519 keys.
+// ../shared/corpus/mk-rpms.sh and a throwaway GNUPGHOME with RSA-4096 and Ed25519 keys.
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const MK_RPMS = '/work/shared/corpus/mk-rpms.sh';
+/** The corpus script lives in shared/ beside the checkout (SIGNET_CORPUS_SCRIPT overrides). */
+export const MK_RPMS = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../../shared/corpus/mk-rpms.sh', import.meta.url));
 
 export interface Run {
   status: number;

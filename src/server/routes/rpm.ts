@@ -1,0 +1,116 @@
+// POST /v1/sign/:key/rpm: a batch of RPM header prefixes (lead ‖ signature header ‖ main header,
+// base64) in, one v4 header signature packet per package out. A package the server refuses
+// (malformed, already signed, not granted by policy) gets its own error item; the batch goes on.
+import { z } from 'zod';
+import { SignetError } from '../../errors.js';
+import { MAX_RPM_BATCH, MAX_RPM_PREFIX_BYTES, signRpmHeaders, type RpmItemResult } from '../../sign/rpm.js';
+import type { PackageIdentity } from '../../rpm/index.js';
+import type { RouteModule } from '../context.js';
+import { keyParams, parse } from '../validation.js';
+
+/** The whole JSON body: the base64 of about 48 MiB of headers. The server-wide JSON limit
+ *  (limits.maxJsonBytes, 1 MiB by default) is too small for a batch, so this route sets its own;
+ *  the client splits larger sets of packages into several requests (src/cli/rpm.ts). */
+export const RPM_BATCH_BODY_LIMIT = 64 * 1024 * 1024;
+
+const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const rpmBatchBody = z
+  .object({
+    headers: z.array(z.string().min(1).max(base64Length(MAX_RPM_PREFIX_BYTES))).min(1).max(MAX_RPM_BATCH),
+    replace: z.boolean().optional(),
+  })
+  .strict();
+
+/** Buffer.from(…, 'base64') skips characters it does not know; a header must decode exactly. */
+function decodeHeader(encoded: string): Buffer | SignetError {
+  if (encoded.length % 4 !== 0 || !BASE64.test(encoded)) return new SignetError('BODY_INVALID', 'header is not canonical base64');
+  return Buffer.from(encoded, 'base64');
+}
+
+function identityView(id: PackageIdentity): Record<string, unknown> {
+  return {
+    nevra: id.nevra,
+    name: id.name,
+    epoch: id.epoch,
+    version: id.version,
+    release: id.release,
+    arch: id.arch,
+    payload_digest: id.payloadDigest,
+    payload_digest_algo: id.payloadDigestAlgo,
+    header_sha256: id.headerSha256,
+  };
+}
+
+function itemView(item: RpmItemResult): Record<string, unknown> {
+  if (item.ok) return { packet: item.packet.toString('base64'), ...identityView(item.identity) };
+  return { error: item.error.toJSON().error, ...(item.identity ? identityView(item.identity) : {}) };
+}
+
+export const rpmRoutes: RouteModule = (app, ctx) => {
+  app.post('/v1/sign/:key/rpm', { bodyLimit: RPM_BATCH_BODY_LIMIT }, async (request, reply) => {
+    const started = process.hrtime.bigint();
+    const { key } = parse(keyParams, request.params, 'BAD_REQUEST');
+    // A bad token fails the whole request before the body is looked at.
+    await ctx.authenticate(request);
+    const body = parse(rpmBatchBody, request.body, 'BODY_INVALID');
+    const decoded = body.headers.map(decodeHeader);
+    const prefixes = decoded.map((d) => (d instanceof SignetError ? Buffer.alloc(0) : d));
+    const result = await signRpmHeaders(prefixes, () => ctx.keys.signer(key), {
+      replace: body.replace ?? false,
+      authorize: async (name) => {
+        await ctx.authorize(request, { op: 'sign', key, kind: 'rpm', name, mode: 'content' });
+      },
+    });
+    // Undecodable items keep their own error rather than the parser's "too short".
+    const items = result.items.map((item, i) => {
+      const d = decoded[i];
+      return d instanceof SignetError ? ({ ok: false, error: d } as const) : item;
+    });
+    const signed = items.filter((i) => i.ok);
+    if (signed.length > 0) {
+      ctx.metrics.signatures.inc({ key, kind: 'rpm' }, signed.length);
+      ctx.metrics.signLatency.observe({ key, kind: 'rpm' }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    request.signetAudit = {
+      event: 'sign.rpm',
+      key,
+      kind: 'rpm',
+      packages: items.map((i) =>
+        i.ok
+          ? { nevra: i.identity.nevra, header_sha256: i.identity.headerSha256, payload_digest: i.identity.payloadDigest }
+          : { error: i.error.code, ...(i.identity ? { nevra: i.identity.nevra } : {}) },
+      ),
+    };
+    const signer = result.signer;
+    // Invariant 4: every signature is durably in the log before any leaves. One failed append
+    // fails the whole response (group commit: they share a transaction anyway).
+    const logIndex = new Map<number, bigint>();
+    if (signer) {
+      await Promise.all(
+        items.map(async (item, i) => {
+          if (!item.ok) return;
+          const index = await ctx.log.recordSignature(request, {
+            kind: 'rpm',
+            keyFingerprint: signer.record.fingerprint,
+            artifact: { name: item.identity.nevra, sha256Hex: item.identity.headerSha256, nevra: item.identity.nevra, headerSha256Hex: item.identity.headerSha256 },
+            signaturePacket: item.packet,
+          });
+          logIndex.set(i, index);
+        }),
+      );
+    }
+    return reply.send({
+      key,
+      ...(signer ? { fingerprint: signer.record.fingerprint, algorithm: signer.record.algorithm, hash_algorithm: result.hashAlgorithm } : {}),
+      created: result.creationTime,
+      signed: signed.length,
+      failed: items.length - signed.length,
+      signatures: items.map((item, i) => {
+        const index = logIndex.get(i);
+        return index === undefined ? itemView(item) : { ...itemView(item), log_index: index.toString() };
+      }),
+    });
+  });
+};
