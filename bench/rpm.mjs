@@ -1,0 +1,120 @@
+// npm run bench:rpm: the release corpus (84 packages, ~165 MB, ../shared/corpus/mk-rpms.sh)
+// signed in one run by local `rpmsign --addsign` with an RSA-4096 gpg key (the baseline) and by
+// `signet rpm sign` through a signet server on loopback with an RSA-4096 key. Reports the ratio
+// (goal: signet >= 7x faster), bytes on the wire (counted by a TCP relay between client and
+// server) and peak RSS of client and server.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signetBin, startSignet, table } from './lib.mjs';
+
+const corpusScript = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../shared/corpus/mk-rpms.sh', import.meta.url));
+const profile = process.env.BENCH_RPM_PROFILE ?? 'release';
+const work = mkdtempSync(join(tmpdir(), 'signet-bench-rpm-'));
+
+function must(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r;
+}
+
+function peakRss(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Run a command, polling its peak RSS; returns { seconds, peakRss, status, stdout }. */
+function timed(cmd, args, env) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let peak = 0;
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const poll = setInterval(() => (peak = Math.max(peak, peakRss(child.pid))), 10);
+    child.on('exit', (status) => {
+      clearInterval(poll);
+      resolve({ seconds: (performance.now() - t0) / 1000, peakRss: peak, status, stdout });
+    });
+  });
+}
+
+/** A TCP relay that counts bytes in each direction. */
+function relay(targetPort) {
+  const counts = { up: 0, down: 0 };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    client.on('data', (d) => (counts.up += d.length));
+    upstream.on('data', (d) => (counts.down += d.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, counts, port: server.address().port })));
+}
+
+const rpms = (dir) => readdirSync(dir).filter((f) => f.endsWith('.rpm')).map((f) => join(dir, f));
+
+try {
+  process.stderr.write(`bench:rpm: building the ${profile} corpus ...\n`);
+  must('bash', [corpusScript, join(work, 'corpus'), profile]);
+  const corpus = rpms(join(work, 'corpus'));
+  const totalBytes = corpus.reduce((a, f) => a + statSync(f).size, 0);
+
+  // Baseline: rpmsign with a local RSA-4096 gpg key.
+  const gnupg = join(work, 'gnupg');
+  must('mkdir', ['-m', '700', gnupg]);
+  const genv = { ...process.env, GNUPGHOME: gnupg };
+  must('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Bench RPM <bench-rpm@example.org>', 'rsa4096', 'sign', 'never'], { env: genv });
+  cpSync(join(work, 'corpus'), join(work, 'local'), { recursive: true });
+  process.stderr.write('bench:rpm: rpmsign --addsign (local gpg key) ...\n');
+  const local = await timed('rpmsign', ['--define', '_gpg_name Bench RPM', '--define', '__gpg /usr/bin/gpg', '--addsign', ...rpms(join(work, 'local'))], genv);
+  if (local.status !== 0) throw new Error('rpmsign failed');
+  spawnSync('gpgconf', ['--kill', 'all'], { env: genv });
+
+  // signet: server on loopback, client through a counting relay.
+  const signet = await startSignet();
+  try {
+    const r = await fetch(`${signet.url}/v1/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench-rpm', algorithm: 'rsa4096', user_id: 'Bench RPM <bench-rpm@example.org>' }),
+    });
+    if (r.status !== 201) throw new Error(`key create failed: ${await r.text()}`);
+    const { server, counts, port } = await relay(Number(new URL(signet.url).port));
+    cpSync(join(work, 'corpus'), join(work, 'signet'), { recursive: true });
+    process.stderr.write('bench:rpm: signet rpm sign ...\n');
+    const env = { ...process.env, SIGNET_ADDR: `http://127.0.0.1:${port}`, SIGNET_TOKEN: signet.token };
+    const remote = await timed(process.execPath, [signetBin, 'rpm', 'sign', '--key', 'bench-rpm', '--json', ...rpms(join(work, 'signet'))], env);
+    server.close();
+    if (remote.status !== 0) throw new Error(`signet rpm sign failed: ${remote.stdout}`);
+    const serverPeak = peakRss(signet.child.pid);
+    const pub = await (await fetch(`${signet.url}/v1/keys/bench-rpm/public`, { headers: { authorization: `Bearer ${signet.token}` } })).text();
+    writeFileSync(join(work, 'bench-rpm.asc'), pub);
+    const check = spawnSync('rpmkeys', ['--dbpath', join(work, 'db'), '--import', join(work, 'bench-rpm.asc')]);
+    if (check.status !== 0) throw new Error('rpmkeys --import failed');
+    const bad = rpms(join(work, 'signet')).filter((f) => spawnSync('rpmkeys', ['--dbpath', join(work, 'db'), '-K', f]).status !== 0);
+    if (bad.length > 0) throw new Error(`rpmkeys -K failed for ${bad.length} packages`);
+
+    const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+    process.stdout.write(
+      `${table([
+        ['packages', 'corpus', 'rpmsign (local) s', 'signet rpm sign s', 'speed-up', 'bytes sent', 'bytes received', 'client peak RSS', 'server peak RSS'],
+        [String(corpus.length), mb(totalBytes), local.seconds.toFixed(2), remote.seconds.toFixed(2), `${(local.seconds / remote.seconds).toFixed(1)}x`, mb(counts.up), mb(counts.down), mb(remote.peakRss), mb(serverPeak)],
+      ])}\n`,
+    );
+    process.stdout.write(`${JSON.stringify({ packages: corpus.length, corpus_bytes: totalBytes, rpmsign_s: local.seconds, signet_s: remote.seconds, bytes_sent: counts.up, bytes_received: counts.down, client_peak_rss: remote.peakRss, server_peak_rss: serverPeak })}\n`);
+  } finally {
+    await signet.stop();
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
