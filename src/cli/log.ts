@@ -11,7 +11,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { openCheckpoint, verifyCheckpointConsistency, type Checkpoint } from '../tlog/checkpoint.js';
 import { decodeEntry, type LogEntry } from '../tlog/entry.js';
@@ -101,6 +100,8 @@ function offlineSource(store: Store, storeUrl: string, dir: string): EntrySource
 async function openOfflineStore(g: GlobalOptions, url: string | undefined): Promise<{ store: Store; url: string; dir: string }> {
   const dir = dataDir(g);
   const storeUrl = url ?? process.env.SIGNET_STORE ?? '';
+  // Loaded on demand: the store engines (native SQLite, pg) are heavy for the other commands.
+  const { openStore } = await import('../store/index.js');
   const store = await openStore(storeUrl, { dataDir: dir });
   return { store, url: storeUrl, dir };
 }

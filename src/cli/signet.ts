@@ -6,7 +6,6 @@ import { Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { DEFAULT_LISTEN, startServer } from '../server/serve.js';
 import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
 import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
@@ -14,6 +13,8 @@ import { registerLogCommands } from './log.js';
 import { writeChecksums } from './sums.js';
 
 const VERSION = '0.1.0';
+/** Same default as src/server/serve.ts; the server module is loaded only by `signet serve`. */
+const DEFAULT_LISTEN = '127.0.0.1:7780';
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts: { listen?: string; tlsCert?: string; tlsKey?: string; store?: string; config?: string; logLevel?: string }, cmd: Command) => {
       const g = globals(cmd);
+      const { startServer } = await import('../server/serve.js');
       const server = await startServer({
         dataDir: dataDir(g),
         ...(opts.listen ? { listen: opts.listen } : {}),
