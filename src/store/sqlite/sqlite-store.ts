@@ -38,6 +38,7 @@ export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
   readonly path: string;
   readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
   readonly log: SqliteLogStore;
 
   private constructor(path: string, db: Database.Database) {
@@ -65,16 +66,26 @@ export class SqliteStore implements Store {
     this.#run(() => {
       this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
       const applied = new Set(
-        (this.#db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+        (this.#stmt('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
       );
       for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
         if (applied.has(m.version)) continue;
         this.#db.transaction(() => {
           this.#db.exec(m.sqlite);
-          this.#db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+          this.#stmt('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
         }).immediate();
       }
     });
+  }
+
+  /** Prepared statements are compiled once per connection: preparing costs more than running. */
+  #stmt(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   async close(): Promise<void> {
@@ -83,7 +94,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.#run(() => this.#db.prepare('SELECT 1').get());
+    this.#run(() => this.#stmt('SELECT 1').get());
   }
 
   /** Journal mode, for tests. */
@@ -92,20 +103,20 @@ export class SqliteStore implements Store {
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    return this.#run(() => (this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value);
+    return this.#run(() => (this.#stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value);
   }
 
   async putMetaIfAbsent(key: string, value: string): Promise<string> {
     return this.#run(() =>
       this.#db.transaction(() => {
-        this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, value);
-        return (this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value;
+        this.#stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, value);
+        return (this.#stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value;
       }).immediate(),
     );
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    this.#run(() => this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value));
+    this.#run(() => this.#stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value));
   }
 
   async insertKey(key: KeyRecord): Promise<void> {
@@ -135,19 +146,19 @@ export class SqliteStore implements Store {
   }
 
   async getKey(name: string): Promise<KeyRecord | undefined> {
-    return this.#run(() => toKey(this.#db.prepare('SELECT * FROM keys WHERE name = ?').get(name) as KeyRow | undefined));
+    return this.#run(() => toKey(this.#stmt('SELECT * FROM keys WHERE name = ?').get(name) as KeyRow | undefined));
   }
 
   async getKeyByFingerprint(fingerprint: string): Promise<KeyRecord | undefined> {
-    return this.#run(() => toKey(this.#db.prepare('SELECT * FROM keys WHERE fingerprint = ?').get(fingerprint) as KeyRow | undefined));
+    return this.#run(() => toKey(this.#stmt('SELECT * FROM keys WHERE fingerprint = ?').get(fingerprint) as KeyRow | undefined));
   }
 
   async listKeys(): Promise<KeyRecord[]> {
-    return this.#run(() => (this.#db.prepare('SELECT * FROM keys ORDER BY name').all() as KeyRow[]).map((r) => toKey(r) as KeyRecord));
+    return this.#run(() => (this.#stmt('SELECT * FROM keys ORDER BY name').all() as KeyRow[]).map((r) => toKey(r) as KeyRecord));
   }
 
   async setKeyState(name: string, state: KeyState): Promise<void> {
-    const changes = this.#run(() => this.#db.prepare('UPDATE keys SET state = ? WHERE name = ?').run(state, name).changes);
+    const changes = this.#run(() => this.#stmt('UPDATE keys SET state = ? WHERE name = ?').run(state, name).changes);
     if (changes === 0) throw new SignetError('KEY_NOT_FOUND', `no key named ${name}`);
   }
 
@@ -175,15 +186,15 @@ export class SqliteStore implements Store {
   }
 
   async getTokenByHash(tokenHash: Buffer): Promise<TokenRecord | undefined> {
-    return this.#run(() => toToken(this.#db.prepare('SELECT * FROM tokens WHERE token_hash = ?').get(tokenHash) as TokenRow | undefined));
+    return this.#run(() => toToken(this.#stmt('SELECT * FROM tokens WHERE token_hash = ?').get(tokenHash) as TokenRow | undefined));
   }
 
   async getTokenByAccessor(accessor: string): Promise<TokenRecord | undefined> {
-    return this.#run(() => toToken(this.#db.prepare('SELECT * FROM tokens WHERE accessor = ?').get(accessor) as TokenRow | undefined));
+    return this.#run(() => toToken(this.#stmt('SELECT * FROM tokens WHERE accessor = ?').get(accessor) as TokenRow | undefined));
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return this.#run(() => (this.#db.prepare('SELECT * FROM tokens ORDER BY created_at, accessor').all() as TokenRow[]).map((r) => toToken(r) as TokenRecord));
+    return this.#run(() => (this.#stmt('SELECT * FROM tokens ORDER BY created_at, accessor').all() as TokenRow[]).map((r) => toToken(r) as TokenRecord));
   }
 
   async revokeToken(accessor: string, at: number): Promise<string[]> {
@@ -197,7 +208,7 @@ export class SqliteStore implements Store {
              SELECT accessor FROM tree`,
           )
           .all(accessor) as Array<{ accessor: string }>;
-        const update = this.#db.prepare('UPDATE tokens SET revoked_at = ? WHERE accessor = ? AND revoked_at IS NULL');
+        const update = this.#stmt('UPDATE tokens SET revoked_at = ? WHERE accessor = ? AND revoked_at IS NULL');
         for (const r of rows) update.run(at, r.accessor);
         return rows.map((r) => r.accessor);
       }).immediate(),
