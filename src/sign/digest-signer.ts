@@ -22,6 +22,10 @@ class RsaPool {
   readonly #workers: Worker[] = [];
   readonly #pending = new Map<number, Pending>();
   readonly #load: number[] = [];
+  /** Which keys each worker already holds, by the pool's number for the key. */
+  readonly #sent: Array<Set<number>> = [];
+  readonly #keyRefs = new WeakMap<KeyObject, number>();
+  #nextKeyRef = 1;
   #nextId = 1;
 
   constructor(size: number) {
@@ -31,6 +35,7 @@ class RsaPool {
       worker.unref();
       const index = i;
       this.#load.push(0);
+      this.#sent.push(new Set());
       worker.on('message', (msg: { id: number; signature?: Uint8Array; error?: string }) => {
         this.#load[index] = (this.#load[index] ?? 1) - 1;
         const p = this.#pending.get(msg.id);
@@ -59,9 +64,17 @@ class RsaPool {
     let best = 0;
     for (let i = 1; i < this.#load.length; i++) if ((this.#load[i] ?? 0) < (this.#load[best] ?? 0)) best = i;
     this.#load[best] = (this.#load[best] ?? 0) + 1;
+    let keyRef = this.#keyRefs.get(key);
+    if (keyRef === undefined) {
+      keyRef = this.#nextKeyRef++;
+      this.#keyRefs.set(key, keyRef);
+    }
+    const sent = this.#sent[best] as Set<number>;
+    const first = !sent.has(keyRef);
+    sent.add(keyRef);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#workers[best]?.postMessage({ id, key, input });
+      this.#workers[best]?.postMessage({ id, keyRef, ...(first ? { key } : {}), input });
     });
   }
 }
