@@ -7,33 +7,7 @@ import { PostgresLogStore } from './log-store.js';
 import { SignetError } from '../../errors.js';
 import { PgDatabase, toSafeNumber, type PgOptions } from './database.js';
 import { migrate } from './migrations.js';
-
-interface KeyRow {
-  name: string;
-  fingerprint: string;
-  key_id: string;
-  algorithm: string;
-  user_id: string;
-  key_created_at: string;
-  public_key: Buffer;
-  sealed_secret: Buffer;
-  wrapped_data_key: Buffer;
-  origin: string;
-  state: string;
-  created_at: string;
-}
-
-interface TokenRow {
-  accessor: string;
-  token_hash: Buffer;
-  policies: string[];
-  display_name: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  parent_accessor: string | null;
-  meta: Record<string, string>;
-}
+import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
 export class PostgresStore implements Store {
   readonly engine = 'postgres' as const;
@@ -89,20 +63,7 @@ export class PostgresStore implements Store {
     await this.db.query(
       `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
          wrapped_data_key, origin, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        key.name,
-        key.fingerprint,
-        key.keyId,
-        key.algorithm,
-        key.userId,
-        key.keyCreatedAt,
-        key.publicKey,
-        key.sealedSecret,
-        key.wrappedDataKey,
-        key.origin,
-        key.state,
-        key.createdAt,
-      ],
+      keyValues(key),
       { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
     );
   }
@@ -174,35 +135,6 @@ export class PostgresStore implements Store {
   }
 }
 
-function toKey(r: KeyRow | undefined): KeyRecord | undefined {
-  if (!r) return undefined;
-  return {
-    name: r.name,
-    fingerprint: r.fingerprint,
-    keyId: r.key_id,
-    algorithm: r.algorithm as KeyRecord['algorithm'],
-    userId: r.user_id,
-    keyCreatedAt: toSafeNumber(r.key_created_at),
-    publicKey: r.public_key,
-    sealedSecret: r.sealed_secret,
-    wrappedDataKey: r.wrapped_data_key,
-    origin: r.origin as KeyRecord['origin'],
-    state: r.state as KeyState,
-    createdAt: toSafeNumber(r.created_at),
-  };
-}
-
-function toToken(r: TokenRow | undefined): TokenRecord | undefined {
-  if (!r) return undefined;
-  return {
-    accessor: r.accessor,
-    tokenHash: r.token_hash,
-    policies: r.policies,
-    displayName: r.display_name,
-    createdAt: toSafeNumber(r.created_at),
-    expiresAt: toSafeNumber(r.expires_at),
-    revokedAt: toSafeNumber(r.revoked_at),
-    parentAccessor: r.parent_accessor,
-    meta: r.meta,
-  };
-}
+const decoders = { int: (v: number | string) => toSafeNumber(v) };
+const toKey = (r: KeyRow | undefined) => keyFromRow(r, decoders);
+const toToken = (r: TokenRow | undefined) => tokenFromRow(r, decoders);

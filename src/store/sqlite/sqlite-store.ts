@@ -6,33 +6,7 @@ import { SignetError, type ErrorCode } from '../../errors.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import { SqliteLogStore } from './log-store.js';
 import { MIGRATIONS } from './migrations.js';
-
-interface KeyRow {
-  name: string;
-  fingerprint: string;
-  key_id: string;
-  algorithm: string;
-  user_id: string;
-  key_created_at: number;
-  public_key: Buffer;
-  sealed_secret: Buffer;
-  wrapped_data_key: Buffer;
-  origin: string;
-  state: string;
-  created_at: number;
-}
-
-interface TokenRow {
-  accessor: string;
-  token_hash: Buffer;
-  policies: string;
-  display_name: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  parent_accessor: string | null;
-  meta: string;
-}
+import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
 export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
@@ -127,20 +101,7 @@ export class SqliteStore implements Store {
             `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
                wrapped_data_key, origin, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(
-            key.name,
-            key.fingerprint,
-            key.keyId,
-            key.algorithm,
-            key.userId,
-            key.keyCreatedAt,
-            key.publicKey,
-            key.sealedSecret,
-            key.wrappedDataKey,
-            key.origin,
-            key.state,
-            key.createdAt,
-          ),
+          .run(...keyValues(key)),
       { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
     );
   }
@@ -235,35 +196,6 @@ export function translate(err: unknown, message: string): SignetError {
   return new SignetError('STORE_UNAVAILABLE', `${message} (${code || 'error'})`, { cause: err });
 }
 
-function toKey(r: KeyRow | undefined): KeyRecord | undefined {
-  if (!r) return undefined;
-  return {
-    name: r.name,
-    fingerprint: r.fingerprint,
-    keyId: r.key_id,
-    algorithm: r.algorithm as KeyRecord['algorithm'],
-    userId: r.user_id,
-    keyCreatedAt: r.key_created_at,
-    publicKey: Buffer.from(r.public_key),
-    sealedSecret: Buffer.from(r.sealed_secret),
-    wrappedDataKey: Buffer.from(r.wrapped_data_key),
-    origin: r.origin as KeyRecord['origin'],
-    state: r.state as KeyState,
-    createdAt: r.created_at,
-  };
-}
-
-function toToken(r: TokenRow | undefined): TokenRecord | undefined {
-  if (!r) return undefined;
-  return {
-    accessor: r.accessor,
-    tokenHash: Buffer.from(r.token_hash),
-    policies: JSON.parse(r.policies) as string[],
-    displayName: r.display_name,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
-    parentAccessor: r.parent_accessor,
-    meta: JSON.parse(r.meta) as Record<string, string>,
-  };
-}
+const decoders = { int: (v: number | string) => Number(v) };
+const toKey = (r: KeyRow | undefined) => keyFromRow(r, decoders);
+const toToken = (r: TokenRow | undefined) => tokenFromRow(r, decoders);
