@@ -10,6 +10,7 @@ import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOp
 import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
+import { registerRepoCommands } from './repo.js';
 import { writeChecksums } from './sums.js';
 
 const VERSION = '0.1.0';
@@ -224,6 +225,7 @@ export function buildProgram(): Command {
     });
 
   registerRpmCommands(program);
+  registerRepoCommands(program);
   registerStoreCommands(program);
   registerLogCommands(program);
   return program;

@@ -1,0 +1,32 @@
+// `signet repo sign yum|apt|pacman` (design.md CLI contract; docs/repositories.md). Thin: the
+// work is in src/repo/.
+import type { Command } from 'commander';
+import { signAptDist, parseValidFor } from '../repo/apt.js';
+import { printJson, withClient, type GlobalOptions } from './common.js';
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function registerRepoCommands(program: Command): void {
+  const repo = program.command('repo').description('sign repository metadata (yum, apt, pacman)');
+  const sign = repo.command('sign').description('sign the metadata of a yum, apt or pacman repository');
+
+  sign
+    .command('apt')
+    .description('DIST_DIR/Release -> InRelease (cleartext) + Release.gpg (armored), SHA-512')
+    .argument('<dist-dir>', 'directory holding Release, e.g. repo/dists/stable')
+    .requiredOption('--key <name>', 'signing key')
+    .option('--valid-for <duration>', 'rewrite Date and Valid-Until (e.g. 7d, 12h) before signing; re-sign on a timer')
+    .action(async (distDir: string, opts: { key: string; validFor?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const validForSeconds = opts.validFor !== undefined ? parseValidFor(opts.validFor) : undefined;
+      const result = await withClient(g, (c) => signAptDist(c, opts.key, distDir, validForSeconds !== undefined ? { validForSeconds } : {}));
+      if (g.json) printJson({ key: opts.key, ...result });
+      else {
+        process.stderr.write(
+          `signet: signed ${result.release} with ${opts.key} (${result.fingerprint}) -> InRelease, Release.gpg${result.validUntil ? `; valid until ${result.validUntil}` : ''}\n`,
+        );
+      }
+    });
+}

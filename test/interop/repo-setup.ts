@@ -1,0 +1,78 @@
+// Shared setup for the repository interop tests: tiny real repositories (apt, yum, pacman) and
+// client sandboxes that touch nothing outside a temp dir.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mustRun, run, type Run } from './rpm-setup.js';
+
+// ---- apt ---------------------------------------------------------------------------------------
+
+/** DIR/pool/NAME_1.0_all.deb and DIR/dists/stable/{Release, main/binary-all/Packages(.gz)}. */
+export function makeAptRepo(dir: string, pkg = 'signet-hello', release: { validUntil?: string; date?: string } = {}): string {
+  const build = join(dir, `build-${pkg}`);
+  mkdirSync(join(build, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(build, 'usr/share', pkg), { recursive: true });
+  writeFileSync(join(build, 'usr/share', pkg, 'hello.txt'), `hello from ${pkg}\n`);
+  writeFileSync(join(build, 'DEBIAN/control'), `Package: ${pkg}\nVersion: 1.0\nArchitecture: all\nMaintainer: signet tests <tests@signet.test>\nDescription: signet test package\n`);
+  const repo = join(dir, 'repo');
+  const dist = join(repo, 'dists/stable');
+  mkdirSync(join(repo, 'pool'), { recursive: true });
+  mkdirSync(join(dist, 'main/binary-all'), { recursive: true });
+  mustRun('dpkg-deb', ['--build', '-Zgzip', build, join(repo, 'pool', `${pkg}_1.0_all.deb`)]);
+  const packages = mustRun('sh', ['-c', 'cd "$1" && apt-ftparchive packages pool', 'sh', repo]).stdout;
+  writeFileSync(join(dist, 'main/binary-all/Packages'), packages);
+  mustRun('gzip', ['-kf', join(dist, 'main/binary-all/Packages')]);
+  let text = mustRun('sh', [
+    '-c',
+    'cd "$1" && apt-ftparchive -o APT::FTPArchive::Release::Suite=stable -o APT::FTPArchive::Release::Codename=stable -o APT::FTPArchive::Release::Architectures=all -o APT::FTPArchive::Release::Components=main release .',
+    'sh',
+    dist,
+  ]).stdout;
+  if (release.date) text = text.replace(/^Date:.*$/m, `Date: ${release.date}`);
+  if (release.validUntil) text = text.replace(/^(Date:.*)$/m, `$1\nValid-Until: ${release.validUntil}`);
+  writeFileSync(join(dist, 'Release'), text);
+  return repo;
+}
+
+export interface AptSandbox {
+  root: string;
+  /** Run apt-get inside the sandbox (APT_CONFIG points at its own configuration). */
+  aptGet(args: string[]): Run;
+  /** Forget every downloaded index, as a fresh client. */
+  clearLists(): void;
+}
+
+/** A root-less apt + dpkg sandbox under DIR trusting only `keyFile` (signed-by=) for `repo`. */
+export function aptSandbox(dir: string, repo: string, keyFile: string): AptSandbox {
+  const root = dir;
+  for (const d of ['etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/trusted.gpg.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/log/apt']) {
+    mkdirSync(join(root, d), { recursive: true });
+  }
+  writeFileSync(join(root, 'var/lib/dpkg/status'), '');
+  writeFileSync(join(root, 'etc/apt/sources.list'), `deb [signed-by=${keyFile}] file:${repo} stable main\n`);
+  writeFileSync(
+    join(root, 'apt.conf'),
+    [
+      `Dir "${root}/";`,
+      `Dir::State "${root}/var/lib/apt";`,
+      `Dir::State::status "${root}/var/lib/dpkg/status";`,
+      `Dir::Cache "${root}/var/cache/apt";`,
+      `Dir::Etc "${root}/etc/apt";`,
+      `Dir::Etc::Parts "${root}/etc/apt/apt.conf.d";`,
+      `Dir::Etc::TrustedParts "${root}/etc/apt/trusted.gpg.d";`,
+      `Dir::Log "${root}/var/log/apt";`,
+      'APT::Sandbox::User "root";',
+      'Debug::NoLocking "true";',
+      `DPkg::Options { "--root=${root}"; "--admindir=${root}/var/lib/dpkg"; "--force-not-root"; "--log=${root}/var/log/dpkg.log"; };`,
+      '',
+    ].join('\n'),
+  );
+  const env = { APT_CONFIG: join(root, 'apt.conf'), DEBIAN_FRONTEND: 'noninteractive' };
+  return {
+    root,
+    aptGet: (args) => run('apt-get', args, { env }),
+    clearLists: () => {
+      mustRun('rm', ['-rf', join(root, 'var/lib/apt/lists')]);
+      mkdirSync(join(root, 'var/lib/apt/lists/partial'), { recursive: true });
+    },
+  };
+}
