@@ -2,6 +2,7 @@
 // work is in src/repo/.
 import type { Command } from 'commander';
 import { signAptDist, parseValidFor } from '../repo/apt.js';
+import { signYumRepo } from '../repo/yum.js';
 import { printJson, withClient, type GlobalOptions } from './common.js';
 
 function globals(cmd: Command): GlobalOptions {
@@ -11,6 +12,18 @@ function globals(cmd: Command): GlobalOptions {
 export function registerRepoCommands(program: Command): void {
   const repo = program.command('repo').description('sign repository metadata (yum, apt, pacman)');
   const sign = repo.command('sign').description('sign the metadata of a yum, apt or pacman repository');
+
+  sign
+    .command('yum')
+    .description('DIR/repodata/repomd.xml -> repomd.xml.asc (armored detached), for repo_gpgcheck=1')
+    .argument('<dir>', 'repository root (the directory holding repodata/)')
+    .requiredOption('--key <name>', 'signing key')
+    .action(async (dir: string, opts: { key: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const result = await withClient(g, (c) => signYumRepo(c, opts.key, dir));
+      if (g.json) printJson({ key: opts.key, ...result });
+      else process.stderr.write(`signet: signed ${result.repomd} with ${opts.key} (${result.fingerprint}) -> ${result.signature}\n`);
+    });
 
   sign
     .command('apt')

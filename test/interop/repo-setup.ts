@@ -76,3 +76,42 @@ export function aptSandbox(dir: string, repo: string, keyFile: string): AptSandb
     },
   };
 }
+
+// ---- dnf ---------------------------------------------------------------------------------------
+
+export interface DnfSandbox {
+  root: string;
+  /** `dnf -y install PKG…` into a fresh --installroot, gpgcheck=1 and repo_gpgcheck=1. */
+  install(name: string, ...pkgs: string[]): Run;
+}
+
+/** dnf configured with only `repo` (a file:// baseurl) and `keyFile` as its gpgkey. */
+export function dnfSandbox(dir: string, repo: string, keyFile: string): DnfSandbox {
+  mkdirSync(join(dir, 'repos.d'), { recursive: true });
+  writeFileSync(
+    join(dir, 'dnf.conf'),
+    ['[main]', 'gpgcheck=1', 'repo_gpgcheck=1', `reposdir=${join(dir, 'repos.d')}`, 'keepcache=0', 'install_weak_deps=0', 'plugins=0', ''].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'repos.d', 'signet.repo'),
+    ['[signet]', 'name=signet test', `baseurl=file://${repo}`, 'enabled=1', 'gpgcheck=1', 'repo_gpgcheck=1', `gpgkey=file://${keyFile}`, ''].join('\n'),
+  );
+  return {
+    root: dir,
+    install(name, ...pkgs) {
+      const root = join(dir, `root-${name}`);
+      mkdirSync(root, { recursive: true });
+      return run('dnf', [
+        '-y',
+        `--installroot=${root}`,
+        `--config=${join(dir, 'dnf.conf')}`,
+        `--setopt=cachedir=${join(dir, `cache-${name}`)}`,
+        '--releasever=1',
+        '--disablerepo=*',
+        '--enablerepo=signet',
+        'install',
+        ...pkgs,
+      ]);
+    },
+  };
+}
