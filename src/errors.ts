@@ -36,6 +36,7 @@ export const ERROR_TABLE = {
   WRAPPING_TOKEN_INVALID: { status: 400, exit: 1 },
   POLICY_DENIED: { status: 403, exit: 1 },
   POLICY_INVALID: { status: 400, exit: 1 },
+  POLICY_NOT_FOUND: { status: 404, exit: 1 },
   ROLE_NOT_FOUND: { status: 404, exit: 1 },
   ROLE_EXISTS: { status: 409, exit: 1 },
   RATE_LIMITED: { status: 429, exit: 1 },

@@ -11,6 +11,7 @@ import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
 import { registerRepoCommands } from './repo.js';
+import { registerPolicyCommands } from './policy.js';
 import { writeChecksums } from './sums.js';
 
 const VERSION = '0.1.0';
@@ -228,6 +229,7 @@ export function buildProgram(): Command {
   registerRepoCommands(program);
   registerStoreCommands(program);
   registerLogCommands(program);
+  registerPolicyCommands(program);
   return program;
 }
 

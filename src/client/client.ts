@@ -70,6 +70,24 @@ export interface RpmSignResponse {
   signatures: RpmSignatureItem[];
 }
 
+export interface PolicyInfo {
+  name: string;
+  builtin: boolean;
+  rules: number;
+  updated?: string;
+  created?: string;
+  /** The YAML text (read and write responses). */
+  policy?: string;
+}
+
+export interface CreatedToken {
+  token: string;
+  accessor: string;
+  policies: string[];
+  ttl: number;
+  expires: string;
+}
+
 type Body = { json: unknown } | { stream: Readable; length?: number } | undefined;
 
 export class SignetClient {
@@ -147,6 +165,27 @@ export class SignetClient {
     return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
       json: { headers: headers.map((h) => h.toString('base64')), ...(replace ? { replace: true } : {}) },
     });
+  }
+
+  writePolicy(name: string, yamlText: string): Promise<PolicyInfo> {
+    return this.requestJson('PUT', `/v1/sys/policies/${encodeURIComponent(name)}`, { json: { policy: yamlText } });
+  }
+
+  readPolicy(name: string): Promise<PolicyInfo> {
+    return this.requestJson('GET', `/v1/sys/policies/${encodeURIComponent(name)}`);
+  }
+
+  listPolicies(): Promise<{ policies: PolicyInfo[] }> {
+    return this.requestJson('GET', '/v1/sys/policies');
+  }
+
+  deletePolicy(name: string): Promise<{ deleted: string }> {
+    return this.requestJson('DELETE', `/v1/sys/policies/${encodeURIComponent(name)}`);
+  }
+
+  /** POST /v1/auth/token/create (admin): a token bound to the given policies. */
+  createToken(body: { policies: string[]; ttl?: string; display_name?: string }): Promise<CreatedToken> {
+    return this.requestJson('POST', '/v1/auth/token/create', { json: body });
   }
 
   async requestJson<T>(method: string, path: string, body?: Body): Promise<T> {

@@ -6,7 +6,10 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import type { Logger } from 'pino';
 import { SignetError } from '../errors.js';
 import { bearerToken, type TokenService } from '../auth/tokens.js';
-import { AdminOnlyAuthorizer, type Action, type Authorizer } from '../policy/authorize.js';
+import { PolicyAuthorizer, type Action, type Authorizer, type Grant } from '../policy/authorize.js';
+import { LoggerAuditSink, type AuditEvent, type AuditSink } from '../policy/audit.js';
+import type { CidrSet } from '../policy/cidr.js';
+import { PolicyService } from '../policy/service.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { LogService } from '../tlog/service.js';
 import type { Store, TokenRecord } from '../store/types.js';
@@ -16,6 +19,7 @@ import { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { createLogRecorder, logRoutes } from './routes/log.js';
+import { policyRoutes } from './routes/policies.js';
 import { rpmRoutes } from './routes/rpm.js';
 import { signRoutes } from './routes/sign.js';
 
@@ -23,7 +27,7 @@ export { DEFAULT_LIMITS, type AppLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, rpmRoutes, logRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, rpmRoutes, logRoutes, policyRoutes];
 
 export interface AppDeps {
   readonly store: Store;
@@ -34,6 +38,12 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly authorizer?: Authorizer;
+  /** Policy documents (default: a PolicyService on `store`). */
+  readonly policies?: PolicyService;
+  /** Where allow/deny decisions go (default: the logger, `stream: audit`). */
+  readonly audit?: AuditSink;
+  /** Proxies whose X-Forwarded-For is believed (settings `trust_proxy`); default none. */
+  readonly trustProxy?: CidrSet;
   readonly limits?: Partial<AppLimits>;
   /** TLS: serve HTTPS with these (TLS 1.3 only unless minVersion says otherwise). */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer; readonly minVersion: 'TLSv1.2' | 'TLSv1.3' };
@@ -44,13 +54,22 @@ declare module 'fastify' {
     signetToken?: TokenRecord;
     /** What the access log line says about the request besides method, route and status. */
     signetAudit?: Record<string, unknown>;
+    /** The rule that allowed the request's last authorised action. */
+    signetGrant?: Grant;
   }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits: AppLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const metrics = deps.metrics ?? new Metrics();
-  const authorizer = deps.authorizer ?? new AdminOnlyAuthorizer();
+  const policies =
+    deps.policies ??
+    new PolicyService(deps.store, {
+      onBrokenPolicy: (name, err) => deps.logger.error({ event: 'policy.broken', policy: name, err }, 'a stored policy no longer parses; it grants nothing'),
+    });
+  const authorizer = deps.authorizer ?? new PolicyAuthorizer(policies, deps.store.policies);
+  const audit = deps.audit ?? new LoggerAuditSink(deps.logger);
+  const trustProxy = deps.trustProxy;
 
   const app = Fastify({
     ...(deps.https ? { https: { ...deps.https } } : {}),
@@ -59,8 +78,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // One access line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    // Identity comes from the socket; forwarding headers are not trusted (security-tests.md §6).
-    trustProxy: false,
+    // Identity comes from the socket; X-Forwarded-For is believed only from configured proxies
+    // (settings trust_proxy), walking from the right (security-tests.md §6).
+    trustProxy: trustProxy ? (address: string) => trustProxy.matches(address) : false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
@@ -87,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         route,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
-        source: request.socket.remoteAddress,
+        source: request.ip,
         ...(request.signetToken ? { token: request.signetToken.accessor } : {}),
         ...request.signetAudit,
       },
@@ -96,16 +116,53 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   async function authenticate(request: FastifyRequest): Promise<TokenRecord> {
+    // A batch authorises each item: the token is looked up once per request.
+    if (request.signetToken) return request.signetToken;
     const presented = bearerToken(request.headers.authorization, header(request, 'x-signet-token'));
     const token = await deps.tokens.authenticate(presented);
     request.signetToken = token;
     return token;
   }
 
+  function source(request: FastifyRequest): string {
+    return request.ip ?? request.socket.remoteAddress ?? 'unknown';
+  }
+
+  function auditEvent(request: FastifyRequest, action: Action, token: TokenRecord | undefined): Omit<AuditEvent, 'decision'> {
+    return {
+      type: 'authz',
+      action: actionView(action),
+      source: source(request),
+      request_id: request.id,
+      route: request.routeOptions.url ?? 'unmatched',
+      ...(token
+        ? { token: token.accessor, policies: token.policies, ...(token.meta.role !== undefined ? { role: token.meta.role } : {}) }
+        : {}),
+    };
+  }
+
   async function authorize(request: FastifyRequest, action: Action): Promise<TokenRecord> {
-    const token = await authenticate(request);
-    await authorizer.authorize(token, action, { source: request.socket.remoteAddress ?? 'unknown' });
+    let token: TokenRecord | undefined;
+    let grant: Grant;
+    try {
+      token = await authenticate(request);
+      grant = await authorizer.authorize(token, action, { source: source(request) });
+    } catch (err) {
+      const mapped = toSignetError(err);
+      // Authorisation refusals and authentication failures are audited; a store outage is not a decision.
+      if (mapped.status === 401 || mapped.status === 403 || mapped.status === 429) {
+        audit.record({ ...auditEvent(request, action, token), decision: 'deny', code: mapped.code, reason: mapped.message });
+      }
+      throw err;
+    }
+    audit.record({ ...auditEvent(request, action, token), decision: 'allow', rule: grant.rule });
+    request.signetGrant = grant;
     return token;
+  }
+
+  async function permits(request: FastifyRequest, action: Action): Promise<boolean> {
+    const token = await authenticate(request);
+    return authorizer.permits(token, action, { source: source(request) });
   }
 
   const ctx: RouteContext = {
@@ -116,8 +173,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
     limits,
     log: createLogRecorder(deps.log),
+    policies,
     authenticate,
     authorize,
+    permits,
+    source,
   };
   for (const register of ROUTES) register(app, ctx);
   return app;
@@ -126,4 +186,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 function header(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function actionView(action: Action): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(action)) if (v !== undefined) out[k] = String(v);
+  return out;
 }

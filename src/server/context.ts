@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { TokenService } from '../auth/tokens.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { Action } from '../policy/authorize.js';
+import type { PolicyService } from '../policy/service.js';
 import type { Store, TokenRecord } from '../store/types.js';
 import type { Metrics } from './metrics.js';
 import type { LogRecorder } from './routes/log.js';
@@ -31,10 +32,16 @@ export interface RouteContext {
   readonly limits: AppLimits;
   /** The transparency log: routes record every signature here before answering (invariant 4). */
   readonly log: LogRecorder;
+  /** Policy documents (`signet policy …`; roles store theirs through write). */
+  readonly policies: PolicyService;
   /** Authenticate the bearer token (sets request.signetToken). */
   authenticate(request: FastifyRequest): Promise<TokenRecord>;
   /** Authenticate, then check the action against the token's policy (deny by default). */
   authorize(request: FastifyRequest, action: Action): Promise<TokenRecord>;
+  /** Whether the token may do this, without auditing or counting a rate-limited use (list filters). */
+  permits(request: FastifyRequest, action: Action): Promise<boolean>;
+  /** The request's source address: the socket's, or the client a trusted proxy names. */
+  source(request: FastifyRequest): string;
 }
 
 export type RouteModule = (app: FastifyInstance, ctx: RouteContext) => void;

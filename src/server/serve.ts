@@ -9,6 +9,8 @@ import { TokenService } from '../auth/tokens.js';
 import { KeyService } from '../keys/key-service.js';
 import { loadOrCreateMasterKey, verifyMasterKey } from '../keys/master-key.js';
 import { ADMIN_POLICY } from '../policy/authorize.js';
+import { FileAuditSink } from '../policy/audit.js';
+import { CidrError, CidrSet } from '../policy/cidr.js';
 import type { Secret } from '../secret.js';
 import { openStore } from '../store/index.js';
 import { LogService } from '../tlog/service.js';
@@ -35,6 +37,8 @@ export interface ServeOptions {
   /** Called once, on the first start, with the new admin token. */
   readonly onAdminToken?: (token: Secret, path: string) => void;
   readonly limits?: Partial<AppLimits>;
+  /** CIDR blocks of trusted reverse proxies (X-Forwarded-For); overrides settings `trust_proxy`. */
+  readonly trustProxy?: readonly string[];
 }
 
 export interface RunningServer {
@@ -82,6 +86,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     postgres: { onConnectionError: (err) => logger.warn({ event: 'store_connection_lost', code: (err as { code?: string }).code }, 'lost a PostgreSQL connection') },
   });
   let stopLog: (() => Promise<void>) | undefined;
+  let stopAudit: (() => void) | undefined;
   try {
     await store.migrate();
     await verifyMasterKey(store, master.key);
@@ -101,7 +106,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...options.limits,
     };
     const tls = tlsOptions(options, settings.tls);
-    const app = await buildApp({ store, keys, tokens, log, logger, limits, ...(tls ? { https: tls } : {}) });
+    const trustProxy = trustedProxies(options.trustProxy ?? settings.trust_proxy);
+    // Authorisation decisions (allow and deny) go to DATA/audit.log, 0600.
+    const audit = new FileAuditSink(join(dataDir, 'audit.log'));
+    stopAudit = () => audit.close();
+    const app = await buildApp({ store, keys, tokens, log, logger, limits, audit, ...(trustProxy ? { trustProxy } : {}), ...(tls ? { https: tls } : {}) });
     const { host, port } = parseListen(options.listen ?? settings.listen ?? DEFAULT_LISTEN);
     const address = await app.listen({ host, port });
     logger.info({ event: 'listening', url: address, store: store.engine, tls: tls !== undefined }, 'signet is serving');
@@ -114,11 +123,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await app.close();
         await log.close();
         await store.close();
+        audit.close();
         await closeSigningPool();
       },
     };
   } catch (err) {
     await stopLog?.().catch(() => undefined);
+    stopAudit?.();
     await store.close();
     throw err;
   }
@@ -167,4 +178,14 @@ function tlsOptions(
     }
   };
   return { cert: read(certPath, 'certificate'), key: read(keyPath, 'key'), minVersion: fromFile?.min_version ?? 'TLSv1.3' };
+}
+
+function trustedProxies(blocks: readonly string[] | undefined): CidrSet | undefined {
+  if (blocks === undefined || blocks.length === 0) return undefined;
+  try {
+    return CidrSet.parse(blocks);
+  } catch (err) {
+    if (err instanceof CidrError) throw new SignetError('CONFIG_INVALID', `trust_proxy: ${err.message}`);
+    throw err;
+  }
 }

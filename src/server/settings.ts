@@ -31,6 +31,8 @@ const settingsFileSchema = z
       .object({ origin: z.string().min(1).max(255).regex(/^[^\s+]+$/, 'no white space or +').optional() })
       .strict()
       .optional(),
+    /** CIDR blocks of reverse proxies whose X-Forwarded-For names the client (default: none). */
+    trust_proxy: z.array(z.string().max(64)).max(256).optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

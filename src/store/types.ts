@@ -12,6 +12,7 @@
 // log, 20–29 auth/policy/rate limits/audit.
 
 import type { LogStore } from './log-types.js';
+import type { PolicyStore } from './policy-types.js';
 
 export type KeyAlgorithm = 'rsa4096' | 'ed25519';
 export type KeyState = 'active' | 'revoked';
@@ -62,6 +63,8 @@ export interface Store {
   readonly engine: 'sqlite' | 'postgres';
   /** The transparency log (src/store/log-types.ts). */
   readonly log: LogStore;
+  /** Policies and rate-limit counters (src/store/policy-types.ts). */
+  readonly policies: PolicyStore;
 
   /** Create or upgrade the schema (idempotent; safe when several nodes start together). */
   migrate(): Promise<void>;

@@ -44,27 +44,30 @@ export function keyView(k: KeyRecord): Record<string, unknown> {
 
 export const keyRoutes: RouteModule = (app, ctx) => {
   app.get('/v1/keys', async (request) => {
-    await ctx.authorize(request, { op: 'keys.read' });
+    await ctx.authorize(request, { op: 'keys.list' });
     const keys = await ctx.keys.list();
-    return { keys: keys.map(keyView) };
+    // A token sees the keys its policies grant (admin: all).
+    const visible: KeyRecord[] = [];
+    for (const k of keys) if (await ctx.permits(request, { op: 'keys.read', key: k.name })) visible.push(k);
+    return { keys: visible.map(keyView) };
   });
 
   app.get('/v1/keys/:name', async (request) => {
     const { name } = parse(nameParams, request.params, 'BAD_REQUEST');
-    await ctx.authorize(request, { op: 'keys.read' });
+    await ctx.authorize(request, { op: 'keys.read', key: name });
     return keyView(await ctx.keys.get(name));
   });
 
   app.get('/v1/keys/:name/public', async (request, reply) => {
     const { name } = parse(nameParams, request.params, 'BAD_REQUEST');
-    await ctx.authorize(request, { op: 'keys.read' });
+    await ctx.authorize(request, { op: 'keys.read', key: name });
     const key = await ctx.keys.get(name);
     return reply.type('application/pgp-keys').send(armor('PUBLIC KEY BLOCK', key.publicKey));
   });
 
   app.post('/v1/keys', async (request, reply) => {
+    await ctx.authorize(request, { op: 'admin', what: 'create keys' });
     const body = parse(createKeyBody, request.body, 'BODY_INVALID');
-    await ctx.authorize(request, { op: 'admin' });
     const key = await ctx.keys.create(body.name, { algorithm: body.algorithm, userId: body.user_id });
     const logIndex = await ctx.log.recordKeyEvent(request, { event: 'create', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm });
     request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint, log_index: Number(logIndex) };
@@ -72,8 +75,8 @@ export const keyRoutes: RouteModule = (app, ctx) => {
   });
 
   app.post('/v1/keys/import', async (request, reply) => {
+    await ctx.authorize(request, { op: 'admin', what: 'import keys' });
     const body = parse(importKeyBody, request.body, 'BODY_INVALID');
-    await ctx.authorize(request, { op: 'admin' });
     const material = body.secret_key.includes('-----BEGIN') ? Buffer.from(body.secret_key, 'utf8') : Buffer.from(body.secret_key, 'base64');
     const passphrase = body.passphrase === undefined ? undefined : new Secret(body.passphrase);
     const imported = importSecretKey(material, passphrase);

@@ -57,10 +57,14 @@ export const rpmRoutes: RouteModule = (app, ctx) => {
     const body = parse(rpmBatchBody, request.body, 'BODY_INVALID');
     const decoded = body.headers.map(decodeHeader);
     const prefixes = decoded.map((d) => (d instanceof SignetError ? Buffer.alloc(0) : d));
+    // Each package name is checked (and counted against a rate) on its own; remember which rule
+    // allowed it for the log entry.
+    const grants = new Map<string, string>();
     const result = await signRpmHeaders(prefixes, () => ctx.keys.signer(key), {
       replace: body.replace ?? false,
       authorize: async (name) => {
         await ctx.authorize(request, { op: 'sign', key, kind: 'rpm', name, mode: 'content' });
+        if (request.signetGrant) grants.set(name, request.signetGrant.rule);
       },
     });
     // Undecodable items keep their own error rather than the parser's "too short".
@@ -96,6 +100,7 @@ export const rpmRoutes: RouteModule = (app, ctx) => {
             keyFingerprint: signer.record.fingerprint,
             artifact: { name: item.identity.nevra, sha256Hex: item.identity.headerSha256, nevra: item.identity.nevra, headerSha256Hex: item.identity.headerSha256 },
             signaturePacket: item.packet,
+            ...(grants.has(item.identity.name) ? { rule: grants.get(item.identity.name)! } : {}),
           });
           logIndex.set(i, index);
         }),

@@ -49,8 +49,9 @@ export const signRoutes: RouteModule = (app, ctx) => {
       keyFingerprint: signer.record.fingerprint,
       artifact: { name, sha256Hex: artifactSha256 },
       signaturePacket: signed.packet,
+      ...(request.signetGrant ? { rule: request.signetGrant.rule } : {}),
     });
-    request.signetAudit = { event: 'sign', key, kind, artifact: name, sha256: artifactSha256, bytes: signed.artifactBytes, log_index: Number(logIndex) };
+    request.signetAudit = { event: 'sign', key, kind, artifact: name, rule: request.signetGrant?.rule, sha256: artifactSha256, bytes: signed.artifactBytes, log_index: Number(logIndex) };
     return reply.send({
       key,
       fingerprint: signer.record.fingerprint,

@@ -67,6 +67,16 @@ export const SQLITE_IMPORTS: readonly SubStoreImport[] = [
       }
     },
   },
+  {
+    subStore: 'policy',
+    tables: [
+      { table: 'policies', orderBy: 'name' },
+      { table: 'rate_limits', orderBy: 'bucket' },
+    ],
+    async verify(from, to) {
+      same('policies', await from.policies.list(), await to.policies.list());
+    },
+  },
 ];
 
 export interface ImportReport {

@@ -4,6 +4,8 @@
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import type { LogStore } from '../log-types.js';
 import { PostgresLogStore } from './log-store.js';
+import { PostgresPolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../policy-types.js';
 import { SignetError } from '../../errors.js';
 import { PgDatabase, toSafeNumber, type PgOptions } from './database.js';
 import { migrate } from './migrations.js';
@@ -14,10 +16,12 @@ export class PostgresStore implements Store {
   /** The connection layer, for sub-stores (log, auth) and `signet store migrate`. */
   readonly db: PgDatabase;
   readonly log: LogStore;
+  readonly policies: PolicyStore;
 
   private constructor(db: PgDatabase) {
     this.db = db;
     this.log = new PostgresLogStore(db);
+    this.policies = new PostgresPolicyStore(db);
   }
 
   /** Opening connects lazily: an unreachable database surfaces on the first call (migrate, ping). */

@@ -61,4 +61,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE tlog_checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, checkpoint TEXT NOT NULL, created_at INTEGER NOT NULL);
     `,
   },
+  {
+    version: 25,
+    description: 'policies and rate-limit counters',
+    sqlite: `
+      CREATE TABLE policies (name TEXT PRIMARY KEY, text TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { SignetError, type ErrorCode } from '../../errors.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import { SqliteLogStore } from './log-store.js';
+import { SqlitePolicyStore } from './policy-store.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
@@ -14,11 +15,13 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly log: SqliteLogStore;
+  readonly policies: SqlitePolicyStore;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.#db = db;
     this.log = new SqliteLogStore(db, path);
+    this.policies = new SqlitePolicyStore(db);
   }
 
   static open(path: string): SqliteStore {

@@ -1,0 +1,111 @@
+// Policy management (admin only):
+//   PUT    /v1/sys/policies/:name   {policy: "<YAML text>"}  -> the stored policy (all or nothing)
+//   GET    /v1/sys/policies                                 -> {policies: [{name, builtin, rules, updated}]}
+//   GET    /v1/sys/policies/:name                           -> {name, builtin, policy, rules, created, updated}
+//   DELETE /v1/sys/policies/:name                           -> {deleted: name}
+// and POST /v1/auth/token/create {policies, ttl?, display_name?} (admin only): a token bound to
+// the given policy names, for operators and tests (roles issue theirs through login).
+import { z } from 'zod';
+import { ADMIN_POLICY } from '../../policy/authorize.js';
+import { MAX_POLICY_BYTES, POLICY_NAME } from '../../policy/document.js';
+import type { PolicyView } from '../../policy/service.js';
+import { SignetError } from '../../errors.js';
+import type { RouteModule } from '../context.js';
+import { hasControlCharacters, parse } from '../validation.js';
+
+const policyParams = z.object({ name: z.string().max(128) }).strict();
+const writeBody = z.object({ policy: z.string().max(MAX_POLICY_BYTES * 2) }).strict();
+
+const DURATION = /^([1-9][0-9]{0,6})([smhd])$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Longest TTL for a token made here (a role's login has its own). */
+const MAX_TOKEN_TTL_MS = 32 * 86_400_000;
+
+const createTokenBody = z
+  .object({
+    policies: z.array(z.string().regex(POLICY_NAME, 'policy names are lower-case letters, digits, . _ -')).min(1).max(32),
+    ttl: z.string().regex(DURATION, 'a duration such as 20m, 1h, 7d').default('20m'),
+    display_name: z
+      .string()
+      .min(1)
+      .max(128)
+      .refine((s) => !hasControlCharacters(s), 'control characters are not allowed')
+      .optional(),
+  })
+  .strict();
+
+function policyName(params: unknown): string {
+  const { name } = parse(policyParams, params, 'BAD_REQUEST');
+  if (!POLICY_NAME.test(name)) throw new SignetError('POLICY_INVALID', 'name: policy names are lower-case letters, digits, . _ - (at most 64)');
+  return name;
+}
+
+function summary(p: PolicyView): Record<string, unknown> {
+  return {
+    name: p.name,
+    builtin: p.builtin,
+    rules: p.rules,
+    ...(p.updatedAt !== null ? { updated: new Date(p.updatedAt).toISOString() } : {}),
+  };
+}
+
+function full(p: PolicyView): Record<string, unknown> {
+  return {
+    ...summary(p),
+    policy: p.text,
+    ...(p.createdAt !== null ? { created: new Date(p.createdAt).toISOString() } : {}),
+  };
+}
+
+export const policyRoutes: RouteModule = (app, ctx) => {
+  app.put('/v1/sys/policies/:name', async (request) => {
+    await ctx.authorize(request, { op: 'admin', what: 'write policies' });
+    const name = policyName(request.params);
+    const body = parse(writeBody, request.body, 'BODY_INVALID');
+    const written = await ctx.policies.write(name, body.policy);
+    request.signetAudit = { event: 'policy.write', policy: name, rules: written.rules };
+    return full(written);
+  });
+
+  app.get('/v1/sys/policies', async (request) => {
+    await ctx.authorize(request, { op: 'admin', what: 'list policies' });
+    return { policies: (await ctx.policies.list()).map(summary) };
+  });
+
+  app.get('/v1/sys/policies/:name', async (request) => {
+    await ctx.authorize(request, { op: 'admin', what: 'read policies' });
+    return full(await ctx.policies.read(policyName(request.params)));
+  });
+
+  app.delete('/v1/sys/policies/:name', async (request) => {
+    await ctx.authorize(request, { op: 'admin', what: 'delete policies' });
+    const name = policyName(request.params);
+    await ctx.policies.delete(name);
+    request.signetAudit = { event: 'policy.delete', policy: name };
+    return { deleted: name };
+  });
+
+  app.post('/v1/auth/token/create', async (request, reply) => {
+    const parent = await ctx.authorize(request, { op: 'admin', what: 'create tokens' });
+    const body = parse(createTokenBody, request.body, 'BODY_INVALID');
+    const m = DURATION.exec(body.ttl)!;
+    const ttlMs = Number(m[1]) * UNIT_MS[m[2]!]!;
+    if (ttlMs > MAX_TOKEN_TTL_MS) throw new SignetError('BODY_INVALID', 'ttl: at most 32d');
+    const { token, record } = await ctx.tokens.issue({
+      policies: body.policies,
+      displayName: body.display_name ?? `token (${body.policies.join(',')})`,
+      ttlMs,
+      // An orphan: revoking the creating admin token (e.g. the first-start one) leaves it valid.
+      parentAccessor: null,
+      meta: { created_by: parent.accessor },
+    });
+    request.signetAudit = { event: 'token.create', accessor: record.accessor, policies: record.policies, admin: record.policies.includes(ADMIN_POLICY) };
+    return reply.status(201).send({
+      token: token.revealString(),
+      accessor: record.accessor,
+      policies: record.policies,
+      ttl: Math.round(ttlMs / 1000),
+      expires: new Date(record.expiresAt!).toISOString(),
+    });
+  });
+};
