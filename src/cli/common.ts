@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SignetError } from '../errors.js';
 import { SignetClient } from '../client/client.js';
+import { loadClientConfig, type ClientConfig } from './client-config.js';
 
 export const DEFAULT_ADDR = 'http://127.0.0.1:7780';
 export const DEFAULT_DATA = './.signet';
@@ -20,12 +21,15 @@ export function dataDir(g: GlobalOptions): string {
 }
 
 /**
- * The token: --token, else SIGNET_TOKEN, else the first-start admin token in DATA/admin-token when
- * this user can read it (the operator on the server host, as with Vault's ~/.vault-token).
+ * The token: --token, else SIGNET_TOKEN, else the client configuration file's, else the
+ * first-start admin token in DATA/admin-token when this user can read it (the operator on the
+ * server host, as with Vault's ~/.vault-token).
  */
-export function resolveToken(g: GlobalOptions): string | undefined {
+export function resolveToken(g: GlobalOptions, config: () => ClientConfig = loadClientConfig): string | undefined {
   const explicit = g.token ?? process.env.SIGNET_TOKEN;
   if (explicit !== undefined && explicit !== '') return explicit.trim();
+  const configured = config().token;
+  if (configured !== undefined) return configured;
   try {
     return readFileSync(join(dataDir(g), 'admin-token'), 'utf8').trim();
   } catch {
@@ -33,13 +37,17 @@ export function resolveToken(g: GlobalOptions): string | undefined {
   }
 }
 
-export function makeClient(g: GlobalOptions): SignetClient {
-  const token = resolveToken(g);
-  const caFile = g.caFile ?? process.env.SIGNET_CA_FILE;
+/** Flags, then SIGNET_* variables, then the client configuration file (read once, only if needed). */
+export function makeClient(g: GlobalOptions, extra: { correlationId?: string } = {}): SignetClient {
+  let cached: ClientConfig | undefined;
+  const config = () => (cached ??= loadClientConfig());
+  const token = resolveToken(g, config);
+  const caFile = g.caFile ?? process.env.SIGNET_CA_FILE ?? config().caFile;
   return new SignetClient({
-    addr: g.addr ?? process.env.SIGNET_ADDR ?? DEFAULT_ADDR,
+    addr: g.addr ?? process.env.SIGNET_ADDR ?? config().addr ?? DEFAULT_ADDR,
     ...(token !== undefined ? { token } : {}),
     ...(caFile ? { caFile } : {}),
+    ...(extra.correlationId !== undefined ? { correlationId: extra.correlationId } : {}),
   });
 }
 

@@ -13,6 +13,8 @@ export interface ClientOptions {
   /** PEM file of CA certificates to trust for https:// (in addition to the system's). */
   readonly caFile?: string;
   readonly timeoutMs?: number;
+  /** Sent as X-Signet-Correlation-Id with every request; the server logs it with each signature. */
+  readonly correlationId?: string;
 }
 
 export interface KeyInfo {
@@ -95,6 +97,7 @@ export class SignetClient {
   readonly #token: string | undefined;
   readonly #agent: http.Agent;
   readonly #timeoutMs: number;
+  readonly #correlationId: string | undefined;
   #bytesSent = 0;
 
   constructor(options: ClientOptions) {
@@ -110,6 +113,7 @@ export class SignetClient {
     this.#base = base;
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#correlationId = options.correlationId;
     this.#agent =
       base.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
@@ -201,6 +205,7 @@ export class SignetClient {
     const url = new URL(path, this.#base);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (this.#correlationId !== undefined) headers['x-signet-correlation-id'] = this.#correlationId;
     let payload: Buffer | undefined;
     if (body && 'json' in body) {
       payload = Buffer.from(JSON.stringify(body.json));

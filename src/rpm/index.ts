@@ -23,6 +23,7 @@ export {
   checkSignable,
   existingSignatures,
   inspectSignaturePacket,
+  prefixForMainHeader,
   rebuildSignatureHeader,
   signatureTagFor,
 } from './signature-header.js';

@@ -3,6 +3,7 @@
 // packet, RESERVEDSPACE shrunk by the growth, headerReload → header.c doExport with a legacy
 // region). formats.md "Rebuilding the signature header in place" has the observed result.
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { ByteCursor } from './cursor.js';
 import { malformed } from './malformed.js';
@@ -239,4 +240,29 @@ function withPadding(header: Buffer): Buffer {
 /** The complete prefix (lead ‖ signature header ‖ padding ‖ main header) after a rebuild. */
 export function assemblePrefix(layout: RpmPackageLayout, rebuilt: RebuiltSignatureHeader): Buffer {
   return Buffer.concat([layout.lead, rebuilt.signatureHeader, layout.header.bytes]);
+}
+
+const LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
+
+/**
+ * The prefix form POST /v1/sign/:key/rpm takes, for a caller that holds only the main header:
+ * rpmsign (4.14–4.19) hands gpg exactly the main header bytes (magic through data) on stdin, and
+ * signet-gpg forwards them here. A minimal v3 lead (signature type 5) and a signature header
+ * holding only the header digests (tags 269, 273, computed from these bytes) make a prefix the
+ * server parses and checks as strictly as a real package's; nothing in them is trusted.
+ */
+export function prefixForMainHeader(mainHeader: Buffer): Buffer {
+  const lead = Buffer.alloc(96);
+  LEAD_MAGIC.copy(lead, 0);
+  lead.writeUInt8(3, 4); // major
+  lead.writeUInt16BE(1, 76); // osnum
+  lead.writeUInt16BE(5, 78); // signature type: header signature
+  const sha1 = createHash('sha1').update(mainHeader).digest('hex');
+  const sha256 = createHash('sha256').update(mainHeader).digest('hex');
+  const text = (s: string) => Buffer.from(`${s}\0`, 'latin1');
+  const signatureHeader = serialiseSignatureHeader([
+    { tag: SigTag.SHA1, type: RpmType.STRING, count: 1, bytes: text(sha1) },
+    { tag: SigTag.SHA256, type: RpmType.STRING, count: 1, bytes: text(sha256) },
+  ]);
+  return Buffer.concat([lead, withPadding(signatureHeader), mainHeader]);
 }

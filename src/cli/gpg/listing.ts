@@ -1,0 +1,43 @@
+// `--list-secret-keys` / `--list-keys`, human and `--with-colons` (gpg's doc/DETAILS), enough for
+// the tools that probe before signing (repo-add and makepkg run `gpg --list-secret-key KEY`).
+// "Secret" keys are the server's: signet-gpg can ask for signatures with them; whether a given
+// token may is the server's policy decision at signing time.
+import type { KeyInfo } from '../../client/client.js';
+
+const PUBKEY_ALGO = { rsa4096: 1, ed25519: 22 } as const;
+const KEY_BITS = { rsa4096: 4096, ed25519: 255 } as const;
+
+function epoch(iso: string): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+}
+
+function keyId(k: KeyInfo): string {
+  return k.fingerprint.slice(-16).toUpperCase();
+}
+
+/** One key in gpg's colon format: sec|pub, fpr, uid. */
+export function colonListing(k: KeyInfo, secret: boolean): string {
+  const validity = k.state === 'active' ? 'u' : 'r';
+  const created = epoch(k.created);
+  const curve = k.algorithm === 'ed25519' ? 'ed25519' : '';
+  const record = secret ? 'sec' : 'pub';
+  // Fields (DETAILS): 1 type, 2 validity, 3 length, 4 algo, 5 keyid, 6 created, 7 expires, 8, 9
+  // ownertrust, 10 uid, 11 sig class, 12 capabilities, 13-14, 15 serial/"+" for a secret key
+  // available, 16 hash, 17 curve, 18 compliance, 19 updated, 20 origin.
+  const head = [record, validity, KEY_BITS[k.algorithm], PUBKEY_ALGO[k.algorithm], keyId(k), created, '', '', 'u', '', '', k.state === 'active' ? 'scSC' : 's', '', '', secret ? '+' : '', '', curve, '23', '', '0', ''];
+  const lines = [head.join(':')];
+  lines.push(`fpr:::::::::${k.fingerprint.toUpperCase()}:`);
+  lines.push(['uid', validity, '', '', '', created, '', '', '', k.user_id.replace(/:/g, '\\x3a'), '', '', '', '', '', '', '', '', '', '0', ''].join(':'));
+  return `${lines.join('\n')}\n`;
+}
+
+export function humanListing(k: KeyInfo, secret: boolean): string {
+  const date = new Date(epoch(k.created) * 1000).toISOString().slice(0, 10);
+  const revoked = k.state === 'active' ? '' : ' [revoked]';
+  return (
+    `${secret ? 'sec' : 'pub'}   ${k.algorithm} ${date} [SC]${revoked}\n` +
+    `      ${k.fingerprint.toUpperCase()}\n` +
+    `uid           [${k.state === 'active' ? 'ultimate' : ' revoked'}] ${k.user_id}\n\n`
+  );
+}

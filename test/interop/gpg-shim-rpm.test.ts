@@ -1,0 +1,101 @@
+// Stock rpmsign signing through signet-gpg (%__gpg pointed at the shim), checked by rpmkeys -Kv:
+// RSA-4096 and Ed25519 header signatures OK, each one in the transparency log as an rpm entry
+// with the package's NEVRA; a tampered payload fails; an unsupported gpg option signs nothing.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireTools } from '../helpers/tools.js';
+import { makeWorkspace, run, type Workspace } from './rpm-setup.js';
+import { SHIM, signatureEntries, startShimServer, type ShimKey, type ShimSetup } from './gpg-shim-setup.js';
+
+describe('rpmsign through signet-gpg', () => {
+  let ws: Workspace;
+  let s: ShimSetup;
+
+  beforeAll(async () => {
+    requireTools('rpm', 'rpmkeys', 'rpmsign', 'rpmbuild');
+    ws = makeWorkspace();
+    s = await startShimServer('shim-rpm');
+  }, 180_000);
+
+  afterAll(async () => {
+    await s?.close();
+    ws?.cleanup();
+  });
+
+  function copyCorpus(to: string): string[] {
+    mkdirSync(to, { recursive: true });
+    return ws.corpus.map((f) => {
+      const dest = join(to, basename(f));
+      copyFileSync(f, dest);
+      return dest;
+    });
+  }
+
+  function rpmsign(gpgName: string, files: string[], extra: string[] = []) {
+    return run('rpmsign', ['--define', `__gpg ${SHIM}`, '--define', `_gpg_name ${gpgName}`, ...extra, '--addsign', ...files], { env: s.env });
+  }
+
+  function rpmkeys(name: string, key: ShimKey, file: string) {
+    const db = join(ws.dir, `db-${name}`);
+    mkdirSync(db, { recursive: true });
+    run('rpmkeys', ['--dbpath', db, '--import', key.publicKeyFile]);
+    return run('rpmkeys', ['--dbpath', db, '-Kv', file]);
+  }
+
+  const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+  const cases: [string, () => ShimKey, (k: ShimKey) => string, string][] = [
+    ['RSA-4096 by user-ID email', () => s.keys.rsa, (k) => k.email, 'RSA/SHA512'],
+    ['Ed25519 by fingerprint', () => s.keys.ed, (k) => k.fingerprint, 'EdDSA/SHA256'],
+  ];
+  for (const [label, keyOf, specOf, sigLabel] of cases) {
+    it(`${label}: rpmkeys -Kv OK for the small corpus, every signature logged with its NEVRA`, async () => {
+      const key = keyOf();
+      const files = copyCorpus(join(ws.dir, key.name));
+      const before = (await signatureEntries(s.srv.addr)).length;
+      const r = rpmsign(specOf(key), files, ['--define', '_gpg_digest_algo sha256']);
+      expect(r.status, r.stderr).toBe(0);
+      for (const f of files) {
+        const check = rpmkeys(key.name, key, f);
+        expect(check.status, check.stdout + check.stderr).toBe(0);
+        expect(check.stdout).toMatch(new RegExp(`Header V4 ${sigLabel} Signature, key ID ${key.fingerprint.slice(-8).toLowerCase()}: OK`));
+      }
+      const entries = (await signatureEntries(s.srv.addr)).slice(before);
+      expect(entries).toHaveLength(files.length);
+      for (const f of files) {
+        const nevra = run('rpm', ['-qp', '--qf', '%{nevra}', f]).stdout.trim();
+        const e = entries.find((x) => x.artifact.nevra === nevra);
+        expect(e?.sig_kind, nevra).toBe('rpm');
+        expect(e?.key_fingerprint).toBe(key.fingerprint);
+      }
+    });
+  }
+
+  it('a flipped payload byte fails rpmkeys; a key it does not trust is NOKEY', () => {
+    const [file] = copyCorpus(join(ws.dir, 'tamper'));
+    expect(rpmsign(s.keys.ed.name, [file!]).status).toBe(0);
+    expect(rpmkeys('tamper-ok', s.keys.ed, file!).status).toBe(0);
+    expect(rpmkeys('tamper-other', s.keys.other, file!).status).not.toBe(0);
+    const bytes = readFileSync(file!);
+    bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0xff;
+    writeFileSync(file!, bytes);
+    expect(rpmkeys('tamper-ok', s.keys.ed, file!).status).not.toBe(0);
+  });
+
+  it('an unsupported gpg option and an unknown key fail rpmsign; nothing is signed or logged', async () => {
+    const [file] = copyCorpus(join(ws.dir, 'refused'));
+    const original = sha256(file!);
+    const before = (await signatureEntries(s.srv.addr)).length;
+    const bad = rpmsign(s.keys.rsa.email, [file!], ['--define', '_gpg_sign_cmd_extra_args --sign-with-guesswork']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('signet-gpg:');
+    const unknown = rpmsign('nobody@signet.test', [file!]);
+    expect(unknown.status).not.toBe(0);
+    const weak = rpmsign(s.keys.rsa.email, [file!], ['--define', '_gpg_digest_algo sha1']);
+    expect(weak.status).not.toBe(0);
+    expect(sha256(file!)).toBe(original);
+    expect((await signatureEntries(s.srv.addr)).length).toBe(before);
+  });
+});

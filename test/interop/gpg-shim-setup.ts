@@ -1,0 +1,85 @@
+// Shared setup for the signet-gpg interop tests: a real `signet serve`, an RSA-4096 and an
+// Ed25519 key (plus a third key the tests never trust), their armored public keys on disk, and
+// helpers to read the transparency log.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { ROOT, requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
+
+export const SHIM = join(ROOT, 'bin', 'signet-gpg');
+
+export interface ShimKey {
+  name: string;
+  fingerprint: string;
+  userId: string;
+  email: string;
+  publicKeyFile: string;
+}
+
+export interface ShimSetup {
+  dir: string;
+  srv: ServeProcess;
+  /** SIGNET_ADDR and SIGNET_TOKEN for the shim. */
+  env: Record<string, string>;
+  keys: { rsa: ShimKey; ed: ShimKey; other: ShimKey };
+  close(): Promise<void>;
+}
+
+export interface SignatureEntry {
+  sig_kind: string;
+  key_fingerprint: string;
+  artifact: { name: string; digest_hex: string; nevra?: string };
+  signature_sha256: string;
+  correlation_id?: string;
+}
+
+export async function startShimServer(prefix: string): Promise<ShimSetup> {
+  requireBuild();
+  const dir = mkdtempSync(join(tmpdir(), `signet-${prefix}-`));
+  const srv = await serveProcess({ dataDir: join(dir, 'data') });
+  const env = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: srv.token };
+  const make = (name: string, algo: string): ShimKey => {
+    const email = `${name}@signet.test`;
+    const userId = `Release ${name} <${email}>`;
+    const r = signet(['key', 'create', name, '--algo', algo, '--uid', userId, '--json'], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const { fingerprint } = JSON.parse(r.stdout) as { fingerprint: string };
+    const publicKeyFile = join(dir, `${name}.asc`);
+    writeFileSync(publicKeyFile, signet(['key', 'export', name], { env }).stdout);
+    return { name, fingerprint, userId, email, publicKeyFile };
+  };
+  const keys = { rsa: make('rel-rsa', 'rsa4096'), ed: make('rel-ed', 'ed25519'), other: make('other', 'ed25519') };
+  return {
+    dir,
+    srv,
+    env,
+    keys,
+    async close() {
+      await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every signature entry in the log, oldest first. */
+export async function signatureEntries(addr: string): Promise<SignatureEntry[]> {
+  const out: SignatureEntry[] = [];
+  for (let start = 0; ; start += 1000) {
+    const res = await fetch(`${addr}/v1/log/entries?start=${start}&end=${start + 1000}`);
+    if (res.status !== 200) break;
+    const { entries } = (await res.json()) as { entries: string[] };
+    for (const e of entries) {
+      const entry = JSON.parse(Buffer.from(e, 'base64').toString('utf8')) as { kind: string } & SignatureEntry;
+      if (entry.kind === 'signature') out.push(entry);
+    }
+    if (entries.length < 1000) break;
+  }
+  return out;
+}
+
+export async function logSize(addr: string): Promise<number> {
+  const res = await fetch(`${addr}/v1/log/checkpoint`);
+  const text = await res.text();
+  return Number(text.split('\n')[1]);
+}
