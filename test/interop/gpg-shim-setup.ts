@@ -78,8 +78,16 @@ export async function signatureEntries(addr: string): Promise<SignatureEntry[]> 
   return out;
 }
 
-export async function logSize(addr: string): Promise<number> {
-  const res = await fetch(`${addr}/v1/log/checkpoint`);
-  const text = await res.text();
-  return Number(text.split('\n')[1]);
+/**
+ * The signature entries after the first `skip`, once at least `count` of them are integrated
+ * (GET /v1/log/entries serves integrated entries; a signature is durable before it returns, and
+ * integrated within the next batch).
+ */
+export async function newSignatureEntries(addr: string, skip: number, count: number): Promise<SignatureEntry[]> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const entries = (await signatureEntries(addr)).slice(skip);
+    if (entries.length >= count || Date.now() > until) return entries;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
