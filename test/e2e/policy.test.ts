@@ -1,7 +1,8 @@
 // Policies end to end over real HTTP: management (admin only, all or nothing), deny by default,
 // every sign dimension (key, kind, name, source), RPM batches checked per package name, rate
 // windows that survive a restart, trusted proxies, and the audit stream.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '../../src/tlog/entry.js';
@@ -276,5 +277,28 @@ describe('trusted proxies', () => {
 
   it('refuse a malformed trust_proxy setting at start', async () => {
     await expect(startTestServer({ trustProxy: ['10.0.0.1/8'] })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
+
+describe('audit sink failure', () => {
+  it('refuses requests with 503 AUDIT_UNAVAILABLE and does nothing when the audit log cannot be written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-audit-'));
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir, { mode: 0o700 });
+    // Every write to /dev/full fails with ENOSPC.
+    symlinkSync('/dev/full', join(dataDir, 'audit.log'));
+    const t = await startTestServer({ dataDir });
+    try {
+      const create = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name: 'rel', algorithm: 'ed25519', user_id: 'r <r@example.org>' } });
+      expect([create.status, create.json.error.code]).toEqual([503, 'AUDIT_UNAVAILABLE']);
+      // Nothing was done: no key, no log entry.
+      expect(await t.server.store.getKey('rel')).toBeUndefined();
+      expect(await t.server.store.log.sequencedSize()).toBe(0n);
+      const denied = await api(t, 'GET', '/v1/sys/policies', { token: 'sgn.' + 'B'.repeat(43) });
+      expect(denied.status).toBe(503);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
