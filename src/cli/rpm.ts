@@ -38,8 +38,13 @@ import { printJson, printLine, wantProgress, withClient, type GlobalOptions } fr
 /** Client-side batch bounds, below the server's (256 headers, 64 MiB of JSON per request). */
 const MAX_BATCH_HEADERS = 128;
 const MAX_BATCH_PREFIX_BYTES = 16 * 1024 * 1024;
-/** Two requests in flight: the next batch's headers are read while the server signs. */
-const REQUESTS_IN_FLIGHT = 2;
+/** Requests in flight: while the server signs one batch, the client writes the batch before it
+ *  and reads the one after it. Small batches (about three rounds per request slot) let the
+ *  writes and fsyncs of early batches overlap the signing of later ones; the server's worker
+ *  pool takes jobs first come, first served, so batches come back in order. */
+const REQUESTS_IN_FLIGHT = 4;
+const ROUNDS_PER_SLOT = 3;
+const MIN_BATCH_HEADERS = 4;
 /** One read covers lead and headers of most packages; larger headers take one more read. */
 const FIRST_READ_BYTES = 64 * 1024;
 
@@ -169,7 +174,8 @@ export async function writeSignature(pkg: PackageOnDisk, packet: Buffer, algorit
     if (rebuilt.inPlace) {
       // Same length as the old signature header + padding: lead, main header and payload stay.
       await writeAll(fh, rebuilt.signatureHeader, LEAD_SIZE);
-      await fh.sync();
+      // Size and layout are unchanged: the data (and what is needed to read it back) suffices.
+      await fh.datasync();
     } else {
       await rewriteThroughTemp(fh, pkg, Buffer.concat([pkg.layout.lead, rebuilt.signatureHeader, pkg.layout.header.bytes]));
     }
@@ -223,8 +229,8 @@ export async function signRpmFiles(
   const fail = (index: number, err: unknown, nevra?: string) =>
     finish(index, { file: files[index]!, status: 'failed', ...(nevra ? { nevra } : {}), error: asError(err) });
 
-  // Batches of about equal size so both requests in flight have work (84 packages: 2 × 42).
-  const perBatch = Math.min(MAX_BATCH_HEADERS, Math.max(8, Math.ceil(files.length / REQUESTS_IN_FLIGHT)));
+  // Batches of about equal size, several rounds per request slot (84 packages: 12 × 7).
+  const perBatch = Math.min(MAX_BATCH_HEADERS, Math.max(MIN_BATCH_HEADERS, Math.ceil(files.length / (REQUESTS_IN_FLIGHT * ROUNDS_PER_SLOT))));
   let next = 0;
   const readBatch = (): { index: number; pkg: PackageOnDisk }[] => {
     const batch: { index: number; pkg: PackageOnDisk }[] = [];
