@@ -20,6 +20,7 @@ export const ERROR_TABLE = {
   NAME_INVALID: { status: 400, exit: 1 },
   ALGORITHM_UNSUPPORTED: { status: 400, exit: 1 },
   FILE_UNREADABLE: { status: 400, exit: 1 },
+  FILE_CHANGED: { status: 409, exit: 1 },
   FILE_WRITE_FAILED: { status: 500, exit: 1 },
   DISK_FULL: { status: 507, exit: 1 },
   NOT_FOUND: { status: 404, exit: 1 },

@@ -3,16 +3,32 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
+import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
+import type { SignResponse } from '../client/client.js';
+import { dataDir, printJson, printLine, readInputFile, wantProgress, withClient, type GlobalOptions } from './common.js';
 import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
 import { registerRepoCommands } from './repo.js';
 import { registerPolicyCommands } from './policy.js';
 import { writeChecksums } from './sums.js';
+import { DEFAULT_MIDSTATE_HASH, parseSize, signFileMidstate } from './midstate.js';
+
+interface SignOptions {
+  key: string;
+  armor?: boolean;
+  clearsign?: boolean;
+  output?: string;
+  name?: string;
+  kind?: string;
+  hash?: 'sha256' | 'sha512';
+  midstateThreshold: string;
+  /** false with --no-midstate */
+  midstate: boolean;
+}
 
 const VERSION = '0.1.0';
 /** Same default as src/server/serve.ts; the server module is loaded only by `signet serve`. */
@@ -159,7 +175,9 @@ export function buildProgram(): Command {
 
   program
     .command('sign')
-    .description('make a detached signature (binary by default) or a cleartext signature of FILE')
+    .description(
+      'make a detached signature (binary by default) or a cleartext signature of FILE; files above the midstate threshold are hashed here and only the hash state crosses the wire',
+    )
     .argument('<file>', 'file to sign, or - for standard input')
     .requiredOption('--key <name>', 'signing key')
     .option('--armor', 'ASCII-armored signature (FILE.asc)')
@@ -167,9 +185,13 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'output file (default FILE.sig, or FILE.asc with --armor/--clearsign; - for stdout)')
     .option('--name <artifact>', 'artifact name recorded for policy and audit (default: the file name)')
     .addOption(new Option('--kind <kind>', 'artifact kind for policy').choices(['detached', 'clearsign', 'sums', 'git', 'yum', 'apt', 'pacman']))
-    .action(async (file: string, opts: { key: string; armor?: boolean; clearsign?: boolean; output?: string; name?: string; kind?: string }, cmd: Command) => {
+    .addOption(new Option('--hash <hash>', `signature hash (default: the key's, ${DEFAULT_MIDSTATE_HASH} in midstate mode)`).choices(['sha256', 'sha512']))
+    .option('--midstate-threshold <size>', 'hash files larger than this locally and send only the hash state (e.g. 8M, 512k, 0)', '8M')
+    .option('--no-midstate', 'always send the whole file')
+    .action(async (file: string, opts: SignOptions, cmd: Command) => {
       const g = globals(cmd);
       const fromStdin = file === '-';
+      const threshold = parseSize(opts.midstateThreshold);
       let length: number | undefined;
       if (!fromStdin) {
         try {
@@ -181,21 +203,51 @@ export function buildProgram(): Command {
           throw new SignetError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
         }
       }
-      const stream = fromStdin ? Readable.from(process.stdin) : createReadStream(file);
       const armored = Boolean(opts.armor || opts.clearsign);
-      const response = await withClient(g, (c) =>
-        c.sign(
-          opts.key,
-          stream,
-          {
-            armor: armored,
-            clear: Boolean(opts.clearsign),
-            name: opts.name ?? (fromStdin ? 'stdin' : basename(file)),
-            ...(opts.kind ? { kind: opts.kind } : {}),
-          },
-          length,
-        ),
-      );
+      const name = opts.name ?? (fromStdin ? 'stdin' : basename(file));
+      // Midstate for regular files above the threshold; a cleartext signature canonicalises the
+      // whole text on the server, and standard input has no size to decide on.
+      const midstate = opts.midstate && !opts.clearsign && length !== undefined && length > threshold;
+      let response: SignResponse;
+      let bytesSent: number | undefined;
+      if (midstate) {
+        const bar = wantProgress(g)
+          ? new cliProgress.SingleBar({ format: 'hashing [{bar}] {percentage}% {value}/{total} MiB', hideCursor: true }, cliProgress.Presets.legacy)
+          : undefined;
+        const mib = (bytes: number) => Math.floor(bytes / (1024 * 1024));
+        bar?.start(mib(length ?? 0), 0);
+        try {
+          const result = await withClient(g, (c) =>
+            signFileMidstate(c, opts.key, file, {
+              hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
+              armor: armored,
+              name,
+              ...(opts.kind ? { kind: opts.kind } : {}),
+              onProgress: (bytes) => bar?.update(mib(bytes)),
+            }),
+          );
+          response = result.response;
+          bytesSent = result.bytesSent;
+        } finally {
+          bar?.stop();
+        }
+      } else {
+        const stream = fromStdin ? Readable.from(process.stdin) : createReadStream(file);
+        response = await withClient(g, (c) =>
+          c.sign(
+            opts.key,
+            stream,
+            {
+              armor: armored,
+              clear: Boolean(opts.clearsign),
+              name,
+              ...(opts.kind ? { kind: opts.kind } : {}),
+              ...(opts.hash ? { hash: opts.hash } : {}),
+            },
+            length,
+          ),
+        );
+      }
       const output = opts.clearsign
         ? Buffer.from(response.cleartext ?? '', 'utf8')
         : armored
@@ -206,9 +258,9 @@ export function buildProgram(): Command {
       else writeFileAtomic(out, output, 0o644);
       if (g.json) {
         const { signature: _s, armored: _a, cleartext: _c, ...rest } = response;
-        printJson({ ...rest, output: out });
+        printJson({ ...rest, mode: midstate ? 'midstate' : 'content', ...(bytesSent !== undefined ? { bytes_sent: bytesSent } : {}), output: out });
       } else if (out !== '-') {
-        process.stderr.write(`signet: signed ${file} with ${response.key} (${response.fingerprint}) -> ${out}\n`);
+        process.stderr.write(`signet: signed ${file} with ${response.key} (${response.fingerprint})${midstate ? ' in midstate mode' : ''} -> ${out}\n`);
       }
     });
 

@@ -35,7 +35,9 @@ export interface SignResponse {
   hash_algorithm: string;
   created: number;
   kind: string;
-  artifact: { name: string; sha256: string; bytes: number };
+  /** The artifact's digest: `sha256` from POST /v1/sign/:key; from the midstate route, the digest
+   *  in the signature's hash (`sha256` or `sha512`). */
+  artifact: { name: string; sha256?: string; sha512?: string; bytes: number };
   signature: string;
   armored?: string;
   cleartext?: string;
@@ -48,6 +50,16 @@ export interface SignQuery {
   armor?: boolean;
   clear?: boolean;
   hash?: 'sha256' | 'sha512';
+}
+
+/** POST /v1/sign/:key/midstate: the hash state after `length` bytes, and the rest of the file. */
+export interface MidstateRequest {
+  hash: 'sha256' | 'sha512';
+  /** base64 of the chaining value (big-endian words). */
+  state: string;
+  length: number;
+  /** base64 of the bytes after the last full block. */
+  tail: string;
 }
 
 export interface RpmSignatureItem {
@@ -151,17 +163,15 @@ export class SignetClient {
   }
 
   sign(key: string, artifact: Readable, query: SignQuery, length?: number): Promise<SignResponse> {
-    const params = new URLSearchParams();
-    if (query.kind) params.set('kind', query.kind);
-    if (query.name) params.set('name', query.name);
-    if (query.armor) params.set('armor', '1');
-    if (query.clear) params.set('clear', '1');
-    if (query.hash) params.set('hash', query.hash);
-    const qs = params.toString();
-    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}${qs ? `?${qs}` : ''}`, {
+    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}${queryString(query)}`, {
       stream: artifact,
       ...(length !== undefined ? { length } : {}),
     });
+  }
+
+  /** POST /v1/sign/:key/midstate: a detached binary signature of a file hashed locally. */
+  signMidstate(key: string, body: MidstateRequest, query: Omit<SignQuery, 'clear' | 'hash'>): Promise<SignResponse> {
+    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body });
   }
 
   /** POST /v1/sign/:key/rpm: header prefixes (lead + both headers) in, one item per header out. */
@@ -242,6 +252,17 @@ export class SignetClient {
       }
     });
   }
+}
+
+function queryString(query: SignQuery): string {
+  const params = new URLSearchParams();
+  if (query.kind) params.set('kind', query.kind);
+  if (query.name) params.set('name', query.name);
+  if (query.armor) params.set('armor', '1');
+  if (query.clear) params.set('clear', '1');
+  if (query.hash) params.set('hash', query.hash);
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
 }
 
 function errorFromResponse(status: number, body: Buffer): SignetError {

@@ -19,6 +19,7 @@ import { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { createLogRecorder, logRoutes } from './routes/log.js';
+import { midstateRoutes } from './routes/midstate.js';
 import { policyRoutes } from './routes/policies.js';
 import { rpmRoutes } from './routes/rpm.js';
 import { signRoutes } from './routes/sign.js';
@@ -27,7 +28,7 @@ export { DEFAULT_LIMITS, type AppLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, rpmRoutes, logRoutes, policyRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes];
 
 export interface AppDeps {
   readonly store: Store;

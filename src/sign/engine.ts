@@ -78,7 +78,7 @@ export async function signArtifact(
     }
     const hasher = createSignatureHash({ type: 0x01, hashAlgorithm, creationTime, signer: signer.info });
     hasher.update(canonicalText(text));
-    const packet = await finish(signer, hasher.finish(), hashAlgorithm);
+    const packet = await signFinishedHash(signer, hasher.finish(), hashAlgorithm);
     const armored = armor('SIGNATURE', packet);
     return {
       packet,
@@ -99,7 +99,7 @@ export async function signArtifact(
     artifactHash.update(chunk);
   }
   if (artifactBytes === 0) throw new SignetError('BODY_EMPTY', 'the artifact is empty');
-  const packet = await finish(signer, hasher.finish(), hashAlgorithm);
+  const packet = await signFinishedHash(signer, hasher.finish(), hashAlgorithm);
   return {
     packet,
     ...(options.armor ? { armored: armor('SIGNATURE', packet) } : {}),
@@ -110,7 +110,8 @@ export async function signArtifact(
   };
 }
 
-async function finish(
+/** Sign a finished signature hash and build the packet (content and midstate modes). */
+export async function signFinishedHash(
   signer: Signer,
   hashed: { hashedArea: Buffer; digest: Buffer },
   hashAlgorithm: HashAlgorithm,

@@ -32,9 +32,10 @@ const CORRELATION_HEADER = 'x-signet-correlation-id';
 export interface SignatureRecord {
   readonly kind: SignatureLogEntry['sig_kind'];
   readonly keyFingerprint: string;
-  readonly artifact: {
+  /** The artifact's digest: SHA-256 (`sha256Hex`), or another hash where the server knows only
+   *  that one (midstate signing knows the digest in the signature's hash). */
+  readonly artifact: ({ readonly sha256Hex: string } | { readonly digestAlg: 'sha256' | 'sha512'; readonly digestHex: string }) & {
     readonly name: string;
-    readonly sha256Hex: string;
     readonly nevra?: string;
     readonly headerSha256Hex?: string;
   };
@@ -99,8 +100,9 @@ export function createLogRecorder(service: LogService): LogRecorder {
         key_fingerprint: record.keyFingerprint,
         artifact: {
           name: record.artifact.name,
-          digest_alg: 'sha256',
-          digest_hex: record.artifact.sha256Hex,
+          ...('sha256Hex' in record.artifact
+            ? { digest_alg: 'sha256' as const, digest_hex: record.artifact.sha256Hex }
+            : { digest_alg: record.artifact.digestAlg, digest_hex: record.artifact.digestHex }),
           ...(record.artifact.nevra !== undefined ? { nevra: record.artifact.nevra } : {}),
           ...(record.artifact.headerSha256Hex !== undefined ? { header_digest: record.artifact.headerSha256Hex } : {}),
         },

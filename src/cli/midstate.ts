@@ -1,0 +1,107 @@
+// `signet sign` in midstate mode (design.md "Midstate mode"): the file is hashed here up to its
+// last full block; only the hash state, the byte count and the tail (under 128 bytes) go to the
+// server, which appends its own trailer and signs. A 1 GiB image costs a few hundred bytes on the
+// wire. Reads are double-buffered: the next chunk is read on libuv's threadpool while this one
+// is hashed.
+import { open } from 'node:fs/promises';
+import { SignetError } from '../errors.js';
+import { ResumableSha2, type Midstate, type Sha2Algorithm } from '../sha2/resumable.js';
+import type { SignResponse, SignetClient } from '../client/client.js';
+
+/** Files larger than this are signed in midstate mode by default. */
+export const DEFAULT_MIDSTATE_THRESHOLD = 8 * 1024 * 1024;
+/** Hash of midstate signatures unless --hash says otherwise: SHA-512 is the stronger and, with
+ *  64-bit WebAssembly arithmetic, also the faster of the two here (about twice SHA-256's speed). */
+export const DEFAULT_MIDSTATE_HASH: Sha2Algorithm = 'sha512';
+
+const READ_BYTES = 256 * 1024;
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };
+
+/** "8M", "8MiB", "1048576", "512k" → bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d{1,15})\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new SignetError('USAGE', `not a size: ${JSON.stringify(text)} (use e.g. 8M, 512k, 1G or bytes)`);
+  const bytes = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(bytes)) throw new SignetError('USAGE', `size too large: ${text}`);
+  return bytes;
+}
+
+export interface HashedFile {
+  readonly midstate: Midstate;
+  readonly tail: Buffer;
+  /** The whole file's digest, to compare with what the server says it signed. */
+  readonly digest: Buffer;
+  readonly bytes: number;
+}
+
+function readError(path: string, err: unknown): SignetError {
+  if (err instanceof SignetError) return err;
+  return new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+}
+
+export async function hashFile(path: string, algorithm: Sha2Algorithm, onProgress?: (bytes: number, total: number) => void): Promise<HashedFile> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw readError(path, err);
+  }
+  try {
+    const before = await fh.stat();
+    if (!before.isFile()) throw new SignetError('FILE_UNREADABLE', `${path} is not a regular file`);
+    const hasher = ResumableSha2.create(algorithm, { chunkBytes: READ_BYTES });
+    const buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
+    let position = 0;
+    let turn = 0;
+    let reading = fh.read(buffers[0] as Buffer, 0, READ_BYTES, 0);
+    for (;;) {
+      const { bytesRead, buffer } = await reading;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      turn ^= 1;
+      reading = fh.read(buffers[turn] as Buffer, 0, READ_BYTES, position);
+      hasher.update(buffer.subarray(0, bytesRead));
+      onProgress?.(position, before.size);
+    }
+    const after = await fh.stat();
+    if (position !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new SignetError('FILE_CHANGED', `${path} changed while it was being hashed`);
+    }
+    const { midstate, tail } = hasher.export();
+    return { midstate, tail, digest: hasher.digest(), bytes: position };
+  } catch (err) {
+    throw readError(path, err);
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface MidstateSignResult {
+  readonly response: SignResponse;
+  /** Request body bytes sent (the JSON of hash, state, length and tail). */
+  readonly bytesSent: number;
+  readonly bytes: number;
+}
+
+export async function signFileMidstate(
+  client: SignetClient,
+  key: string,
+  path: string,
+  options: { hash: Sha2Algorithm; armor: boolean; name: string; kind?: string; onProgress?: (bytes: number, total: number) => void },
+): Promise<MidstateSignResult> {
+  const hashed = await hashFile(path, options.hash, options.onProgress);
+  const sentBefore = client.bytesSent;
+  const response = await client.signMidstate(
+    key,
+    { hash: options.hash, state: hashed.midstate.state.toString('base64'), length: hashed.midstate.length, tail: hashed.tail.toString('base64') },
+    { armor: options.armor, name: options.name, ...(options.kind ? { kind: options.kind } : {}) },
+  );
+  // The server finished the same hash over the same bytes before appending its trailer: its
+  // digest of the file must be ours, or it signed something else.
+  if (response.hash_algorithm !== options.hash || response.artifact[options.hash] !== hashed.digest.toString('hex') || response.artifact.bytes !== hashed.bytes) {
+    throw new SignetError('INTERNAL', 'the server signed a different file digest than the one computed here');
+  }
+  return { response, bytesSent: client.bytesSent - sentBefore, bytes: hashed.bytes };
+}
