@@ -123,4 +123,29 @@ describe('POST /v1/sign/:key/midstate input', () => {
 
     expect(await logIndexAfterGoodRequest()).toBe(before + 1);
   });
+
+  it('needs a policy that grants mode midstate (content is the default), for the kinds it names', async () => {
+    const policy = async (name: string, text: string): Promise<string> => {
+      const w = await api(t, 'PUT', `/v1/sys/policies/${name}`, { token: t.adminToken, json: { policy: text } });
+      expect(w.status, w.text).toBe(200);
+      const r = await api(t, 'POST', '/v1/auth/token/create', { token: t.adminToken, json: { policies: [name], ttl: '10m' } });
+      expect(r.status, r.text).toBe(201);
+      return r.json.token as string;
+    };
+    const contentOnly = await policy('content-only', 'rules: [{keys: [ed], kinds: [detached]}]');
+    const midstate = await policy('midstate-iso', "rules: [{keys: [ed], kinds: [detached], names: ['*.iso'], mode: [midstate]}]");
+
+    const denied = await sign(valid(), '?name=big.iso', 'ed', contentOnly);
+    expect([denied.status, denied.json.error.code]).toEqual([403, 'POLICY_DENIED']);
+    // The content route still works for that token: the grant is per mode.
+    const content = await api(t, 'POST', '/v1/sign/ed?name=big.iso', { token: contentOnly, body: Buffer.from('bytes') });
+    expect(content.status, content.text).toBe(200);
+
+    expect((await sign(valid(), '?name=big.iso', 'ed', midstate)).status).toBe(200);
+    expect((await sign(valid(), '?name=big.img', 'ed', midstate)).json.error.code).toBe('POLICY_DENIED');
+    expect((await sign(valid(), '?name=big.iso&kind=sums', 'ed', midstate)).json.error.code).toBe('POLICY_DENIED');
+    expect((await sign(valid(), '?name=big.iso', 'rsa', midstate)).json.error.code).toBe('POLICY_DENIED');
+    // A midstate-only grant does not open the content route.
+    expect((await api(t, 'POST', '/v1/sign/ed?name=big.iso', { token: midstate, body: Buffer.from('bytes') })).json.error.code).toBe('POLICY_DENIED');
+  });
 });
