@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { signAptDist, parseValidFor } from '../repo/apt.js';
 import { signYumRepo } from '../repo/yum.js';
+import { signPacmanRepo } from '../repo/pacman.js';
 import { printJson, withClient, type GlobalOptions } from './common.js';
 
 function globals(cmd: Command): GlobalOptions {
@@ -40,6 +41,20 @@ export function registerRepoCommands(program: Command): void {
         process.stderr.write(
           `signet: signed ${result.release} with ${opts.key} (${result.fingerprint}) -> InRelease, Release.gpg${result.validUntil ? `; valid until ${result.validUntil}` : ''}\n`,
         );
+      }
+    });
+
+  sign
+    .command('pacman')
+    .description('NAME.db.tar.gz -> .sig (binary) + NAME.db.sig link, and NAME.files.*, as `repo-add -s` leaves them')
+    .argument('<db>', 'the database archive (NAME.db.tar.gz) or its NAME.db link')
+    .requiredOption('--key <name>', 'signing key')
+    .action(async (db: string, opts: { key: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const result = await withClient(g, (c) => signPacmanRepo(c, opts.key, db));
+      if (g.json) printJson({ key: opts.key, ...result });
+      else {
+        for (const f of result.files) process.stderr.write(`signet: signed ${f.archive} with ${opts.key} (${result.fingerprint}) -> ${f.signature}, ${f.link}\n`);
       }
     });
 }

@@ -115,3 +115,64 @@ export function dnfSandbox(dir: string, repo: string, keyFile: string): DnfSandb
     },
   };
 }
+
+// ---- pacman ------------------------------------------------------------------------------------
+
+/** REPO/NAME-1.0-1-any.pkg.tar.gz, a minimal valid pacman package (.PKGINFO + one file). */
+export function makePacmanPackage(dir: string, repo: string, pkg = 'signet-hello'): string {
+  const build = join(dir, `build-${pkg}`);
+  mkdirSync(join(build, 'usr/share', pkg), { recursive: true });
+  writeFileSync(join(build, 'usr/share', pkg, 'hello.txt'), `hello from ${pkg}\n`);
+  writeFileSync(
+    join(build, '.PKGINFO'),
+    [`pkgname = ${pkg}`, `pkgbase = ${pkg}`, 'pkgver = 1.0-1', 'pkgdesc = signet test package', 'url = https://example.org', 'builddate = 1700000000', 'packager = signet tests <tests@signet.test>', 'size = 64', 'arch = any', 'license = MIT', ''].join('\n'),
+  );
+  mkdirSync(repo, { recursive: true });
+  const file = join(repo, `${pkg}-1.0-1-any.pkg.tar.gz`);
+  mustRun('bsdtar', ['-C', build, '-czf', file, '.PKGINFO', 'usr']);
+  return file;
+}
+
+export interface PacmanSandbox {
+  root: string;
+  /** `pacman -Sy --noconfirm PKG…` into the sandbox root. */
+  install(...pkgs: string[]): Run;
+}
+
+/**
+ * pacman with SigLevel = Required for databases and packages, and a keyring made by pacman-key
+ * in DIR/gnupg holding only `keyFile`, locally signed (trusted). The keyserver points nowhere, so
+ * an unknown key is refused at once instead of being looked up.
+ */
+export function pacmanSandbox(dir: string, repoName: string, repo: string, keyFile: string, fingerprint: string): PacmanSandbox {
+  const root = join(dir, 'root');
+  const gnupg = join(dir, 'gnupg');
+  for (const d of ['var/lib/pacman', 'var/cache/pacman/pkg', 'var/log', 'etc/pacman.d/hooks']) mkdirSync(join(root, d), { recursive: true });
+  mkdirSync(gnupg, { recursive: true });
+  mustRun('pacman-key', ['--gpgdir', gnupg, '--init']);
+  writeFileSync(join(gnupg, 'gpg.conf'), 'no-greeting\nno-permission-warning\nkeyserver hkp://127.0.0.1:9\n');
+  mustRun('pacman-key', ['--gpgdir', gnupg, '--add', keyFile]);
+  mustRun('pacman-key', ['--gpgdir', gnupg, '--lsign-key', fingerprint]);
+  run('gpgconf', ['--kill', 'gpg-agent'], { env: { GNUPGHOME: gnupg } });
+  const conf = join(dir, 'pacman.conf');
+  writeFileSync(
+    conf,
+    [
+      '[options]',
+      `RootDir = ${root}`,
+      `DBPath = ${root}/var/lib/pacman/`,
+      `CacheDir = ${root}/var/cache/pacman/pkg/`,
+      `LogFile = ${root}/var/log/pacman.log`,
+      `GPGDir = ${gnupg}`,
+      `HookDir = ${root}/etc/pacman.d/hooks/`,
+      'Architecture = auto',
+      'SigLevel = Required',
+      'LocalFileSigLevel = Required',
+      '',
+      `[${repoName}]`,
+      `Server = file://${repo}`,
+      '',
+    ].join('\n'),
+  );
+  return { root, install: (...pkgs) => run('pacman', ['--config', conf, '--noconfirm', '-Sy', ...pkgs], { env: { GNUPGHOME: gnupg } }) };
+}
