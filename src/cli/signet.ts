@@ -12,6 +12,7 @@ import { dataDir, printJson, printLine, readInputFile, wantProgress, withClient,
 import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
+import { registerGpgShimCommands } from './gpg-shim.js';
 import { registerRepoCommands } from './repo.js';
 import { registerPolicyCommands } from './policy.js';
 import { writeChecksums } from './sums.js';
@@ -281,6 +282,7 @@ export function buildProgram(): Command {
   registerRepoCommands(program);
   registerStoreCommands(program);
   registerLogCommands(program);
+  registerGpgShimCommands(program);
   registerPolicyCommands(program);
   return program;
 }

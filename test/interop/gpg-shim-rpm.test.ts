@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
 import { makeWorkspace, run, type Workspace } from './rpm-setup.js';
-import { SHIM, newSignatureEntries, signatureEntries, startShimServer, type ShimKey, type ShimSetup } from './gpg-shim-setup.js';
+import { SHIM, entriesFor, newSignatureEntries, packetSha256, settledSignatureCount, startShimServer, type ShimKey, type ShimSetup } from './gpg-shim-setup.js';
 
 describe('rpmsign through signet-gpg', () => {
   let ws: Workspace;
@@ -54,7 +54,6 @@ describe('rpmsign through signet-gpg', () => {
     it(`${label}: rpmkeys -Kv OK for the small corpus, every signature logged with its NEVRA`, async () => {
       const key = keyOf();
       const files = copyCorpus(join(ws.dir, key.name));
-      const before = (await signatureEntries(s.srv.addr)).length;
       const r = rpmsign(specOf(key), files, ['--define', '_gpg_digest_algo sha256']);
       expect(r.status, r.stderr).toBe(0);
       for (const f of files) {
@@ -62,14 +61,16 @@ describe('rpmsign through signet-gpg', () => {
         expect(check.status, check.stdout + check.stderr).toBe(0);
         expect(check.stdout).toMatch(new RegExp(`Header V4 ${sigLabel} Signature, key ID ${key.fingerprint.slice(-8).toLowerCase()}: OK`));
       }
-      const entries = await newSignatureEntries(s.srv.addr, before, files.length);
-      expect(entries).toHaveLength(files.length);
-      for (const f of files) {
+      // The packet rpmsign stored in each package is the one in the log, with the package's NEVRA.
+      const tag = key === s.keys.rsa ? 'RSAHEADER' : 'DSAHEADER';
+      const packets = files.map((f) => packetSha256(Buffer.from(run('rpm', ['-qp', '--qf', `%{${tag}}`, f]).stdout.trim(), 'hex')));
+      const entries = await entriesFor(s.srv.addr, packets);
+      files.forEach((f, i) => {
         const nevra = run('rpm', ['-qp', '--qf', '%{nevra}', f]).stdout.trim();
-        const e = entries.find((x) => x.artifact.nevra === nevra);
-        expect(e?.sig_kind, nevra).toBe('rpm');
-        expect(e?.key_fingerprint).toBe(key.fingerprint);
-      }
+        expect(entries[i]?.artifact.nevra).toBe(nevra);
+        expect(entries[i]?.sig_kind).toBe('rpm');
+        expect(entries[i]?.key_fingerprint).toBe(key.fingerprint);
+      });
     });
   }
 
@@ -87,7 +88,7 @@ describe('rpmsign through signet-gpg', () => {
   it('an unsupported gpg option and an unknown key fail rpmsign; nothing is signed or logged', async () => {
     const [file] = copyCorpus(join(ws.dir, 'refused'));
     const original = sha256(file!);
-    const before = (await signatureEntries(s.srv.addr)).length;
+    const before = await settledSignatureCount(s.srv.addr);
     const bad = rpmsign(s.keys.rsa.email, [file!], ['--define', '_gpg_sign_cmd_extra_args --sign-with-guesswork']);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('signet-gpg:');

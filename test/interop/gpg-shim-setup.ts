@@ -1,10 +1,12 @@
 // Shared setup for the signet-gpg interop tests: a real `signet serve`, an RSA-4096 and an
 // Ed25519 key (plus a third key the tests never trust), their armored public keys on disk, and
 // helpers to read the transparency log.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { dearmor } from '../../src/openpgp/index.js';
 import { ROOT, requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
 
 export const SHIM = join(ROOT, 'bin', 'signet-gpg');
@@ -76,6 +78,46 @@ export async function signatureEntries(addr: string): Promise<SignatureEntry[]> 
     if (entries.length < 1000) break;
   }
   return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SHA-256 of a signature packet, as the log records it (signature_sha256). */
+export function packetSha256(packet: Buffer): string {
+  return createHash('sha256').update(packet).digest('hex');
+}
+
+/** The packet inside the first armored PGP SIGNATURE block of `text` (a git object header's
+ *  continuation lines start with one space, which is dropped). */
+export function armoredSignatureSha256(text: string): string {
+  const m = /-----BEGIN PGP SIGNATURE-----[\s\S]*?-----END PGP SIGNATURE-----/.exec(text);
+  if (!m) throw new Error('no armored signature found');
+  return packetSha256(dearmor(m[0].replace(/\n /g, '\n')).bytes);
+}
+
+/** The log entries of these signatures (by packet SHA-256), once all are integrated; in order. */
+export async function entriesFor(addr: string, signatureSha256s: readonly string[]): Promise<SignatureEntry[]> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const entries = await signatureEntries(addr);
+    const found = signatureSha256s.map((sha) => entries.find((e) => e.signature_sha256 === sha));
+    if (found.every((e) => e !== undefined) || Date.now() > until) {
+      expect(found.filter((e) => e === undefined).length, 'signatures missing from the log').toBe(0);
+      return found as SignatureEntry[];
+    }
+    await sleep(100);
+  }
+}
+
+/** The number of signature entries once integration is idle (the log integrates every 500 ms). */
+export async function settledSignatureCount(addr: string): Promise<number> {
+  let last = -1;
+  for (;;) {
+    const count = (await signatureEntries(addr)).length;
+    if (count === last) return count;
+    last = count;
+    await sleep(1200);
+  }
 }
 
 /**
