@@ -35,6 +35,12 @@ export const ERROR_TABLE = {
   LOGIN_FAILED: { status: 401, exit: 1 },
   WRAPPING_TOKEN_USED: { status: 400, exit: 1 },
   WRAPPING_TOKEN_INVALID: { status: 400, exit: 1 },
+  WRAPPING_TOKEN_EXPIRED: { status: 400, exit: 1 },
+  /** The wrapped response is not what the client asked for (wrap substitution). */
+  WRAPPING_PATH_MISMATCH: { status: 400, exit: 1 },
+  TOKEN_NOT_FOUND: { status: 404, exit: 1 },
+  LAST_ADMIN_TOKEN: { status: 409, exit: 1 },
+  LOGIN_RATE_LIMITED: { status: 429, exit: 1 },
   POLICY_DENIED: { status: 403, exit: 1 },
   POLICY_INVALID: { status: 400, exit: 1 },
   POLICY_NOT_FOUND: { status: 404, exit: 1 },

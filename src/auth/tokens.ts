@@ -2,7 +2,7 @@
 // that hash (security-tests.md §7: never compare secret bytes with a branching compare).
 import { createHash, randomBytes } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { Secret } from '../secret.js';
+import { Secret, constantTimeEqual } from '../secret.js';
 import type { Store, TokenRecord } from '../store/types.js';
 
 /** Token secrets look like `sgn.<43 base64url chars>`; the prefix makes leaked tokens greppable. */
@@ -66,8 +66,9 @@ export class TokenService {
     if (presented.length > MAX_TOKEN_LENGTH || !TOKEN_PATTERN.test(presented)) {
       throw new SignetError('TOKEN_INVALID', 'the token is not valid');
     }
-    const record = await this.#store.getTokenByHash(hashToken(new Secret(presented)));
-    if (!record) throw new SignetError('TOKEN_INVALID', 'the token is not valid');
+    const hash = hashToken(new Secret(presented));
+    const record = await this.#store.getTokenByHash(hash);
+    if (!record || !constantTimeEqual(record.tokenHash, hash)) throw new SignetError('TOKEN_INVALID', 'the token is not valid');
     if (record.revokedAt !== null) throw new SignetError('TOKEN_REVOKED', 'the token has been revoked');
     if (record.expiresAt !== null && record.expiresAt <= this.#now()) {
       throw new SignetError('TOKEN_EXPIRED', 'the token has expired');
@@ -78,6 +79,57 @@ export class TokenService {
   revoke(accessor: string): Promise<string[]> {
     return this.#store.revokeToken(accessor, this.#now());
   }
+
+  list(): Promise<TokenRecord[]> {
+    return this.#store.listTokens();
+  }
+
+  async lookup(accessor: string): Promise<TokenRecord> {
+    const record = accessor.length <= 64 ? await this.#store.getTokenByAccessor(accessor) : undefined;
+    if (!record) throw new SignetError('TOKEN_NOT_FOUND', 'no token with that accessor');
+    return record;
+  }
+
+  /**
+   * Revoke a token and its descendants, refusing (LAST_ADMIN_TOKEN) when that would leave no
+   * live admin token: the first-start admin token can be revoked once another admin exists.
+   */
+  async revokeChecked(accessor: string, adminPolicy: string): Promise<string[]> {
+    const target = await this.lookup(accessor);
+    if (target.revokedAt !== null) return [];
+    const all = await this.#store.listTokens();
+    const doomed = new Set([target.accessor]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const t of all) {
+        if (t.parentAccessor !== null && doomed.has(t.parentAccessor) && !doomed.has(t.accessor)) {
+          doomed.add(t.accessor);
+          grew = true;
+        }
+      }
+    }
+    const now = this.#now();
+    const live = (t: TokenRecord): boolean => t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now);
+    const admins = all.filter((t) => live(t) && t.policies.includes(adminPolicy));
+    if (admins.some((t) => doomed.has(t.accessor)) && admins.every((t) => doomed.has(t.accessor))) {
+      throw new SignetError('LAST_ADMIN_TOKEN', 'this would revoke the last admin token; create another admin first');
+    }
+    return this.revoke(accessor);
+  }
+}
+
+/** What the API shows of a token: never its secret or hash. */
+export function tokenView(t: TokenRecord): Record<string, unknown> {
+  return {
+    accessor: t.accessor,
+    display_name: t.displayName,
+    policies: [...t.policies],
+    created: new Date(t.createdAt).toISOString(),
+    expires: t.expiresAt === null ? null : new Date(t.expiresAt).toISOString(),
+    revoked: t.revokedAt === null ? null : new Date(t.revokedAt).toISOString(),
+    parent: t.parentAccessor,
+    meta: { ...t.meta },
+  };
 }
 
 /** Extract the bearer token from an Authorization header value (or X-Signet-Token, Vault-style). */

@@ -37,11 +37,14 @@ export function resolveToken(g: GlobalOptions, config: () => ClientConfig = load
   }
 }
 
-/** Flags, then SIGNET_* variables, then the client configuration file (read once, only if needed). */
-export function makeClient(g: GlobalOptions, extra: { correlationId?: string } = {}): SignetClient {
+/**
+ * Flags, then SIGNET_* variables, then the client configuration file (read once, only if needed).
+ * `anonymous`: send no token at all (login presents its own credentials).
+ */
+export function makeClient(g: GlobalOptions, extra: { correlationId?: string; anonymous?: boolean } = {}): SignetClient {
   let cached: ClientConfig | undefined;
   const config = () => (cached ??= loadClientConfig());
-  const token = resolveToken(g, config);
+  const token = extra.anonymous ? undefined : resolveToken(g, config);
   const caFile = g.caFile ?? process.env.SIGNET_CA_FILE ?? config().caFile;
   return new SignetClient({
     addr: g.addr ?? process.env.SIGNET_ADDR ?? config().addr ?? DEFAULT_ADDR,

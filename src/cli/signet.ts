@@ -9,6 +9,7 @@ import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
 import { dataDir, printJson, printLine, readInputFile, wantProgress, withClient, type GlobalOptions } from './common.js';
+import { registerAuthCommands } from './auth.js';
 import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
@@ -284,6 +285,7 @@ export function buildProgram(): Command {
   registerLogCommands(program);
   registerGpgShimCommands(program);
   registerPolicyCommands(program);
+  registerAuthCommands(program);
   return program;
 }
 

@@ -102,6 +102,60 @@ export interface CreatedToken {
   expires: string;
 }
 
+export interface RoleInfo {
+  name: string;
+  role_id: string;
+  policies: string[];
+  token_ttl: string;
+  secret_id_ttl?: string;
+  secret_id_uses?: number;
+  created: string;
+  [extra: string]: unknown;
+}
+
+export interface SecretIdInfo {
+  secret_id: string;
+  secret_id_accessor: string;
+  uses_left: number;
+  expires: string;
+}
+
+export interface WrapInfo {
+  token: string;
+  accessor: string;
+  ttl: number;
+  expires: string;
+  creation_path: string;
+}
+
+export interface LoginResponse {
+  token: string;
+  accessor: string;
+  policies: string[];
+  ttl: number | null;
+  expires: string | null;
+}
+
+export interface TokenInfo {
+  accessor: string;
+  display_name: string;
+  policies: string[];
+  created: string;
+  expires: string | null;
+  revoked: string | null;
+  parent: string | null;
+  meta: Record<string, string>;
+}
+
+export interface Unwrapped {
+  creation_path: string;
+  created: string;
+  data: Record<string, unknown>;
+}
+
+/** Creation paths of wrapped AppRole secret_ids (`auth/approle/role/NAME/secret-id`). */
+export const SECRET_ID_CREATION_PATH = /^auth\/approle\/role\/[a-z0-9][a-z0-9._-]{0,63}\/secret-id$/;
+
 type Body = { json: unknown } | { stream: Readable; length?: number } | undefined;
 
 export class SignetClient {
@@ -200,6 +254,58 @@ export class SignetClient {
   /** POST /v1/auth/token/create (admin): a token bound to the given policies. */
   createToken(body: { policies: string[]; ttl?: string; display_name?: string }): Promise<CreatedToken> {
     return this.requestJson('POST', '/v1/auth/token/create', { json: body });
+  }
+
+  // Auth: AppRole roles, secret_ids, login, response wrapping, tokens.
+  createRole(name: string, body: { policies?: string[]; policy?: string; token_ttl?: string; secret_id_ttl?: string; secret_id_uses?: number }): Promise<RoleInfo> {
+    return this.requestJson('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}`, { json: body });
+  }
+
+  getRole(name: string): Promise<RoleInfo> {
+    return this.requestJson('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
+  }
+
+  listRoles(): Promise<{ roles: RoleInfo[] }> {
+    return this.requestJson('GET', '/v1/auth/approle/role');
+  }
+
+  deleteRole(name: string): Promise<{ deleted: string; revoked_tokens: number }> {
+    return this.requestJson('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
+  }
+
+  /** A secret_id for the role, or with `wrap_ttl` a wrapping token for it. */
+  secretId(name: string, body: { ttl?: string; uses?: number; wrap_ttl?: string }): Promise<SecretIdInfo | { wrap_info: WrapInfo }> {
+    return this.requestJson('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`, { json: body });
+  }
+
+  login(roleId: string, secretId: string): Promise<LoginResponse> {
+    return this.requestJson('POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secretId } });
+  }
+
+  /**
+   * Unwrap with this client's token (the wrapping token). The response must come from where the
+   * caller expects (`expected`: exact path or pattern), or it is refused: an attacker who wrapped
+   * a secret of their own and handed over its token must not be believed (wrap substitution).
+   */
+  async unwrap(expected: string | RegExp): Promise<Unwrapped> {
+    const r = await this.requestJson<Unwrapped>('POST', '/v1/sys/wrapping/unwrap');
+    const ok = typeof expected === 'string' ? r.creation_path === expected : expected.test(r.creation_path);
+    if (!ok) throw new SignetError('WRAPPING_PATH_MISMATCH', `the wrapped response came from ${JSON.stringify(r.creation_path)}, not from what was expected`);
+    return r;
+  }
+
+  listTokens(): Promise<{ tokens: TokenInfo[] }> {
+    return this.requestJson('GET', '/v1/auth/token');
+  }
+
+  lookupToken(accessor?: string): Promise<TokenInfo> {
+    return this.requestJson('GET', accessor === undefined ? '/v1/auth/token/lookup-self' : `/v1/auth/token/lookup/${encodeURIComponent(accessor)}`);
+  }
+
+  revokeToken(accessor?: string): Promise<{ revoked: string[] }> {
+    return accessor === undefined
+      ? this.requestJson('POST', '/v1/auth/token/revoke-self')
+      : this.requestJson('POST', '/v1/auth/token/revoke', { json: { accessor } });
   }
 
   async requestJson<T>(method: string, path: string, body?: Body): Promise<T> {

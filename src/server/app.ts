@@ -10,12 +10,14 @@ import { PolicyAuthorizer, type Action, type Authorizer, type Grant } from '../p
 import { LoggerAuditSink, type AuditEvent, type AuditSink } from '../policy/audit.js';
 import type { CidrSet } from '../policy/cidr.js';
 import { PolicyService } from '../policy/service.js';
+import { createAuthServices, type AuthServices } from '../auth/index.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { LogService } from '../tlog/service.js';
 import type { Store, TokenRecord } from '../store/types.js';
 import { DEFAULT_LIMITS, type AppLimits, type RouteContext, type RouteModule } from './context.js';
 import { toSignetError } from './error-mapping.js';
 import { Metrics } from './metrics.js';
+import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { createLogRecorder, logRoutes } from './routes/log.js';
@@ -28,12 +30,16 @@ export { DEFAULT_LIMITS, type AppLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes, authRoutes];
 
 export interface AppDeps {
   readonly store: Store;
   readonly keys: KeyService;
   readonly tokens: TokenService;
+  /** Auth services; built from store + tokens (with `clock`) when not given. */
+  readonly auth?: AuthServices;
+  /** The clock auth decisions use (tests move it); default Date.now. */
+  readonly clock?: () => number;
   /** The transparency log every signature is recorded in. */
   readonly log: LogService;
   readonly logger: Logger;
@@ -170,11 +176,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store: deps.store,
     keys: deps.keys,
     tokens: deps.tokens,
+    auth: deps.auth ?? createAuthServices(deps.store, deps.tokens, deps.clock ? { now: deps.clock } : {}),
     logger: deps.logger,
     metrics,
     limits,
     log: createLogRecorder(deps.log),
     policies,
+    audit,
     authenticate,
     authorize,
     permits,

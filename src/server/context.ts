@@ -3,6 +3,8 @@
 // adding a file and one line in app.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuthServices } from '../auth/index.js';
+import type { AuditSink } from '../policy/audit.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { Action } from '../policy/authorize.js';
@@ -27,11 +29,15 @@ export interface RouteContext {
   readonly store: Store;
   readonly keys: KeyService;
   readonly tokens: TokenService;
+  /** AppRole, response wrapping, login limits (src/auth/). */
+  readonly auth: AuthServices;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly limits: AppLimits;
   /** The transparency log: routes record every signature here before answering (invariant 4). */
   readonly log: LogRecorder;
+  /** The audit stream (allow/deny decisions; logins and unwraps too). Throws AUDIT_UNAVAILABLE. */
+  readonly audit: AuditSink;
   /** Policy documents (`signet policy …`; roles store theirs through write). */
   readonly policies: PolicyService;
   /** Authenticate the bearer token (sets request.signetToken). */

@@ -39,6 +39,8 @@ export interface ServeOptions {
   readonly limits?: Partial<AppLimits>;
   /** CIDR blocks of trusted reverse proxies (X-Forwarded-For); overrides settings `trust_proxy`. */
   readonly trustProxy?: readonly string[];
+  /** The clock for token, secret_id and wrapping expiry (tests); default Date.now. */
+  readonly clock?: () => number;
 }
 
 export interface RunningServer {
@@ -90,7 +92,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   try {
     await store.migrate();
     await verifyMasterKey(store, master.key);
-    const tokens = new TokenService(store);
+    const tokens = new TokenService(store, options.clock);
     await bootstrapAdminToken(store, tokens, dataDir, options.onAdminToken);
 
     const keys = new KeyService(store, master.key);
@@ -110,7 +112,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Authorisation decisions (allow and deny) go to DATA/audit.log, 0600.
     const audit = new FileAuditSink(join(dataDir, 'audit.log'));
     stopAudit = () => audit.close();
-    const app = await buildApp({ store, keys, tokens, log, logger, limits, audit, ...(trustProxy ? { trustProxy } : {}), ...(tls ? { https: tls } : {}) });
+    const app = await buildApp({
+      store, keys, tokens, log, logger, limits, audit,
+      ...(trustProxy ? { trustProxy } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(tls ? { https: tls } : {}),
+    });
     const { host, port } = parseListen(options.listen ?? settings.listen ?? DEFAULT_LISTEN);
     const address = await app.listen({ host, port });
     logger.info({ event: 'listening', url: address, store: store.engine, tls: tls !== undefined }, 'signet is serving');

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyRecord, Store, TokenRecord } from '../../src/store/types.js';
+import { defineAuthStoreCases } from './auth-suite.js';
 
 export interface StoreFixture {
   store: Store;
@@ -131,5 +132,7 @@ export function defineStoreSuite(engine: string, makeFixture: () => Promise<Stor
       store = await f.reopen();
       expect(await store.getKey('a')).toEqual(a);
     });
+
+    defineAuthStoreCases(() => ({ store, reopen: async () => (store = await f.reopen()) }));
   });
 }

@@ -77,6 +77,24 @@ export const SQLITE_IMPORTS: readonly SubStoreImport[] = [
       same('policies', await from.policies.list(), await to.policies.list());
     },
   },
+  {
+    subStore: 'auth',
+    tables: [
+      { table: 'auth_roles', orderBy: 'role_id' },
+      { table: 'auth_secret_ids', orderBy: 'accessor' },
+      { table: 'auth_wrapped', orderBy: 'accessor' },
+      { table: 'auth_login_failures', orderBy: 'scope' },
+    ],
+    async verify(from, to) {
+      for (const kind of ['approle', 'jwt'] as const) {
+        const roles = await from.auth.listRoles(kind);
+        same(`${kind} roles`, roles, await to.auth.listRoles(kind));
+        for (const role of kind === 'approle' ? roles : []) {
+          same('secret_ids', await from.auth.listSecretIds(role.name), await to.auth.listSecretIds(role.name));
+        }
+      }
+    },
+  },
 ];
 
 export interface ImportReport {

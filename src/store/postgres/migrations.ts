@@ -5,6 +5,7 @@
 import { ADVISORY_LOCKS, type PgDatabase } from './database.js';
 import { LOG_MIGRATIONS } from './log-migrations.js';
 import { POLICY_MIGRATIONS } from './policy-migrations.js';
+import { AUTH_MIGRATIONS } from './auth-migrations.js';
 
 export interface PgMigration {
   readonly version: number;
@@ -51,7 +52,7 @@ export const BASE_MIGRATIONS: readonly PgMigration[] = [
 ];
 
 /** Every sub-store's migrations; a new sub-store appends its list here (see README.md). */
-export const MIGRATIONS: readonly PgMigration[] = [...BASE_MIGRATIONS, ...LOG_MIGRATIONS, ...POLICY_MIGRATIONS];
+export const MIGRATIONS: readonly PgMigration[] = [...BASE_MIGRATIONS, ...LOG_MIGRATIONS, ...AUTH_MIGRATIONS, ...POLICY_MIGRATIONS];
 
 export async function migrate(db: PgDatabase, migrations: readonly PgMigration[] = MIGRATIONS): Promise<void> {
   const versions = migrations.map((m) => m.version);

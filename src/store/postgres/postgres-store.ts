@@ -6,6 +6,8 @@ import type { LogStore } from '../log-types.js';
 import { PostgresLogStore } from './log-store.js';
 import { PostgresPolicyStore } from './policy-store.js';
 import type { PolicyStore } from '../policy-types.js';
+import { PostgresAuthStore } from './auth-store.js';
+import type { AuthStore } from '../auth-types.js';
 import { SignetError } from '../../errors.js';
 import { PgDatabase, toSafeNumber, type PgOptions } from './database.js';
 import { migrate } from './migrations.js';
@@ -17,11 +19,13 @@ export class PostgresStore implements Store {
   readonly db: PgDatabase;
   readonly log: LogStore;
   readonly policies: PolicyStore;
+  readonly auth: AuthStore;
 
   private constructor(db: PgDatabase) {
     this.db = db;
     this.log = new PostgresLogStore(db);
     this.policies = new PostgresPolicyStore(db);
+    this.auth = new PostgresAuthStore(db);
   }
 
   /** Opening connects lazily: an unreachable database surfaces on the first call (migrate, ping). */

@@ -1,5 +1,7 @@
 // Numbered schema migrations. Each runs once, in its own transaction; adding a table is adding an
 // entry. The PostgreSQL store keeps its own list with the same version numbers and meaning.
+import { authSchemaFor } from '../auth-rows.js';
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
@@ -69,4 +71,6 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
     `,
   },
+  // 20–22: auth (src/store/auth-rows.ts holds the schema for both engines).
+  ...authSchemaFor('sqlite').map((m) => ({ version: m.version, description: m.description, sqlite: m.sql })),
 ];

@@ -6,6 +6,7 @@ import { SignetError, type ErrorCode } from '../../errors.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import { SqliteLogStore } from './log-store.js';
 import { SqlitePolicyStore } from './policy-store.js';
+import { SqliteAuthStore } from './auth-store.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
@@ -16,12 +17,14 @@ export class SqliteStore implements Store {
   readonly #statements = new Map<string, Database.Statement>();
   readonly log: SqliteLogStore;
   readonly policies: SqlitePolicyStore;
+  readonly auth: SqliteAuthStore;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.#db = db;
     this.log = new SqliteLogStore(db, path);
     this.policies = new SqlitePolicyStore(db);
+    this.auth = new SqliteAuthStore(db);
   }
 
   static open(path: string): SqliteStore {

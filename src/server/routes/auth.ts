@@ -1,0 +1,267 @@
+// AppRole roles, secret_ids and login; response wrapping; token list, lookup and revoke.
+// Admin operations need the admin policy; login and unwrap authenticate by what they are given.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { APPROLE_BOUNDS, ROLE_NAME_PATTERN } from '../../auth/approle.js';
+import { formatDuration, parseDuration } from '../../auth/duration.js';
+import { bearerToken, tokenView } from '../../auth/tokens.js';
+import { WRAP_TTL_BOUNDS } from '../../auth/wrapping.js';
+import { SignetError } from '../../errors.js';
+import { ADMIN_POLICY } from '../../policy/authorize.js';
+import { POLICY_NAME } from '../../policy/document.js';
+import type { RoleRecord, SecretIdRecord } from '../../store/auth-types.js';
+import type { RouteContext, RouteModule } from '../context.js';
+import { parse } from '../validation.js';
+
+const duration = z.union([z.string().max(32), z.number().int().nonnegative()]);
+export const policyName = z.string().regex(POLICY_NAME, 'policy names are lower-case letters, digits, . _ -');
+export const roleParams = z.object({ name: z.string().regex(ROLE_NAME_PATTERN, 'role names are lower-case letters, digits, . _ - (no ..)') }).strict();
+/** Largest policy document accepted inline with a role. */
+const MAX_POLICY_TEXT = 64 * 1024;
+
+const createRoleBody = z
+  .object({
+    policies: z.array(policyName).max(32).optional(),
+    /** A policy document (YAML text), stored as policy NAME and bound to the role. */
+    policy: z.string().min(1).max(MAX_POLICY_TEXT).optional(),
+    token_ttl: duration.optional(),
+    secret_id_ttl: duration.optional(),
+    secret_id_uses: z.number().int().min(APPROLE_BOUNDS.secretIdUses.min).max(APPROLE_BOUNDS.secretIdUses.max).optional(),
+  })
+  .strict();
+
+const secretIdBody = z
+  .object({
+    ttl: duration.optional(),
+    uses: z.number().int().min(APPROLE_BOUNDS.secretIdUses.min).max(APPROLE_BOUNDS.secretIdUses.max).optional(),
+    wrap_ttl: duration.optional(),
+  })
+  .strict();
+
+const loginBody = z.object({ role_id: z.string().min(1).max(256), secret_id: z.string().min(1).max(256) }).strict();
+const accessorBody = z.object({ accessor: z.string().min(1).max(64) }).strict();
+const accessorParams = z.object({ accessor: z.string().min(1).max(64) }).strict();
+const secretAccessorParams = z.object({ name: roleParams.shape.name, accessor: z.string().min(1).max(64) }).strict();
+
+/** What a wrapped secret_id says it came from; clients check it (wrap substitution). */
+export function secretIdCreationPath(role: string): string {
+  return `auth/approle/role/${role}/secret-id`;
+}
+
+export function roleView(role: RoleRecord): Record<string, unknown> {
+  return {
+    name: role.name,
+    role_id: role.roleId,
+    policies: [...role.policies],
+    token_ttl: formatDuration(role.tokenTtlMs),
+    ...(role.kind === 'approle'
+      ? {
+          secret_id_ttl: formatDuration(Number(role.config.secret_id_ttl_ms)),
+          secret_id_uses: Number(role.config.secret_id_uses),
+        }
+      : {}),
+    created: new Date(role.createdAt).toISOString(),
+  };
+}
+
+function secretIdView(s: SecretIdRecord): Record<string, unknown> {
+  return { accessor: s.accessor, uses_left: s.usesLeft, expires: new Date(s.expiresAt).toISOString(), created: new Date(s.createdAt).toISOString() };
+}
+
+function wrapTtlFrom(request: FastifyRequest, bodyValue: string | number | undefined): number | undefined {
+  const raw = request.headers['x-signet-wrap-ttl'];
+  const header = Array.isArray(raw) ? raw[0] : raw;
+  if (header !== undefined && bodyValue !== undefined) throw new SignetError('BAD_REQUEST', 'give the wrap TTL once: X-Signet-Wrap-TTL or wrap_ttl');
+  const value = header ?? bodyValue;
+  return value === undefined ? undefined : parseDuration(value, 'wrap_ttl', WRAP_TTL_BOUNDS);
+}
+
+async function createRole(ctx: RouteContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+  const body = parse(createRoleBody, request.body, 'BODY_INVALID');
+  const admin = await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+  if (body.policies === undefined && body.policy === undefined) throw new SignetError('BODY_INVALID', 'policies or policy is required');
+  const tokenTtlMs = body.token_ttl === undefined ? undefined : parseDuration(body.token_ttl, 'token_ttl', APPROLE_BOUNDS.tokenTtlMs);
+  const secretIdTtlMs = body.secret_id_ttl === undefined ? undefined : parseDuration(body.secret_id_ttl, 'secret_id_ttl', APPROLE_BOUNDS.secretIdTtlMs);
+  const policies = [...(body.policies ?? [])];
+  if (body.policy !== undefined) {
+    // All or nothing: the role must be free, the document must validate and be stored, and only
+    // then is the role created, bound to the policy of its own name.
+    if (await ctx.store.auth.getRole('approle', name)) throw new SignetError('ROLE_EXISTS', `a role named ${name} exists`);
+    await ctx.policies.write(name, body.policy);
+    policies.push(name);
+  }
+  const role = await ctx.auth.approle.createRole(name, {
+    policies,
+    ...(tokenTtlMs !== undefined ? { tokenTtlMs } : {}),
+    ...(secretIdTtlMs !== undefined ? { secretIdTtlMs } : {}),
+    ...(body.secret_id_uses !== undefined ? { secretIdUses: body.secret_id_uses } : {}),
+  });
+  request.signetAudit = { event: 'role.create', role: name, policies: role.policies, by: admin.accessor };
+  return reply.status(201).send(roleView(role));
+}
+
+export const authRoutes: RouteModule = (app, ctx) => {
+  app.post('/v1/auth/approle/role/:name', (request, reply) => createRole(ctx, request, reply));
+
+  app.get('/v1/auth/approle/role', async (request) => {
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    return { roles: (await ctx.auth.approle.listRoles()).map(roleView) };
+  });
+
+  app.get('/v1/auth/approle/role/:name', async (request) => {
+    const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    return roleView(await ctx.auth.approle.getRole(name));
+  });
+
+  app.delete('/v1/auth/approle/role/:name', async (request) => {
+    const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    const { revokedTokens } = await ctx.auth.approle.deleteRole(name);
+    request.signetAudit = { event: 'role.delete', role: name, revoked_tokens: revokedTokens };
+    return { deleted: name, revoked_tokens: revokedTokens };
+  });
+
+  app.post('/v1/auth/approle/role/:name/secret-id', async (request, reply) => {
+    const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+    const body = parse(secretIdBody, request.body, 'BODY_INVALID');
+    const admin = await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    const wrapTtlMs = wrapTtlFrom(request, body.wrap_ttl);
+    const ttlMs = body.ttl === undefined ? undefined : parseDuration(body.ttl, 'ttl', APPROLE_BOUNDS.secretIdTtlMs);
+    const issued = await ctx.auth.approle.issueSecretId(name, { ...(ttlMs !== undefined ? { ttlMs } : {}), ...(body.uses !== undefined ? { uses: body.uses } : {}) });
+    const response = { secret_id: issued.secretId.revealString(), secret_id_accessor: issued.record.accessor, ...secretIdView(issued.record) };
+    request.signetAudit = { event: 'role.secret_id', role: name, secret_id_accessor: issued.record.accessor, wrapped: wrapTtlMs !== undefined };
+    if (wrapTtlMs === undefined) return reply.status(201).send(response);
+    const wrapped = await ctx.auth.wrapping.wrap(response, { ttlMs: wrapTtlMs, creationPath: secretIdCreationPath(name), creatorAccessor: admin.accessor });
+    issued.secretId.wipe();
+    request.signetAudit = { ...request.signetAudit, wrap_accessor: wrapped.accessor };
+    return reply.status(201).send({
+      wrap_info: {
+        token: wrapped.token.revealString(),
+        accessor: wrapped.accessor,
+        ttl: Math.round((wrapped.expiresAt - wrapped.createdAt) / 1000),
+        created: new Date(wrapped.createdAt).toISOString(),
+        expires: new Date(wrapped.expiresAt).toISOString(),
+        creation_path: wrapped.creationPath,
+      },
+    });
+  });
+
+  app.get('/v1/auth/approle/role/:name/secret-id', async (request) => {
+    const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    return { secret_ids: (await ctx.auth.approle.listSecretIds(name)).map(secretIdView) };
+  });
+
+  app.delete('/v1/auth/approle/role/:name/secret-id/:accessor', async (request) => {
+    const { name, accessor } = parse(secretAccessorParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    await ctx.auth.approle.destroySecretId(name, accessor);
+    request.signetAudit = { event: 'role.secret_id.destroy', role: name, secret_id_accessor: accessor };
+    return { destroyed: accessor };
+  });
+
+  app.post('/v1/auth/approle/login', async (request) => {
+    request.signetAudit = { event: 'login', method: 'approle' };
+    const body = parse(loginBody, request.body, 'BODY_INVALID');
+    const { token, record } = await audited(ctx, request, { op: 'login', method: 'approle' }, () =>
+      ctx.auth.approle.login(body.role_id, body.secret_id, ctx.source(request)),
+    );
+    request.signetAudit = { event: 'login', method: 'approle', role: record.meta.role, issued: record.accessor };
+    return loginResponse(token.revealString(), record, ctx.auth.now());
+  });
+
+  app.post('/v1/sys/wrapping/unwrap', async (request) => {
+    request.signetAudit = { event: 'unwrap' };
+    const presented = bearerToken(request.headers.authorization, header(request, 'x-signet-token'));
+    const unwrapped = await audited(ctx, request, { op: 'unwrap' }, () =>
+      ctx.auth.wrapping.unwrap(presented, (fields) => {
+        request.signetAudit = { ...request.signetAudit, ...fields };
+      }),
+    );
+    return { creation_path: unwrapped.creationPath, created: new Date(unwrapped.createdAt).toISOString(), data: unwrapped.data };
+  });
+
+  app.get('/v1/auth/token', async (request) => {
+    await ctx.authorize(request, { op: 'admin', what: 'list tokens' });
+    return { tokens: (await ctx.tokens.list()).map(tokenView) };
+  });
+
+  app.get('/v1/auth/token/lookup-self', async (request) => {
+    return tokenView(await ctx.authenticate(request));
+  });
+
+  app.get('/v1/auth/token/lookup/:accessor', async (request) => {
+    const { accessor } = parse(accessorParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'look up other tokens' });
+    return tokenView(await ctx.tokens.lookup(accessor));
+  });
+
+  app.post('/v1/auth/token/revoke', async (request) => {
+    const { accessor } = parse(accessorBody, request.body, 'BODY_INVALID');
+    await ctx.authorize(request, { op: 'admin', what: 'revoke other tokens' });
+    const revoked = await ctx.tokens.revokeChecked(accessor, ADMIN_POLICY);
+    request.signetAudit = { event: 'token.revoke', target: accessor, revoked: revoked.length };
+    return { revoked };
+  });
+
+  app.post('/v1/auth/token/revoke-self', async (request) => {
+    const self = await ctx.authenticate(request);
+    const revoked = await ctx.tokens.revokeChecked(self.accessor, ADMIN_POLICY);
+    request.signetAudit = { event: 'token.revoke', target: self.accessor, revoked: revoked.length };
+    return { revoked };
+  });
+};
+
+export function loginResponse(token: string, record: { accessor: string; policies: readonly string[]; expiresAt: number | null }, now: number): Record<string, unknown> {
+  return {
+    token,
+    accessor: record.accessor,
+    policies: [...record.policies],
+    ttl: record.expiresAt === null ? null : Math.max(0, Math.round((record.expiresAt - now) / 1000)),
+    expires: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
+  };
+}
+
+/**
+ * Run a login or unwrap and put the outcome on the audit stream before anything is answered: a
+ * credential leaves only once its issue is on record (AUDIT_UNAVAILABLE otherwise).
+ */
+export async function audited<T extends { record?: { accessor: string; meta: Readonly<Record<string, string>> } } | object>(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  action: Record<string, string>,
+  run: () => Promise<T>,
+): Promise<T> {
+  const base = { type: 'authz' as const, action, source: ctx.source(request), request_id: request.id, route: request.routeOptions.url ?? 'unmatched' };
+  let result: T;
+  try {
+    result = await run();
+  } catch (err) {
+    const e = err as { code?: string; status?: number };
+    if (e instanceof SignetError && e.status < 500) {
+      const reason = typeof request.signetAudit?.reason === 'string' ? request.signetAudit.reason : e.code;
+      ctx.audit.record({ ...base, decision: 'deny', code: e.code, reason, ...wrapFields(request) });
+    }
+    throw err;
+  }
+  const issued = 'record' in result && result.record ? result.record : undefined;
+  ctx.audit.record({
+    ...base,
+    decision: 'allow',
+    ...(issued ? { token: issued.accessor, ...(issued.meta.role !== undefined ? { role: issued.meta.role } : {}) } : {}),
+    ...wrapFields(request),
+  });
+  return result;
+}
+
+function wrapFields(request: FastifyRequest): { rule?: string } {
+  const a = request.signetAudit;
+  return typeof a?.wrap_accessor === 'string' ? { rule: `wrap:${a.wrap_accessor}` } : {};
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
