@@ -68,6 +68,8 @@ export const ERROR_TABLE = {
   RPM_FILE_CHANGED: { status: 409, exit: 1 },
   RPM_VERIFY_FAILED: { status: 400, exit: 1 },
   MIDSTATE_INVALID: { status: 400, exit: 1 },
+  GATE_REFUSED: { status: 409, exit: 1 },
+  PUBLISH_FAILED: { status: 409, exit: 1 },
 
   // Transparency log
   TLOG_ENTRY_MALFORMED: { status: 400, exit: 1 },

@@ -1,10 +1,17 @@
 // `signet repo sign yum|apt|pacman` (design.md CLI contract; docs/repositories.md). Thin: the
 // work is in src/repo/.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { SignetClient } from '../client/client.js';
+import { SignetError } from '../errors.js';
+import type { PublicKeyInfo } from '../openpgp/index.js';
+import { gateDirectory, type GateReport } from '../repo/gate.js';
+import { publish, rollback } from '../repo/publish.js';
+import { publicKeysFromArmor } from '../repo/signer.js';
 import { signAptDist, parseValidFor } from '../repo/apt.js';
 import { signYumRepo } from '../repo/yum.js';
 import { signPacmanRepo } from '../repo/pacman.js';
-import { printJson, withClient, type GlobalOptions } from './common.js';
+import { printJson, printLine, withClient, type GlobalOptions } from './common.js';
 
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
@@ -55,6 +62,100 @@ export function registerRepoCommands(program: Command): void {
       if (g.json) printJson({ key: opts.key, ...result });
       else {
         for (const f of result.files) process.stderr.write(`signet: signed ${f.archive} with ${opts.key} (${result.fingerprint}) -> ${f.signature}, ${f.link}\n`);
+      }
+    });
+}
+
+// ---- gate and publish ----------------------------------------------------------------------------
+
+/** --keys K1,K2: each an armored public key file, or else the name of a key on the server. */
+async function allowedKeys(g: GlobalOptions, spec: string): Promise<PublicKeyInfo[]> {
+  const items = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new SignetError('USAGE', '--keys needs at least one key');
+  const keys: PublicKeyInfo[] = [];
+  const names: string[] = [];
+  for (const item of items) {
+    if (existsSync(item) && statSync(item).isFile()) keys.push(...publicKeysFromArmor(readFileSync(item, 'utf8')));
+    else names.push(item);
+  }
+  if (names.length > 0) {
+    const armored = await withClient(g, (c) => Promise.all(names.map((n) => c.exportKey(n))));
+    for (const a of armored) keys.push(...publicKeysFromArmor(a));
+  }
+  return keys;
+}
+
+function printReport(g: GlobalOptions, dir: string, report: GateReport): void {
+  if (g.json) printJson({ dir, ...report });
+  else for (const f of report.findings) printLine(`${f.path}: ${f.problem} (${f.kind}): ${f.detail}`);
+  if (g.json && report.ok) return;
+  process.stderr.write(
+    report.ok
+      ? `signet: gate passed: ${report.checked.length} signatures checked in ${dir}\n`
+      : `signet: gate refused ${dir}: ${report.findings.length} problem(s), ${report.checked.length} signatures good (GATE_REFUSED)\n`,
+  );
+}
+
+export function registerGateCommands(program: Command): void {
+  program
+    .command('gate')
+    .description('check every RPM, repository signature and detached signature in DIR against the allowed keys; exit 1 on any problem')
+    .argument('<dir>', 'directory tree to check')
+    .requiredOption('--keys <k1,k2>', 'allowed keys: server key names or armored public key files, comma-separated')
+    .action(async (dir: string, opts: { keys: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const report = await gateDirectory(dir, await allowedKeys(g, opts.keys));
+      printReport(g, dir, report);
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('publish')
+    .description('sign STAGING where needed, gate a copy of it, and switch the LIVE symlink to it atomically')
+    .argument('<staging>', 'the tree to publish')
+    .argument('[live]', 'the published path: a symbolic link that publish switches (created if absent)')
+    .option('--key <name>', 'sign unsigned, wrongly signed or stale repository metadata in STAGING with this key')
+    .option('--keys <k1,k2>', 'keys the gate accepts (default: --key)')
+    .option('--valid-for <duration>', 'apt: rewrite Date/Valid-Until and re-sign every Release (needs --key)')
+    .option('--keep <n>', 'releases to keep, the live one included (default 3)')
+    .option('--rollback', 'switch LIVE back to the previous release (`signet publish --rollback LIVE`; gated again when --keys is given)')
+    .action(async (staging: string, liveArg: string | undefined, opts: { key?: string; keys?: string; validFor?: string; keep?: string; rollback?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      // `signet publish --rollback LIVE` or `signet publish STAGING LIVE --rollback`.
+      const live = liveArg ?? (opts.rollback ? staging : undefined);
+      if (live === undefined) throw new SignetError('USAGE', 'publish needs STAGING and LIVE');
+      if (opts.rollback) {
+        const keys = opts.keys !== undefined ? await allowedKeys(g, opts.keys) : undefined;
+        const result = await rollback(live, keys ? { keys } : {});
+        if (g.json) printJson(result);
+        else process.stderr.write(`signet: ${live} rolled back to ${result.release} (was ${result.from})\n`);
+        return;
+      }
+      const keySpec = opts.keys ?? opts.key;
+      if (keySpec === undefined) throw new SignetError('USAGE', 'publish needs --keys (or --key) for the gate');
+      if (opts.validFor !== undefined && opts.key === undefined) throw new SignetError('USAGE', '--valid-for needs --key');
+      const validForSeconds = opts.validFor !== undefined ? parseValidFor(opts.validFor) : undefined;
+      const keep = opts.keep !== undefined ? Number(opts.keep) : undefined;
+      const keys = await allowedKeys(g, keySpec);
+      const run = (client?: SignetClient) =>
+        publish(staging, live, {
+          keys,
+          ...(client && opts.key ? { client, key: opts.key } : {}),
+          ...(validForSeconds !== undefined ? { validForSeconds } : {}),
+          ...(keep !== undefined ? { keep } : {}),
+        });
+      let result;
+      try {
+        result = opts.key !== undefined ? await withClient(g, (c) => run(c)) : await run();
+      } catch (err) {
+        const report = (err as { report?: GateReport }).report;
+        if (report) printReport(g, staging, report);
+        throw err;
+      }
+      if (g.json) printJson(result);
+      else {
+        for (const s of result.signed) process.stderr.write(`signet: signed ${s.kind} metadata in ${s.path}\n`);
+        process.stderr.write(`signet: published ${result.release} at ${live} (${result.gate.checked.length} signatures checked)\n`);
       }
     });
 }

@@ -14,7 +14,7 @@ import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
 import { registerGpgShimCommands } from './gpg-shim.js';
-import { registerRepoCommands } from './repo.js';
+import { registerGateCommands, registerRepoCommands } from './repo.js';
 import { registerPolicyCommands } from './policy.js';
 import { writeChecksums } from './sums.js';
 import { DEFAULT_MIDSTATE_HASH, parseSize, signFileMidstate } from './midstate.js';
@@ -281,6 +281,7 @@ export function buildProgram(): Command {
 
   registerRpmCommands(program);
   registerRepoCommands(program);
+  registerGateCommands(program);
   registerStoreCommands(program);
   registerLogCommands(program);
   registerGpgShimCommands(program);

@@ -1,0 +1,361 @@
+// The publish gate: every RPM, repository signature and detached signature under a directory is
+// checked against the allowed keys. Nothing is trusted for being present: an unsigned, wrongly
+// signed, stale (Valid-Until passed) or inconsistent artifact (metadata whose listed checksums do
+// not match, a Release that is not the text InRelease signs) is a finding, and any finding
+// refuses the tree. Signatures are checked with src/openpgp (node:crypto); the interop tests
+// prove the same files against dnf, apt, pacman and gpgv.
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { SignetError } from '../errors.js';
+import { canonicalText, verifyClearsigned, verifyDetached, type PublicKeyInfo, type VerifyResult } from '../openpgp/index.js';
+import { verifyRpmFile } from '../cli/rpm.js';
+import { parseReleaseDate, releaseField } from './apt.js';
+import { pacmanDbName } from './pacman.js';
+import { repomdEntries } from './yum.js';
+
+export type GateProblem =
+  | 'UNSIGNED'
+  | 'BAD_SIGNATURE'
+  | 'UNKNOWN_KEY'
+  | 'EXPIRED'
+  | 'MISMATCH'
+  | 'MALFORMED'
+  | 'ORPHAN_SIGNATURE';
+
+export type GateKind = 'rpm' | 'yum' | 'apt' | 'pacman' | 'detached';
+
+export interface GateFinding {
+  /** Path relative to the gated directory, '/'-separated. */
+  readonly path: string;
+  readonly kind: GateKind;
+  readonly problem: GateProblem;
+  readonly detail: string;
+}
+
+export interface GateChecked {
+  readonly path: string;
+  readonly kind: GateKind;
+  /** Fingerprint of the key that made the good signature. */
+  readonly signer: string;
+}
+
+export interface GateReport {
+  readonly ok: boolean;
+  readonly checked: GateChecked[];
+  readonly findings: GateFinding[];
+}
+
+export interface GateOptions {
+  /** "Now" for Valid-Until checks (tests). */
+  readonly now?: Date;
+}
+
+/** Largest metadata or signature file the gate reads into memory. */
+const METADATA_MAX_BYTES = 256 * 1024 * 1024;
+const SIGNATURE_MAX_BYTES = 64 * 1024;
+const SIGNATURE_SUFFIXES = ['.sig', '.asc', '.gpg'] as const;
+const HASH_NAMES: Record<string, string> = { sha: 'sha1', sha1: 'sha1', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+
+class Gate {
+  readonly checked: GateChecked[] = [];
+  readonly findings: GateFinding[] = [];
+  /** Files a specific rule has already accounted for (absolute paths). */
+  readonly covered = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    readonly keys: PublicKeyInfo[],
+    readonly now: Date,
+  ) {}
+
+  rel(path: string): string {
+    return relative(this.root, path).split(sep).join('/') || '.';
+  }
+
+  find(path: string, kind: GateKind, problem: GateProblem, detail: string): void {
+    this.findings.push({ path: this.rel(path), kind, problem, detail });
+  }
+
+  ok(path: string, kind: GateKind, signer: PublicKeyInfo): void {
+    this.checked.push({ path: this.rel(path), kind, signer: signer.fingerprint.toString('hex').toUpperCase() });
+  }
+
+  /** Records a verification result for `path`; true when good. */
+  verdict(path: string, kind: GateKind, result: VerifyResult): boolean {
+    if (result.ok) {
+      this.ok(path, kind, result.signer);
+      return true;
+    }
+    const problem: GateProblem = result.reason === 'NO_PUBKEY' ? 'UNKNOWN_KEY' : result.reason === 'BAD_SIGNATURE' ? 'BAD_SIGNATURE' : 'MALFORMED';
+    const detail =
+      result.reason === 'NO_PUBKEY'
+        ? 'signed by a key that is not allowed'
+        : result.reason === 'BAD_SIGNATURE'
+          ? 'the signature does not match the content'
+          : result.reason === 'WEAK_HASH'
+            ? 'the signature uses a weak hash'
+            : 'the signature cannot be read';
+    this.find(path, kind, problem, detail);
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readLimited(path: string, max: number): Buffer | null {
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size > max) return null;
+    return readFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+async function fileDigest(path: string, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every regular file under root (following symlinks that stay inside root), sorted. */
+function walk(gate: Gate): string[] {
+  const realRoot = realpathSync(gate.root);
+  const out: string[] = [];
+  const visit = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      throw new SignetError('FILE_UNREADABLE', `cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    for (const e of entries) {
+      // Temp files of an interrupted write (.NAME.xxx.tmp) and hidden files are not published
+      // content; they are skipped, not trusted.
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = realpathSync(p);
+        } catch {
+          gate.find(p, 'detached', 'MALFORMED', 'a dangling symbolic link');
+          continue;
+        }
+        if (target !== realRoot && !target.startsWith(`${realRoot}${sep}`)) {
+          gate.find(p, 'detached', 'MALFORMED', 'a symbolic link that leaves the tree');
+          continue;
+        }
+        if (statSync(target).isDirectory()) continue; // links to directories are not followed
+        out.push(p);
+      } else if (e.isDirectory()) visit(p);
+      else if (e.isFile()) out.push(p);
+    }
+  };
+  visit(gate.root);
+  return out.sort();
+}
+
+async function checkRpm(gate: Gate, path: string): Promise<void> {
+  gate.covered.add(path);
+  const r = await verifyRpmFile(path, gate.keys);
+  const sig = r.checks.find((c) => c.what.startsWith('Header') && c.what.includes('Signature')) ?? r.checks.find((c) => c.what === 'Header signature');
+  // verifyRpmFile fails closed: ok only when a header signature by an allowed key verified.
+  if (r.ok) {
+    gate.checked.push({ path: gate.rel(path), kind: 'rpm', signer: sig?.what.replace(/^.*key ID /, 'key ID ') ?? 'header signature' });
+    return;
+  }
+  if (r.error) gate.find(path, 'rpm', 'MALFORMED', `${r.error.code}: cannot read the package`);
+  else if (!sig || sig.result === 'NOTFOUND') gate.find(path, 'rpm', 'UNSIGNED', 'no header signature');
+  else if (sig.result === 'NOKEY') gate.find(path, 'rpm', 'UNKNOWN_KEY', 'signed by a key that is not allowed');
+  else if (sig.result === 'BAD') gate.find(path, 'rpm', 'BAD_SIGNATURE', 'the header signature does not verify');
+  else {
+    const bad = r.checks.filter((c) => c.result !== 'OK').map((c) => c.what);
+    gate.find(path, 'rpm', 'MISMATCH', `${bad.join(', ')} do not match`);
+  }
+}
+
+async function checkYum(gate: Gate, repomd: string): Promise<void> {
+  const asc = `${repomd}.asc`;
+  gate.covered.add(repomd);
+  gate.covered.add(asc);
+  const bytes = readLimited(repomd, METADATA_MAX_BYTES);
+  if (!bytes) return gate.find(repomd, 'yum', 'MALFORMED', 'unreadable or too large');
+  if (!isFile(asc)) return gate.find(repomd, 'yum', 'UNSIGNED', 'no repomd.xml.asc');
+  const signature = readLimited(asc, SIGNATURE_MAX_BYTES);
+  if (!signature) return gate.find(asc, 'yum', 'MALFORMED', 'unreadable or too large');
+  const good = gate.verdict(repomd, 'yum', verifyDetached(bytes, signature, gate.keys));
+  if (!good) return;
+  // The signed repomd.xml must describe the metadata files that are actually there.
+  let entries;
+  try {
+    entries = repomdEntries(bytes.toString('utf8'));
+  } catch {
+    return gate.find(repomd, 'yum', 'MALFORMED', 'repomd.xml cannot be read');
+  }
+  const repoRoot = dirname(dirname(repomd));
+  for (const entry of entries) {
+    const file = join(repoRoot, ...entry.href.split('/'));
+    if (entry.href.split('/').includes('..')) {
+      gate.find(repomd, 'yum', 'MALFORMED', `location ${entry.href} leaves the repository`);
+      continue;
+    }
+    const algorithm = HASH_NAMES[entry.checksumType];
+    if (!algorithm) {
+      gate.find(repomd, 'yum', 'MALFORMED', `unknown checksum type ${entry.checksumType}`);
+      continue;
+    }
+    gate.covered.add(file);
+    if (!isFile(file)) gate.find(file, 'yum', 'MISMATCH', `listed in repomd.xml (${entry.type}) but missing`);
+    else if ((await fileDigest(file, algorithm)) !== entry.checksum) gate.find(file, 'yum', 'MISMATCH', `checksum differs from repomd.xml (${entry.type})`);
+  }
+}
+
+/** The "SHA256:" (or SHA512) list of a Release text: relative path -> hex digest. */
+function releaseChecksums(text: string): { algorithm: string; files: Map<string, string> } | null {
+  for (const [field, algorithm] of [['SHA512', 'sha512'], ['SHA256', 'sha256']] as const) {
+    const m = new RegExp(`^${field}:[ \\t]*\\n((?:[ \\t].*\\n?)*)`, 'm').exec(text);
+    if (!m) continue;
+    const files = new Map<string, string>();
+    for (const line of m[1]!.split('\n')) {
+      const parts = line.trim().split(/\s+/);
+      if (parts.length === 3) files.set(parts[2]!, parts[0]!.toLowerCase());
+    }
+    return { algorithm, files };
+  }
+  return null;
+}
+
+async function checkApt(gate: Gate, dist: string): Promise<void> {
+  const inReleasePath = join(dist, 'InRelease');
+  const releasePath = join(dist, 'Release');
+  const gpgPath = join(dist, 'Release.gpg');
+  for (const p of [inReleasePath, releasePath, gpgPath]) gate.covered.add(p);
+  let signedText: string | null = null;
+  if (isFile(inReleasePath)) {
+    const bytes = readLimited(inReleasePath, METADATA_MAX_BYTES);
+    if (!bytes) return gate.find(inReleasePath, 'apt', 'MALFORMED', 'unreadable or too large');
+    const checked = verifyClearsigned(bytes.toString('utf8'), gate.keys);
+    if (!gate.verdict(inReleasePath, 'apt', checked.result)) return;
+    signedText = checked.text;
+  } else {
+    gate.find(isFile(releasePath) ? releasePath : dist, 'apt', 'UNSIGNED', 'no InRelease');
+  }
+  const release = isFile(releasePath) ? readLimited(releasePath, METADATA_MAX_BYTES) : null;
+  if (release) {
+    if (!isFile(gpgPath)) gate.find(releasePath, 'apt', 'UNSIGNED', 'no Release.gpg');
+    else {
+      const signature = readLimited(gpgPath, SIGNATURE_MAX_BYTES);
+      if (!signature) gate.find(gpgPath, 'apt', 'MALFORMED', 'unreadable or too large');
+      else if (signature.toString('latin1').startsWith('-----BEGIN PGP SIGNATURE-----') === false) {
+        gate.find(gpgPath, 'apt', 'MALFORMED', 'Release.gpg must be armored (apt refuses binary signatures)');
+      } else gate.verdict(gpgPath, 'apt', verifyDetached(release, signature, gate.keys));
+    }
+    if (signedText !== null && !canonicalText(signedText).equals(canonicalText(release))) {
+      gate.find(releasePath, 'apt', 'MISMATCH', 'Release is not the text InRelease signs');
+    }
+  }
+  if (signedText === null) return;
+  const validUntil = releaseField(signedText, 'Valid-Until');
+  if (validUntil !== null) {
+    const until = parseReleaseDate(validUntil);
+    if (until === null) gate.find(inReleasePath, 'apt', 'MALFORMED', 'Valid-Until cannot be read');
+    else if (until.getTime() <= gate.now.getTime()) gate.find(inReleasePath, 'apt', 'EXPIRED', `Valid-Until ${validUntil} has passed`);
+  }
+  const sums = releaseChecksums(signedText);
+  if (!sums) return gate.find(inReleasePath, 'apt', 'MALFORMED', 'no SHA256 or SHA512 list');
+  for (const [name, digest] of sums.files) {
+    if (name.split('/').includes('..')) {
+      gate.find(inReleasePath, 'apt', 'MALFORMED', `entry ${name} leaves the distribution`);
+      continue;
+    }
+    const file = join(dist, ...name.split('/'));
+    // Release lists variants that need not exist (uncompressed indexes); those present must match.
+    if (!isFile(file)) continue;
+    gate.covered.add(file);
+    if ((await fileDigest(file, sums.algorithm)) !== digest) gate.find(file, 'apt', 'MISMATCH', 'checksum differs from the signed Release');
+  }
+}
+
+function checkDetached(gate: Gate, file: string, signaturePath: string, kind: GateKind, options: { binaryOnly?: boolean } = {}): void {
+  gate.covered.add(file);
+  gate.covered.add(signaturePath);
+  const signature = readLimited(signaturePath, SIGNATURE_MAX_BYTES);
+  if (!signature) return gate.find(signaturePath, kind, 'MALFORMED', 'unreadable or too large');
+  if (options.binaryOnly && signature.length > 0 && (signature[0]! & 0x80) === 0) {
+    return gate.find(signaturePath, kind, 'MALFORMED', 'pacman needs a binary signature, not an armored one');
+  }
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return gate.find(file, kind, 'MALFORMED', 'unreadable');
+  }
+  gate.verdict(file, kind, verifyDetached(data, signature, gate.keys));
+}
+
+function isPublicKeyFile(path: string): boolean {
+  const head = readLimited(path, 16 * 1024 * 1024)?.subarray(0, 64).toString('latin1') ?? '';
+  return head.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----');
+}
+
+/** Checks DIR; resolves with the report (never throws for a bad artifact, only for I/O on DIR). */
+export async function gateDirectory(dir: string, keys: PublicKeyInfo[], options: GateOptions = {}): Promise<GateReport> {
+  if (keys.length === 0) throw new SignetError('USAGE', 'the gate needs at least one allowed key');
+  try {
+    if (!lstatSync(dir).isDirectory() && !statSync(dir).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new SignetError('FILE_UNREADABLE', `${dir} is not a directory`);
+  }
+  const gate = new Gate(dir, keys, options.now ?? new Date());
+  const files = walk(gate);
+  const present = new Set(files);
+
+  for (const f of files) {
+    const name = basename(f);
+    if (name === 'repomd.xml' && basename(dirname(f)) === 'repodata') await checkYum(gate, f);
+  }
+  const dists = new Set(files.filter((f) => ['Release', 'InRelease', 'Release.gpg'].includes(basename(f))).map((f) => dirname(f)));
+  for (const d of [...dists].sort()) await checkApt(gate, d);
+  for (const f of files) {
+    const name = basename(f);
+    if (name.endsWith('.rpm')) await checkRpm(gate, f);
+    else if (pacmanDbName(name) || /\.pkg\.tar(\.[a-z0-9]+)?$/.test(name)) {
+      if (!present.has(`${f}.sig`)) {
+        gate.covered.add(f);
+        gate.find(f, 'pacman', 'UNSIGNED', `no ${name}.sig`);
+      } else checkDetached(gate, f, `${f}.sig`, 'pacman', { binaryOnly: true });
+    } else if (/\.(db|files)$/.test(name) && lstatSync(f).isSymbolicLink()) {
+      // foo.db -> foo.db.tar.gz: the archive is checked under its own name.
+      gate.covered.add(f);
+    } else if (name === 'SHA256SUMS' || name === 'SHA512SUMS') {
+      if (!SIGNATURE_SUFFIXES.some((s) => present.has(`${f}${s}`))) {
+        gate.covered.add(f);
+        gate.find(f, 'detached', 'UNSIGNED', `no ${name}.asc`);
+      }
+    }
+  }
+  // Any other signature: verify it against the file it names.
+  for (const f of files) {
+    if (gate.covered.has(f)) continue;
+    const suffix = SIGNATURE_SUFFIXES.find((s) => f.endsWith(s));
+    if (!suffix) continue;
+    if (suffix === '.asc' && isPublicKeyFile(f)) continue; // a published public key, not a signature
+    const subject = f.slice(0, -suffix.length);
+    // foo.db.sig -> foo.db.tar.gz.sig: the link's own subject is the foo.db link.
+    if (!present.has(subject)) {
+      gate.find(f, 'detached', 'ORPHAN_SIGNATURE', `no ${basename(subject)} beside it`);
+      continue;
+    }
+    const isPacmanLink = lstatSync(f).isSymbolicLink() && /\.(db|files)\.sig$/.test(basename(f));
+    checkDetached(gate, subject, f, isPacmanLink ? 'pacman' : 'detached', { binaryOnly: isPacmanLink });
+  }
+  return { ok: gate.findings.length === 0, checked: gate.checked, findings: gate.findings };
+}

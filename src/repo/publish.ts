@@ -1,0 +1,261 @@
+// Atomic publish: STAGING is signed where needed, copied into a new release directory beside
+// LIVE, gated there (what is checked is exactly what goes live), and LIVE, a symbolic link, is
+// switched to it with one rename(2) of a new link over the old one. A reader that resolves LIVE
+// once sees either the whole previous tree or the whole new one, never a mix and never an
+// unsigned state; the previous releases stay for `--rollback`.
+//
+//   LIVE                     -> LIVE.releases/20261130T193000123Z-1a2b3c  (symlink, relative)
+//   LIVE.releases/<id>/      one complete, gated tree per publish
+import { randomBytes } from 'node:crypto';
+import { closeSync, cpSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SignetError } from '../errors.js';
+import { syncDirectory } from '../fsutil.js';
+import type { PublicKeyInfo } from '../openpgp/index.js';
+import { signAptDist } from './apt.js';
+import { gateDirectory, type GateFinding, type GateReport } from './gate.js';
+import { pacmanDbName, signPacmanRepo } from './pacman.js';
+import type { RepoSignClient } from './signer.js';
+import { signYumRepo } from './yum.js';
+
+export interface PublishOptions {
+  /** Sign metadata that is unsigned, wrongly signed or stale with this key (needs `client`). */
+  readonly key?: string;
+  readonly client?: RepoSignClient;
+  /** Keys the gate accepts. */
+  readonly keys: PublicKeyInfo[];
+  /** apt: rewrite Date/Valid-Until and re-sign every Release. */
+  readonly validForSeconds?: number;
+  /** Releases to keep, the live one included (default 3, at least 2). */
+  readonly keep?: number;
+  readonly now?: Date;
+}
+
+export interface SignedUnit {
+  readonly kind: 'yum' | 'apt' | 'pacman';
+  readonly path: string;
+}
+
+export interface PublishResult {
+  readonly live: string;
+  readonly release: string;
+  readonly previous: string | null;
+  readonly signed: SignedUnit[];
+  readonly gate: GateReport;
+  readonly removed: string[];
+}
+
+export function releasesDir(live: string): string {
+  return `${resolve(live)}.releases`;
+}
+
+function releaseId(now: Date): string {
+  return `${now.toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The release LIVE points at (its id), or null when LIVE does not exist; refuses a non-link. */
+export function currentRelease(live: string): string | null {
+  let st;
+  try {
+    st = lstatSync(live);
+  } catch {
+    return null;
+  }
+  if (!st.isSymbolicLink()) {
+    throw new SignetError('USAGE', `${live} exists and is not a symbolic link; move it away (publish switches a link atomically)`);
+  }
+  const target = readlinkSync(live);
+  const id = basename(target);
+  if (resolve(dirname(live), target) !== join(releasesDir(live), id)) {
+    throw new SignetError('USAGE', `${live} does not point into ${releasesDir(live)}`);
+  }
+  return id;
+}
+
+function listReleases(live: string): string[] {
+  try {
+    return readdirSync(releasesDir(live), { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** fsync every file and directory of a tree (cpSync does not), so the switch never exposes data
+ *  that a crash could still lose. */
+function syncTree(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) syncTree(p);
+    else if (e.isFile()) {
+      const fd = openSync(p, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  syncDirectory(dir);
+}
+
+/** Point LIVE at releases/<id> with rename(2): readers see the old link or the new one. */
+export function switchLive(live: string, id: string): void {
+  const link = resolve(live);
+  const target = join(`${basename(link)}.releases`, id);
+  const tmp = join(dirname(link), `.${basename(link)}.${randomBytes(6).toString('hex')}.lnk`);
+  try {
+    symlinkSync(target, tmp);
+    renameSync(tmp, link);
+    syncDirectory(dirname(link));
+  } catch (cause) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // renamed or never created
+    }
+    throw new SignetError('FILE_WRITE_FAILED', `cannot switch ${live}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, { cause });
+  }
+}
+
+function metadataFindings(findings: GateFinding[], kind: 'yum' | 'apt' | 'pacman'): GateFinding[] {
+  // A Release that differs from what InRelease signs was regenerated: re-signing fixes it. Other
+  // mismatches (an index whose checksum is wrong) are not the signature's to fix.
+  return findings.filter((f) => f.kind === kind && (f.problem !== 'MISMATCH' || basename(f.path) === 'Release'));
+}
+
+/** Signs, in STAGING, the repository metadata the gate would refuse (or every Release with a
+ *  validity period). Packages are never signed here: signing changes their checksums, which the
+ *  metadata records, so they must be signed before the metadata is generated. */
+async function signWhatNeedsSigning(staging: string, options: PublishOptions): Promise<SignedUnit[]> {
+  const { client, key } = options;
+  if (!client || !key) return [];
+  const before = await gateDirectory(staging, options.keys, options.now ? { now: options.now } : {});
+  const signed: SignedUnit[] = [];
+  const yumRoots = new Set(
+    metadataFindings(before.findings, 'yum')
+      .filter((f) => f.path.endsWith('repodata/repomd.xml') || f.path.endsWith('repodata/repomd.xml.asc'))
+      .map((f) => dirname(dirname(join(staging, f.path)))),
+  );
+  for (const root of yumRoots) {
+    await signYumRepo(client, key, root);
+    signed.push({ kind: 'yum', path: root });
+  }
+  const aptDists = new Set(
+    options.validForSeconds !== undefined
+      ? walkNames(staging, (n) => n === 'Release').map((p) => dirname(p))
+      : metadataFindings(before.findings, 'apt').map((f) => {
+          const p = join(staging, f.path);
+          return ['Release', 'InRelease', 'Release.gpg'].includes(basename(p)) ? dirname(p) : p;
+        }),
+  );
+  for (const dist of aptDists) {
+    await signAptDist(client, key, dist, {
+      ...(options.validForSeconds !== undefined ? { validForSeconds: options.validForSeconds } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    signed.push({ kind: 'apt', path: dist });
+  }
+  const pacmanDbs = new Set(
+    metadataFindings(before.findings, 'pacman')
+      .map((f) => join(staging, f.path.replace(/\.sig$/, '')))
+      .filter((p) => pacmanDbName(basename(p))?.suffix !== undefined && /\.db\.tar/.test(basename(p))),
+  );
+  for (const db of pacmanDbs) {
+    await signPacmanRepo(client, key, db);
+    signed.push({ kind: 'pacman', path: db });
+  }
+  return signed;
+}
+
+function walkNames(dir: string, match: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walkNames(p, match));
+    else if (e.isFile() && match(e.name)) out.push(p);
+  }
+  return out;
+}
+
+function refuse(report: GateReport, where: string): SignetError {
+  const first = report.findings[0];
+  return new SignetError(
+    'GATE_REFUSED',
+    `${where}: ${report.findings.length} problem(s)${first ? `, first ${first.path}: ${first.problem} (${first.detail})` : ''}`,
+  );
+}
+
+function prune(live: string, keep: number, protect: (string | null)[]): string[] {
+  const releases = listReleases(live);
+  const removed: string[] = [];
+  for (const id of releases.slice(0, Math.max(0, releases.length - keep))) {
+    if (protect.includes(id)) continue;
+    rmSync(join(releasesDir(live), id), { recursive: true, force: true });
+    removed.push(id);
+  }
+  return removed;
+}
+
+export async function publish(staging: string, live: string, options: PublishOptions): Promise<PublishResult> {
+  const keep = options.keep ?? 3;
+  if (!Number.isInteger(keep) || keep < 2) throw new SignetError('USAGE', '--keep must be 2 or more (the live release and one to roll back to)');
+  try {
+    if (!lstatSync(staging).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new SignetError('FILE_UNREADABLE', `${staging} is not a directory`);
+  }
+  const previous = currentRelease(live);
+  const signed = await signWhatNeedsSigning(staging, options);
+
+  const releases = releasesDir(live);
+  mkdirSync(releases, { recursive: true });
+  const id = releaseId(options.now ?? new Date());
+  const building = join(releases, `.${id}.partial`);
+  const target = join(releases, id);
+  try {
+    // verbatimSymlinks keeps relative links (foo.db.sig -> foo.db.tar.gz.sig) relative.
+    cpSync(staging, building, { recursive: true, verbatimSymlinks: true, errorOnExist: true, preserveTimestamps: true });
+    syncTree(building);
+    const report = await gateDirectory(building, options.keys, options.now ? { now: options.now } : {});
+    if (!report.ok) throw Object.assign(refuse(report, 'the gate refused the release'), { report });
+    renameSync(building, target);
+    syncDirectory(releases);
+    switchLive(live, id);
+    const removed = prune(live, keep, [id, previous]);
+    return { live: resolve(live), release: target, previous: previous !== null ? join(releases, previous) : null, signed, gate: report, removed };
+  } catch (err) {
+    rmSync(building, { recursive: true, force: true });
+    if (err instanceof SignetError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new SignetError('DISK_FULL', `no space left to publish into ${releases}`, { cause: err });
+    throw new SignetError('PUBLISH_FAILED', `cannot publish ${staging}: ${code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+export interface RollbackResult {
+  readonly live: string;
+  readonly release: string;
+  readonly from: string;
+  readonly gate: GateReport | null;
+}
+
+/** Switch LIVE back to the release before the current one; gated again when keys are given
+ *  (an old release may have gone stale: apt clients would refuse it anyway). */
+export async function rollback(live: string, options: { keys?: PublicKeyInfo[]; now?: Date }): Promise<RollbackResult> {
+  const current = currentRelease(live);
+  if (current === null) throw new SignetError('NOT_FOUND', `${live} does not exist; nothing to roll back`);
+  const older = listReleases(live).filter((id) => id < current);
+  const target = older.at(-1);
+  if (target === undefined) throw new SignetError('NOT_FOUND', `no release older than ${current} in ${releasesDir(live)}`);
+  let report: GateReport | null = null;
+  if (options.keys && options.keys.length > 0) {
+    report = await gateDirectory(join(releasesDir(live), target), options.keys, options.now ? { now: options.now } : {});
+    if (!report.ok) throw refuse(report, `the gate refused release ${target}`);
+  }
+  switchLive(live, target);
+  return { live: resolve(live), release: join(releasesDir(live), target), from: join(releasesDir(live), current), gate: report };
+}
