@@ -87,6 +87,21 @@ export function opensslSpeed(seconds = 3) {
   return { rsa4096: rsa ? Number(rsa[1]) : NaN, ed25519: ed ? Number(ed[1]) : NaN };
 }
 
+/** A TCP relay that counts bytes in each direction. */
+export function countingRelay(targetPort) {
+  const counts = { up: 0, down: 0 };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    client.on('data', (d) => (counts.up += d.length));
+    upstream.on('data', (d) => (counts.down += d.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, counts, port: server.address().port })));
+}
+
 export function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ')).join('\n');

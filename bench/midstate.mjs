@@ -6,10 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signetBin, startSignet, table } from './lib.mjs';
+import { countingRelay, signetBin, startSignet, table } from './lib.mjs';
 
 const sizeMiB = Number(process.argv[2] ?? 1024);
 const runs = Number(process.argv[3] ?? 3);
@@ -32,21 +31,6 @@ function timed(cmd, args, env) {
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (status) => resolve({ seconds: (performance.now() - t0) / 1000, status, stdout, stderr }));
   });
-}
-
-/** A TCP relay that counts bytes in each direction. */
-function relay(targetPort) {
-  const counts = { up: 0, down: 0 };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    client.on('data', (d) => (counts.up += d.length));
-    upstream.on('data', (d) => (counts.down += d.length));
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, counts, port: server.address().port })));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -94,7 +78,7 @@ try {
       gpgTimes.push(local.seconds);
 
       process.stderr.write(`bench:midstate: run ${i + 1}/${runs}: signet sign (midstate) ...\n`);
-      const { server, counts: c, port } = await relay(Number(new URL(signet.url).port));
+      const { server, counts: c, port } = await countingRelay(Number(new URL(signet.url).port));
       const r = await timed(process.execPath, [signetBin, 'sign', '--key', 'bench-image', '--json', '-o', join(work, 'signet.sig'), image], { ...senv, SIGNET_ADDR: `http://127.0.0.1:${port}` });
       server.close();
       if (r.status !== 0) throw new Error(`signet sign failed: ${r.stderr}`);

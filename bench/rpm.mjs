@@ -5,11 +5,10 @@
 // server) and peak RSS of client and server.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signetBin, startSignet, table } from './lib.mjs';
+import { countingRelay, signetBin, startSignet, table } from './lib.mjs';
 
 const corpusScript = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../shared/corpus/mk-rpms.sh', import.meta.url));
 const profile = process.env.BENCH_RPM_PROFILE ?? 'release';
@@ -46,21 +45,6 @@ function timed(cmd, args, env) {
   });
 }
 
-/** A TCP relay that counts bytes in each direction. */
-function relay(targetPort) {
-  const counts = { up: 0, down: 0 };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    client.on('data', (d) => (counts.up += d.length));
-    upstream.on('data', (d) => (counts.down += d.length));
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, counts, port: server.address().port })));
-}
-
 const rpms = (dir) => readdirSync(dir).filter((f) => f.endsWith('.rpm')).map((f) => join(dir, f));
 
 try {
@@ -92,7 +76,7 @@ try {
       body: JSON.stringify({ name: 'bench-rpm', algorithm: 'rsa4096', user_id: 'Bench RPM <bench-rpm@example.org>' }),
     });
     if (r.status !== 201) throw new Error(`key create failed: ${await r.text()}`);
-    const { server, counts, port } = await relay(Number(new URL(signet.url).port));
+    const { server, counts, port } = await countingRelay(Number(new URL(signet.url).port));
     cpSync(join(work, 'corpus'), join(work, 'signet'), { recursive: true });
     // A running server has its key loaded: warm it with one package first (not timed).
     cpSync(corpus[0], join(work, 'warmup.rpm'));
