@@ -14,6 +14,7 @@ import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
 import { registerLogCommands } from './log.js';
 import { registerGpgShimCommands } from './gpg-shim.js';
+import { registerPulpCommands } from './pulp.js';
 import { registerGateCommands, registerRepoCommands } from './repo.js';
 import { registerPolicyCommands } from './policy.js';
 import { writeChecksums } from './sums.js';
@@ -285,6 +286,7 @@ export function buildProgram(): Command {
   registerStoreCommands(program);
   registerLogCommands(program);
   registerGpgShimCommands(program);
+  registerPulpCommands(program);
   registerPolicyCommands(program);
   registerAuthCommands(program);
   return program;

@@ -76,7 +76,7 @@ export function parseValidFor(value: string): number {
   return seconds;
 }
 
-function checkRelease(release: Buffer): string {
+function checkRelease(release: Buffer, asGiven = false): string {
   if (release.length === 0) throw new SignetError('BODY_EMPTY', 'the Release file is empty');
   if (release.length > RELEASE_MAX_BYTES) throw new SignetError('BODY_TOO_LARGE', `a Release file is at most ${RELEASE_MAX_BYTES} bytes`);
   const text = release.toString('utf8');
@@ -86,6 +86,7 @@ function checkRelease(release: Buffer): string {
   const body = text.replace(/\n+$/, '');
   if (/\n[ \t]*\n/.test(body)) throw new SignetError('BODY_INVALID', 'the Release file has more than one paragraph');
   if (/^-----BEGIN PGP /m.test(text)) throw new SignetError('BODY_INVALID', 'the Release file is already signed');
+  if (asGiven) return text;
   if (releaseField(text, 'Suite') === null && releaseField(text, 'Codename') === null) {
     throw new SignetError('BODY_INVALID', 'the Release file names neither Suite nor Codename');
   }
@@ -98,6 +99,12 @@ export interface AptSignOptions {
   readonly now?: Date;
   /** Artifact name for policy and the log (default "Release"). */
   readonly name?: string;
+  /**
+   * Sign the bytes exactly as given, for a caller that publishes its own Release (Pulp's
+   * AptReleaseSigningService): no Suite/Codename requirement and no final newline added, so
+   * Release.gpg verifies against the caller's file. Still one UTF-8 paragraph, not yet signed.
+   */
+  readonly asGiven?: boolean;
 }
 
 export interface SignedRelease {
@@ -114,7 +121,7 @@ export interface SignedRelease {
 
 /** Signs Release bytes; writes nothing. Both signatures are checked before they are returned. */
 export async function signReleaseBytes(client: RepoSignClient, key: string, release: Buffer, options: AptSignOptions = {}): Promise<SignedRelease> {
-  let text = checkRelease(release);
+  let text = checkRelease(release, options.asGiven ?? false);
   if (options.validForSeconds !== undefined) text = rewriteReleaseValidity(text, options.now ?? new Date(), options.validForSeconds);
   const bytes = Buffer.from(text, 'utf8');
   const name = options.name ?? 'Release';
