@@ -6,7 +6,8 @@
 import { SignetError } from '../errors.js';
 import type { PolicyStore } from '../store/policy-types.js';
 import type { TokenRecord } from '../store/types.js';
-import type { Rule, SignMode } from './document.js';
+import { parseAddress, type Address } from './cidr.js';
+import type { PolicyDocument, Rule, SignMode } from './document.js';
 import type { ArtifactKind } from './kinds.js';
 import { ADMIN_POLICY, type PolicyService } from './service.js';
 
@@ -84,13 +85,22 @@ export class PolicyAuthorizer implements Authorizer {
     this.#now = now;
   }
 
-  async #rules(token: TokenRecord): Promise<Rule[]> {
-    const rules: Rule[] = [];
+  /** The union of the token's policies' rules; reused while the same compiled documents are cached. */
+  #union = new Map<string, { documents: Array<PolicyDocument | undefined>; rules: Rule[] }>();
+
+  async #rules(token: TokenRecord): Promise<readonly Rule[]> {
+    const documents: Array<PolicyDocument | undefined> = [];
     for (const name of token.policies) {
       if (name === ADMIN_POLICY) continue;
-      const doc = await this.#policies.compiled(name);
-      if (doc) rules.push(...doc.rules);
+      const fresh = this.#policies.fresh(name);
+      documents.push(fresh ? fresh.document : await this.#policies.compiled(name));
     }
+    const key = token.policies.join('\n');
+    const cached = this.#union.get(key);
+    if (cached && cached.documents.length === documents.length && cached.documents.every((d, i) => d === documents[i])) return cached.rules;
+    const rules = documents.flatMap((d) => d?.rules ?? []);
+    if (this.#union.size > 1000) this.#union.clear();
+    this.#union.set(key, { documents, rules });
     return rules;
   }
 
@@ -141,6 +151,7 @@ export class PolicyAuthorizer implements Authorizer {
 function matching(rules: readonly Rule[], action: SignAction, source: string): { rules: Rule[]; reach: Reach } {
   const granted: Rule[] = [];
   let reach: Reach = Reach.None;
+  let address: Address | undefined | null = null;
   for (const rule of rules) {
     if (!rule.keys.some((g) => g.matches(action.key))) continue;
     reach = Math.max(reach, Reach.Key) as Reach;
@@ -150,7 +161,10 @@ function matching(rules: readonly Rule[], action: SignAction, source: string): {
     reach = Math.max(reach, Reach.Name) as Reach;
     if (!rule.modes.has(action.mode)) continue;
     reach = Math.max(reach, Reach.Mode) as Reach;
-    if (rule.cidrs !== undefined && !rule.cidrs.matches(source)) continue;
+    if (rule.cidrs !== undefined) {
+      if (address === null) address = parseAddress(source);
+      if (address === undefined || !rule.cidrs.contains(address)) continue;
+    }
     reach = Reach.Source;
     granted.push(rule);
   }

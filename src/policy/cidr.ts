@@ -105,7 +105,12 @@ function networkText(bytes: Uint8Array, prefix: number, family: 4 | 6): string {
 }
 
 /** A source address as reported by the socket (or by a trusted proxy), or undefined if unparsable. */
-export function parseAddress(text: string): { family: 4 | 6; bytes: Uint8Array } | undefined {
+export interface Address {
+  readonly family: 4 | 6;
+  readonly bytes: Uint8Array;
+}
+
+export function parseAddress(text: string): Address | undefined {
   const v4 = parseIPv4(text);
   if (v4) return { family: 4, bytes: v4 };
   const zone = text.indexOf('%');
@@ -137,7 +142,10 @@ export class CidrSet {
   }
   matches(addressText: string): boolean {
     const address = parseAddress(addressText);
-    if (!address) return false;
+    return address !== undefined && this.contains(address);
+  }
+  /** For a source parsed once per request. */
+  contains(address: Address): boolean {
     return this.blocks.some((b) => cidrContains(b, address));
   }
 }

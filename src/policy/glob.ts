@@ -37,6 +37,8 @@ export function compileGlob(source: string): Glob {
   let re = '';
   let literal = true;
   let plain = '';
+  /** The literal characters before the first wildcard: a cheap reject before the regex. */
+  let prefix: string | undefined;
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i]!;
     if (ch === '\\') {
@@ -46,6 +48,7 @@ export function compileGlob(source: string): Glob {
       plain += next;
       i++;
     } else if (ch === '*') {
+      prefix ??= plain;
       let run = 1;
       while (chars[i + run] === '*') run++;
       if (run > 2) throw new GlobError('more than two * in a row');
@@ -53,9 +56,11 @@ export function compileGlob(source: string): Glob {
       literal = false;
       i += run - 1;
     } else if (ch === '?') {
+      prefix ??= plain;
       re += '[^/]';
       literal = false;
     } else if (ch === '[') {
+      prefix ??= plain;
       const { pattern, end } = characterClass(chars, i);
       re += pattern;
       literal = false;
@@ -67,7 +72,8 @@ export function compileGlob(source: string): Glob {
   }
   if (literal) return { source, literal: true, matches: (name) => name === plain };
   const regex = new RegExp(`^${re}$`, 'u');
-  return { source, literal: false, matches: (name) => regex.test(name) };
+  const head = prefix ?? '';
+  return { source, literal: false, matches: (name) => name.startsWith(head) && regex.test(name) };
 }
 
 function characterClass(chars: string[], start: number): { pattern: string; end: number } {

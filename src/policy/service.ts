@@ -78,6 +78,12 @@ export class PolicyService {
     if (!deleted) throw new SignetError('POLICY_NOT_FOUND', `no policy named ${name}`);
   }
 
+  /** The cache entry when it is fresh (no store round trip, no await): the authorizer's fast path. */
+  fresh(name: string): { document: PolicyDocument | undefined } | undefined {
+    const cached = this.#cache.get(name);
+    return cached && this.#now() - cached.fetchedAt < this.#revalidateMs ? cached : undefined;
+  }
+
   /** The compiled policy, or undefined when there is none (or it no longer parses): grants nothing. */
   async compiled(name: string): Promise<PolicyDocument | undefined> {
     const cached = this.#cache.get(name);
