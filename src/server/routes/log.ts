@@ -72,7 +72,8 @@ function requester(request: FastifyRequest): LogEntry['requester'] {
   const token = request.signetToken;
   if (!token) throw new SignetError('INTERNAL', 'a logged request must be authenticated first');
   const role = token.meta.role;
-  return { ...(role ? { role } : {}), token_accessor: token.accessor, source: request.socket.remoteAddress ?? 'unknown' };
+  // request.ip: the socket address, or the client named by a trusted proxy (settings trust_proxy).
+  return { ...(role ? { role } : {}), token_accessor: token.accessor, source: request.ip ?? request.socket.remoteAddress ?? 'unknown' };
 }
 
 /** Optional client correlation ID (X-Signet-Correlation-Id), logged verbatim: bounded and printable. */

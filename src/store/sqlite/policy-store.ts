@@ -1,5 +1,11 @@
-// Policies and rate-limit counters on SQLite. Every method is one statement (or one IMMEDIATE
-// transaction), so a counter increment is atomic even with several processes on the file.
+// Policies and rate-limit counters on SQLite. Every method is one statement, so a counter
+// increment is atomic even with several processes on the file.
+// Counters are written on a connection of their own with synchronous=NORMAL: a commit writes the
+// WAL without an fsync on the event loop (FULL would block the whole server for one fsync per
+// signature). They still survive a process crash or restart (the WAL is written before the
+// statement returns), and the count of every signature actually returned is on disk: the
+// signature's log entry is committed with an fsync of the same WAL after the count was written.
+// Only uses that were counted but never signed can be lost in a power failure.
 import type Database from 'better-sqlite3';
 import type { PolicyRecord, PolicyStore, RateDecision } from '../policy-types.js';
 import { translate } from './sqlite-store.js';
@@ -24,10 +30,14 @@ export const CONSUME_RATE_SQL = `
 
 export class SqlitePolicyStore implements PolicyStore {
   readonly #db: Database.Database;
+  readonly #counters: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #counterStatements = new Map<string, Database.Statement>();
 
-  constructor(db: Database.Database) {
+  /** `counters`: a second connection to the same file for rate-limit counters (default: `db`). */
+  constructor(db: Database.Database, counters: Database.Database = db) {
     this.#db = db;
+    this.#counters = counters;
   }
 
   #stmt(sql: string): Database.Statement {
@@ -37,6 +47,19 @@ export class SqlitePolicyStore implements PolicyStore {
       this.#statements.set(sql, s);
     }
     return s;
+  }
+
+  #counterStmt(sql: string): Database.Statement {
+    let s = this.#counterStatements.get(sql);
+    if (!s) {
+      s = this.#counters.prepare(sql);
+      this.#counterStatements.set(sql, s);
+    }
+    return s;
+  }
+
+  close(): void {
+    if (this.#counters !== this.#db && this.#counters.open) this.#counters.close();
   }
 
   #run<T>(fn: () => T): T {
@@ -71,9 +94,9 @@ export class SqlitePolicyStore implements PolicyStore {
 
   async consumeRate(bucket: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
     return this.#run(() => {
-      const row = this.#stmt(CONSUME_RATE_SQL).get({ bucket, now, window: windowMs, limit }) as { window_start: number; count: number } | undefined;
+      const row = this.#counterStmt(CONSUME_RATE_SQL).get({ bucket, now, window: windowMs, limit }) as { window_start: number; count: number } | undefined;
       if (row) return { allowed: true, count: Number(row.count), windowStart: Number(row.window_start) };
-      const current = this.#stmt('SELECT window_start, count FROM rate_limits WHERE bucket = ?').get(bucket) as { window_start: number; count: number };
+      const current = this.#counterStmt('SELECT window_start, count FROM rate_limits WHERE bucket = ?').get(bucket) as { window_start: number; count: number };
       return { allowed: false, count: Number(current.count), windowStart: Number(current.window_start) };
     });
   }

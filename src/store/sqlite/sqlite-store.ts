@@ -19,11 +19,11 @@ export class SqliteStore implements Store {
   readonly policies: SqlitePolicyStore;
   readonly auth: SqliteAuthStore;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, counters: Database.Database) {
     this.path = path;
     this.#db = db;
     this.log = new SqliteLogStore(db, path);
-    this.policies = new SqlitePolicyStore(db);
+    this.policies = new SqlitePolicyStore(db, counters);
     this.auth = new SqliteAuthStore(db);
   }
 
@@ -36,7 +36,13 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
-      return new SqliteStore(path, db);
+      // Rate-limit counters: their own connection, WAL without an fsync per commit (policy-store.ts).
+      const counters = new Database(path, { fileMustExist: true });
+      counters.pragma('synchronous = NORMAL');
+      counters.pragma('busy_timeout = 5000');
+      // Checkpoints stay with the main connection or the log's checkpoint thread, never here.
+      counters.pragma('wal_autocheckpoint = 0');
+      return new SqliteStore(path, db, counters);
     } catch (err) {
       throw translate(err, `cannot open the SQLite store ${path}`);
     }
@@ -70,6 +76,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.log.close();
+    this.policies.close();
     if (this.#db.open) this.#db.close();
   }
 
