@@ -70,6 +70,7 @@ export const midstateRoutes: RouteModule = (app, ctx) => {
       keyFingerprint: signer.record.fingerprint,
       artifact: { name, digestAlg: signed.hashAlgorithm, digestHex },
       signaturePacket: signed.packet,
+      ...(request.signetGrant ? { rule: request.signetGrant.rule } : {}),
     });
     request.signetAudit = {
       event: 'sign',
