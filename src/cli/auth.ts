@@ -140,6 +140,8 @@ export function registerAuthCommands(program: Command): void {
       else printJson(r.data);
     });
 
+  registerJwtCommands(program);
+
   const token = program.command('token').description('list, look up and revoke tokens (by accessor; secrets are never shown)');
 
   token
@@ -177,5 +179,117 @@ export function registerAuthCommands(program: Command): void {
       const r = await withClient(g, (c) => c.revokeToken(accessor));
       if (g.json) printJson(r);
       else process.stderr.write(`signet: revoked ${r.revoked.length} token(s)\n`);
+    });
+}
+
+function claimPair(value: string, previous: Record<string, string[]> = {}): Record<string, string[]> {
+  const i = value.indexOf('=');
+  if (i <= 0) throw new SignetError('USAGE', `--bound-claim wants CLAIM=VALUE, got ${JSON.stringify(value)}`);
+  const claim = value.slice(0, i);
+  return { ...previous, [claim]: [...(previous[claim] ?? []), value.slice(i + 1)] };
+}
+
+function registerJwtCommands(program: Command): void {
+  const jwt = program.command('auth').description('other ways to log in').command('jwt').description('CI identity tokens (OIDC JWTs from GitLab CI, GitHub Actions, …)');
+  const role = jwt.command('role').description('manage JWT roles: issuer, key set, audience, bound claims -> policies');
+
+  role
+    .command('create')
+    .description('create a JWT role bound to an issuer and claims')
+    .argument('<name>', 'role name (lower-case letters, digits, . _ -)')
+    .requiredOption('--issuer <url>', 'the iss the tokens must carry, e.g. https://gitlab.example.org')
+    .requiredOption('--audience <aud>', 'an aud the tokens must carry (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--jwks-url <url>', "the issuer's JWKS URL (e.g. https://gitlab.example.org/oauth/discovery/keys)")
+    .option('--jwks-file <file>', 'a JWKS file stored with the role (air-gapped hosts)')
+    .option('--bound-claim <claim=value>', 'a claim the token must carry with exactly this value (repeatable; repeating a claim allows any of its values)', claimPair)
+    .option('--policy <file>', 'policy document (YAML), stored as policy NAME and bound to the role')
+    .option('--policies <names>', 'bind existing policies (comma-separated)', list)
+    .option('--token-ttl <duration>', 'TTL of the signet tokens its logins get (default 20m)')
+    .option('--clock-skew <duration>', 'tolerated clock difference with the issuer (default 60s, at most 5m)')
+    .option('--algorithms <algs>', 'accepted signature algorithms (default: RS/PS/ES 256-512, EdDSA)', list)
+    .action(
+      async (
+        name: string,
+        opts: { issuer: string; audience: string[]; jwksUrl?: string; jwksFile?: string; boundClaim?: Record<string, string[]>; policy?: string; policies?: string[]; tokenTtl?: string; clockSkew?: string; algorithms?: string[] },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        if (opts.policy === undefined && opts.policies === undefined) throw new SignetError('USAGE', 'auth jwt role create needs --policy FILE or --policies NAMES');
+        if ((opts.jwksUrl === undefined) === (opts.jwksFile === undefined)) throw new SignetError('USAGE', 'give one of --jwks-url and --jwks-file');
+        if (!opts.boundClaim) throw new SignetError('USAGE', 'at least one --bound-claim CLAIM=VALUE is required');
+        let jwks: unknown;
+        if (opts.jwksFile !== undefined) {
+          try {
+            jwks = JSON.parse(readInputFile(opts.jwksFile).toString('utf8'));
+          } catch (err) {
+            if (err instanceof SignetError) throw err;
+            throw new SignetError('FILE_UNREADABLE', `${opts.jwksFile} is not JSON`);
+          }
+        }
+        const created = await withClient(g, (c) =>
+          c.createJwtRole(name, {
+            issuer: opts.issuer,
+            audiences: opts.audience,
+            bound_claims: opts.boundClaim,
+            ...(opts.jwksUrl !== undefined ? { jwks_url: opts.jwksUrl } : {}),
+            ...(jwks !== undefined ? { jwks } : {}),
+            ...(opts.policies ? { policies: opts.policies } : {}),
+            ...(opts.policy !== undefined ? { policy: readInputFile(opts.policy).toString('utf8') } : {}),
+            ...(opts.tokenTtl ? { token_ttl: opts.tokenTtl } : {}),
+            ...(opts.clockSkew ? { clock_skew: opts.clockSkew } : {}),
+            ...(opts.algorithms ? { algorithms: opts.algorithms } : {}),
+          }),
+        );
+        if (g.json) printJson(created);
+        else printLine(String(created.name));
+      },
+    );
+
+  role
+    .command('list')
+    .description('list JWT roles')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const { roles } = await withClient(g, (c) => c.listJwtRoles());
+      if (g.json) printJson(roles);
+      else for (const r of roles) printLine(`${r.name}\t${r.issuer}\t${r.policies.join(',')}`);
+    });
+
+  role
+    .command('read')
+    .description('show a JWT role')
+    .argument('<name>', 'role name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      printJson(await withClient(globals(cmd), (c) => c.getJwtRole(name)));
+    });
+
+  role
+    .command('delete')
+    .description('delete a JWT role and revoke the tokens it issued')
+    .argument('<name>', 'role name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await withClient(g, (c) => c.deleteJwtRole(name));
+      if (g.json) printJson(r);
+      else process.stderr.write(`signet: deleted JWT role ${r.deleted}; revoked ${r.revoked_tokens} token(s)\n`);
+    });
+
+  jwt
+    .command('login')
+    .description("log in with the CI job's identity token; prints a short-lived signet token")
+    .requiredOption('--role <name>', 'JWT role name')
+    .option('--jwt-file <file>', 'read the JWT from FILE (default: env SIGNET_JWT)')
+    .action(async (opts: { role: string; jwtFile?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const jwtText = (opts.jwtFile !== undefined ? readInputFile(opts.jwtFile).toString('utf8') : (process.env.SIGNET_JWT ?? '')).trim();
+      if (jwtText === '') throw new SignetError('USAGE', 'auth jwt login needs SIGNET_JWT or --jwt-file');
+      const client = makeClient(g, { anonymous: true });
+      try {
+        const r = await client.jwtLogin(opts.role, jwtText);
+        if (g.json) printJson(r);
+        else printLine(r.token);
+      } finally {
+        client.close();
+      }
     });
 }

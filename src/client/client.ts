@@ -294,6 +294,26 @@ export class SignetClient {
     return r;
   }
 
+  createJwtRole(name: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.requestJson('POST', `/v1/auth/jwt/role/${encodeURIComponent(name)}`, { json: body });
+  }
+
+  getJwtRole(name: string): Promise<Record<string, unknown>> {
+    return this.requestJson('GET', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
+  }
+
+  listJwtRoles(): Promise<{ roles: Array<Record<string, unknown> & { name: string; issuer: string; policies: string[] }> }> {
+    return this.requestJson('GET', '/v1/auth/jwt/role');
+  }
+
+  deleteJwtRole(name: string): Promise<{ deleted: string; revoked_tokens: number }> {
+    return this.requestJson('DELETE', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
+  }
+
+  jwtLogin(role: string, jwt: string): Promise<LoginResponse> {
+    return this.requestJson('POST', '/v1/auth/jwt/login', { json: { role, jwt } });
+  }
+
   listTokens(): Promise<{ tokens: TokenInfo[] }> {
     return this.requestJson('GET', '/v1/auth/token');
   }

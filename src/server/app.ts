@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS, type AppLimits, type RouteContext, type RouteModule } f
 import { toSignetError } from './error-mapping.js';
 import { Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
+import { jwtRoutes } from './routes/jwt.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { createLogRecorder, logRoutes } from './routes/log.js';
@@ -30,7 +31,7 @@ export { DEFAULT_LIMITS, type AppLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes, authRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes, authRoutes, jwtRoutes];
 
 export interface AppDeps {
   readonly store: Store;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
+import { startIssuer } from '../helpers/oidc.js';
 
 describe('signet auth CLI', () => {
   let srv: ServeProcess;
@@ -21,7 +22,7 @@ describe('signet auth CLI', () => {
   });
 
   it('has --help for every auth command', () => {
-    for (const args of [['role', '--help'], ['role', 'create', '--help'], ['role', 'secret', '--help'], ['login', '--help'], ['unwrap', '--help'], ['token', 'list', '--help'], ['token', 'revoke', '--help']]) {
+    for (const args of [['auth', 'jwt', '--help'], ['auth', 'jwt', 'role', 'create', '--help'], ['auth', 'jwt', 'login', '--help'], ['role', '--help'], ['role', 'create', '--help'], ['role', 'secret', '--help'], ['login', '--help'], ['unwrap', '--help'], ['token', 'list', '--help'], ['token', 'revoke', '--help']]) {
       const r = signet(args);
       expect(r.status, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: signet/);
@@ -101,6 +102,36 @@ describe('signet auth CLI', () => {
       expect(read.status, read.stderr).toBe(0);
       expect(read.stdout).toContain('pkg-*');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('auth jwt role create --jwks-file, then auth jwt login with SIGNET_JWT; a token for another project exits 1', async () => {
+    const issuer = await startIssuer('signet');
+    const dir = mkdtempSync(join(tmpdir(), 'signet-jwt-'));
+    try {
+      writeFileSync(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
+      const created = signet(
+        ['auth', 'jwt', 'role', 'create', 'gl', '--issuer', issuer.url, '--audience', 'signet', '--jwks-file', join(dir, 'jwks.json'),
+          '--bound-claim', 'project_path=release/pkg', '--bound-claim', 'ref_protected=true', '--policies', 'rel-ci'],
+        { env: admin },
+      );
+      expect(created.status, created.stderr).toBe(0);
+      expect(created.stdout.trim()).toBe('gl');
+      const good = await issuer.sign({ project_path: 'release/pkg', ref_protected: 'true' });
+      const r = signet(['auth', 'jwt', 'login', '--role', 'gl'], { env: { SIGNET_ADDR: srv.addr, SIGNET_JWT: good } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toMatch(/^sgn\.[A-Za-z0-9_-]{43}$/);
+      const other = await issuer.sign({ project_path: 'someone/else', ref_protected: 'true' });
+      writeFileSync(join(dir, 'other.jwt'), other);
+      const refused = signet(['auth', 'jwt', 'login', '--role', 'gl', '--jwt-file', join(dir, 'other.jwt')], { env: { SIGNET_ADDR: srv.addr } });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('(JWT_CLAIMS_MISMATCH)');
+      expect(signet(['auth', 'jwt', 'login', '--role', 'gl'], { env: { SIGNET_ADDR: srv.addr } }).status).toBe(2);
+      const list = signet(['auth', 'jwt', 'role', 'list'], { env: admin });
+      expect(list.stdout).toContain(`gl\t${issuer.url}\trel-ci`);
+    } finally {
+      await issuer.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,0 +1,111 @@
+// JWT (OIDC) roles for CI identity tokens: role config (admin) and login.
+import { z } from 'zod';
+import { APPROLE_BOUNDS } from '../../auth/approle.js';
+import { formatDuration, parseDuration } from '../../auth/duration.js';
+import { MAX_CLOCK_SKEW_MS, MAX_JWT_LENGTH, checkJwtConfig, type JwtRoleConfig } from '../../auth/jwt.js';
+import { SignetError } from '../../errors.js';
+import type { RoleRecord } from '../../store/auth-types.js';
+import type { RouteModule } from '../context.js';
+import { parse } from '../validation.js';
+import { audited, loginResponse, policyName, roleParams } from './auth.js';
+
+const duration = z.union([z.string().max(32), z.number().int().nonnegative()]);
+const MAX_POLICY_TEXT = 64 * 1024;
+
+const createJwtRoleBody = z
+  .object({
+    policies: z.array(policyName).max(32).optional(),
+    policy: z.string().min(1).max(MAX_POLICY_TEXT).optional(),
+    token_ttl: duration.optional(),
+    issuer: z.string().min(1).max(512),
+    audiences: z.array(z.string().min(1).max(256)).min(1).max(16),
+    jwks_url: z.string().min(1).max(2048).optional(),
+    /** The key set itself (from a JWKS file), for hosts that cannot reach the issuer. */
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(32) }).strict().optional(),
+    bound_claims: z.record(z.string().max(64), z.union([z.string().max(512), z.array(z.string().max(512)).max(64)])),
+    algorithms: z.array(z.string().max(16)).max(16).optional(),
+    clock_skew: duration.optional(),
+  })
+  .strict();
+
+const jwtLoginBody = z.object({ role: z.string().min(1).max(64), jwt: z.string().min(1).max(MAX_JWT_LENGTH) }).strict();
+
+export function jwtRoleView(role: RoleRecord): Record<string, unknown> {
+  const c = role.config as unknown as JwtRoleConfig;
+  return {
+    name: role.name,
+    policies: [...role.policies],
+    token_ttl: formatDuration(role.tokenTtlMs),
+    issuer: c.issuer,
+    audiences: [...c.audiences],
+    ...(c.jwks_url !== undefined ? { jwks_url: c.jwks_url } : { jwks_keys: c.jwks?.keys.length ?? 0 }),
+    bound_claims: c.bound_claims,
+    algorithms: [...c.algorithms],
+    clock_skew: formatDuration(c.clock_skew_ms),
+    created: new Date(role.createdAt).toISOString(),
+  };
+}
+
+export const jwtRoutes: RouteModule = (app, ctx) => {
+  app.post('/v1/auth/jwt/role/:name', async (request, reply) => {
+    const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+    const body = parse(createJwtRoleBody, request.body, 'BODY_INVALID');
+    const admin = await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    if (body.policies === undefined && body.policy === undefined) throw new SignetError('BODY_INVALID', 'policies or policy is required');
+    const tokenTtlMs = body.token_ttl === undefined ? undefined : parseDuration(body.token_ttl, 'token_ttl', APPROLE_BOUNDS.tokenTtlMs);
+    const clockSkewMs = body.clock_skew === undefined ? undefined : parseDuration(body.clock_skew, 'clock_skew', { minMs: 0, maxMs: MAX_CLOCK_SKEW_MS });
+    const options = {
+      policies: [...(body.policies ?? [])],
+      issuer: body.issuer,
+      audiences: body.audiences,
+      boundClaims: body.bound_claims,
+      ...(tokenTtlMs !== undefined ? { tokenTtlMs } : {}),
+      ...(clockSkewMs !== undefined ? { clockSkewMs } : {}),
+      ...(body.jwks_url !== undefined ? { jwksUrl: body.jwks_url } : {}),
+      ...(body.jwks !== undefined ? { jwks: body.jwks } : {}),
+      ...(body.algorithms !== undefined ? { algorithms: body.algorithms } : {}),
+    };
+    if (body.policy !== undefined) {
+      // All or nothing, as for AppRoles: free name, valid settings and document, then the role.
+      if (await ctx.store.auth.getRole('jwt', name)) throw new SignetError('ROLE_EXISTS', `a JWT role named ${name} exists`);
+      checkJwtConfig(options);
+      await ctx.policies.write(name, body.policy);
+      options.policies.push(name);
+    }
+    const role = await ctx.auth.jwt.createRole(name, options);
+    request.signetAudit = { event: 'role.create', method: 'jwt', role: name, policies: role.policies, by: admin.accessor };
+    return reply.status(201).send(jwtRoleView(role));
+  });
+
+  app.get('/v1/auth/jwt/role', async (request) => {
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    return { roles: (await ctx.auth.jwt.listRoles()).map(jwtRoleView) };
+  });
+
+  app.get('/v1/auth/jwt/role/:name', async (request) => {
+    const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    return jwtRoleView(await ctx.auth.jwt.getRole(name));
+  });
+
+  app.delete('/v1/auth/jwt/role/:name', async (request) => {
+    const { name } = parse(roleParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
+    const { revokedTokens } = await ctx.auth.jwt.deleteRole(name);
+    request.signetAudit = { event: 'role.delete', method: 'jwt', role: name, revoked_tokens: revokedTokens };
+    return { deleted: name, revoked_tokens: revokedTokens };
+  });
+
+  app.post('/v1/auth/jwt/login', async (request) => {
+    request.signetAudit = { event: 'login', method: 'jwt' };
+    const body = parse(jwtLoginBody, request.body, 'BODY_INVALID');
+    request.signetAudit = { event: 'login', method: 'jwt', role: body.role };
+    const { token, record } = await audited(ctx, request, { op: 'login', method: 'jwt', role: body.role }, () =>
+      ctx.auth.jwt.login(body.role, body.jwt, ctx.source(request), (reason) => {
+        request.signetAudit = { ...request.signetAudit, reason };
+      }),
+    );
+    request.signetAudit = { event: 'login', method: 'jwt', role: body.role, issued: record.accessor };
+    return loginResponse(token.revealString(), record, ctx.auth.now());
+  });
+};
