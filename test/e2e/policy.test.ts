@@ -98,6 +98,18 @@ describe('policies', () => {
       ['GET', '/v1/sys/policies/signer', undefined],
       ['DELETE', '/v1/sys/policies/signer', undefined],
       ['POST', '/v1/auth/token/create', { policies: ['admin'] }],
+      // Roles and other tokens (src/server/routes/auth.ts).
+      ['POST', '/v1/auth/approle/role/evil', { policies: ['admin'] }],
+      ['POST', '/v1/auth/approle/role/evil', { policy: 'rules: [{keys: ["*"], kinds: [rpm]}]' }],
+      ['GET', '/v1/auth/approle/role', undefined],
+      ['GET', '/v1/auth/approle/role/evil', undefined],
+      ['DELETE', '/v1/auth/approle/role/evil', undefined],
+      ['POST', '/v1/auth/approle/role/evil/secret-id', {}],
+      ['GET', '/v1/auth/approle/role/evil/secret-id', undefined],
+      ['DELETE', '/v1/auth/approle/role/evil/secret-id/abc', undefined],
+      ['GET', '/v1/auth/token', undefined],
+      ['GET', '/v1/auth/token/lookup/abc', undefined],
+      ['POST', '/v1/auth/token/revoke', { accessor: 'abc' }],
     ];
     for (const [method, path, json] of routes) {
       const r = await api(t, method, path, { token: tok, ...(json !== undefined ? { json } : {}) });
@@ -106,6 +118,8 @@ describe('policies', () => {
     // Nothing changed.
     expect((await api(t, 'GET', '/v1/sys/policies/signer', { token: t.adminToken })).json.policy).toBe('rules: [{keys: [rel], kinds: [detached]}]');
     expect((await api(t, 'GET', '/v1/keys/evil', { token: t.adminToken })).status).toBe(404);
+    expect((await api(t, 'GET', '/v1/sys/policies/evil', { token: t.adminToken })).status).toBe(404);
+    expect((await api(t, 'GET', '/v1/auth/approle/role/evil', { token: t.adminToken })).status).toBe(404);
   });
 
   it('denies by default: unknown policy names grant nothing, keys are hidden', async () => {
@@ -189,6 +203,29 @@ describe('policies', () => {
       e = await api(t, 'GET', `/v1/log/entries?start=${index}&end=${index + 1}`);
     }
     expect(decodeEntry(Buffer.from(e.json.entries[0], 'base64'))).toMatchObject({ rule: 'rpms#0', artifact: { name: expect.stringMatching(/^pkg-a-/) } });
+  });
+
+  it('an AppRole login token is bound to the role’s policy; denials name the role', async () => {
+    const role = await api(t, 'POST', '/v1/auth/approle/role/ci-role', {
+      token: t.adminToken,
+      json: { policy: "rules: [{keys: [rel], kinds: [detached], names: ['app-*']}]" },
+    });
+    expect(role.status, role.text).toBe(201);
+    const sid = await api(t, 'POST', '/v1/auth/approle/role/ci-role/secret-id', { token: t.adminToken, json: {} });
+    const login = await api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: role.json.role_id, secret_id: sid.json.secret_id } });
+    expect(login.status, login.text).toBe(200);
+    const tok = login.json.token as string;
+    expect((await sign(t, tok, 'rel', 'name=app-1.tgz')).status).toBe(200);
+    const denied = await sign(t, tok, 'iso', 'name=app-1.tgz');
+    expect([denied.status, denied.json.error.code, denied.json.error.message]).toEqual([403, 'POLICY_DENIED', 'role ci-role may not use key iso']);
+    // The role's policy is an ordinary policy: narrowing it applies to the role's tokens at once.
+    await writePolicy(t, 'ci-role', "rules: [{keys: [rel], kinds: [detached], names: ['lib-*']}]");
+    expect((await sign(t, tok, 'rel', 'name=app-1.tgz')).json.error.code).toBe('POLICY_DENIED');
+    // An invalid policy with a role: nothing is created.
+    const bad = await api(t, 'POST', '/v1/auth/approle/role/bad-role', { token: t.adminToken, json: { policy: 'rules: [{keys: [rel], kinds: [sgin]}]' } });
+    expect(bad.json.error.code).toBe('POLICY_INVALID');
+    expect((await api(t, 'GET', '/v1/auth/approle/role/bad-role', { token: t.adminToken })).status).toBe(404);
+    expect((await api(t, 'GET', '/v1/sys/policies/bad-role', { token: t.adminToken })).status).toBe(404);
   });
 
   it('audits every allow and deny as JSON lines without secrets', async () => {
