@@ -32,7 +32,7 @@ const mutation = fc.oneof(
 );
 
 describe('mutated prefixes', () => {
-  it('only succeed or fail with an RPM code, each fast', () => {
+  it('only succeed or fail with an RPM code, none hangs', () => {
     const outcomes = new Map<string, number>();
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), fc.nat({ max: 40 }), (mutations, cut) => {
@@ -40,7 +40,9 @@ describe('mutated prefixes', () => {
         for (const m of mutations) if (m.at < input.length) input[m.at] = m.value;
         const started = performance.now();
         const outcome = exerciseRpmPrefix(input, probe);
-        expect(performance.now() - started).toBeLessThan(100);
+        // A hang guard, not a benchmark (bench/fuzz-rpm.mjs measures speed): a case that takes
+        // seconds would mean a loop driven by attacker-controlled counts.
+        expect(performance.now() - started).toBeLessThan(2000);
         const key = outcome.ok ? 'ok' : outcome.code;
         outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
       }),

@@ -38,7 +38,10 @@ describe('kill -9 under signing load', () => {
       }
     };
     const load = Array.from({ length: 16 }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill once the load is really under way (counted, not timed: a busy machine signs slower),
+    // and at least a moment after the first signatures, so appends are in flight.
+    const deadline = Date.now() + 60_000;
+    while (received.length < 80 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await first.stop('SIGKILL');
     stop = true;
     await Promise.all(load);
