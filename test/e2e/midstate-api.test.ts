@@ -2,6 +2,7 @@
 // code, accepts no digest in any form (invariant 3), and logs nothing it refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResumableSha2 } from '../../src/sha2/resumable.js';
+import { decodeEntry } from '../../src/tlog/entry.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 
 const MAX_ARTIFACT = 1024 * 1024;
@@ -141,7 +142,11 @@ describe('POST /v1/sign/:key/midstate input', () => {
     const content = await api(t, 'POST', '/v1/sign/ed?name=big.iso', { token: contentOnly, body: Buffer.from('bytes') });
     expect(content.status, content.text).toBe(200);
 
-    expect((await sign(valid(), '?name=big.iso', 'ed', midstate)).status).toBe(200);
+    const allowed = await sign(valid(), '?name=big.iso&receipt=1', 'ed', midstate);
+    expect(allowed.status, allowed.text).toBe(200);
+    // The log entry names the rule that allowed it, as for content signatures.
+    const entries = await api(t, 'GET', `/v1/log/entries?start=${allowed.json.log.index}&end=${allowed.json.log.index + 1}`);
+    expect(decodeEntry(Buffer.from(entries.json.entries[0], 'base64'))).toMatchObject({ rule: 'midstate-iso#0', artifact: { name: 'big.iso', digest_alg: 'sha512' } });
     expect((await sign(valid(), '?name=big.img', 'ed', midstate)).json.error.code).toBe('POLICY_DENIED');
     expect((await sign(valid(), '?name=big.iso&kind=sums', 'ed', midstate)).json.error.code).toBe('POLICY_DENIED');
     expect((await sign(valid(), '?name=big.iso', 'rsa', midstate)).json.error.code).toBe('POLICY_DENIED');

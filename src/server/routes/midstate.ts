@@ -8,6 +8,7 @@ import { SignetError } from '../../errors.js';
 import { signMidstate } from '../../sign/midstate.js';
 import type { RouteModule } from '../context.js';
 import { artifactName, flag, keyParams, parse } from '../validation.js';
+import { answerSigned } from './sign.js';
 
 /** Kinds whose signatures are binary-document (0x00) detached signatures. rpm has its own
  *  header-aware route; clearsign needs the whole text. */
@@ -61,38 +62,15 @@ export const midstateRoutes: RouteModule = (app, ctx) => {
       { hash: body.hash, state, length: body.length, tail },
       { armor: query.armor ?? false, maxBytes: ctx.limits.maxArtifactBytes },
     );
-    ctx.metrics.signLatency.observe({ key, kind }, Number(process.hrtime.bigint() - started) / 1e9);
-    ctx.metrics.signatures.inc({ key, kind });
-    const digestHex = signed.artifactDigest.toString('hex');
-    // Invariant 4: the signature leaves only after its log entry is durable.
-    const logIndex = await ctx.log.recordSignature(request, {
+    return answerSigned(ctx, request, reply, {
+      key,
       kind,
-      keyFingerprint: signer.record.fingerprint,
-      artifact: { name, digestAlg: signed.hashAlgorithm, digestHex },
-      signaturePacket: signed.packet,
-      ...(request.signetGrant ? { rule: request.signetGrant.rule } : {}),
-    });
-    request.signetAudit = {
-      event: 'sign',
+      name,
+      started,
+      signer,
+      signed: { ...signed, digestAlgorithm: signed.hashAlgorithm },
+      receipt: query.receipt ?? false,
       mode: 'midstate',
-      key,
-      kind,
-      artifact: name,
-      [signed.hashAlgorithm]: digestHex,
-      bytes: signed.artifactBytes,
-      log_index: Number(logIndex),
-    };
-    return reply.send({
-      key,
-      fingerprint: signer.record.fingerprint,
-      algorithm: signer.record.algorithm,
-      hash_algorithm: signed.hashAlgorithm,
-      created: signed.creationTime,
-      kind,
-      artifact: { name, [signed.hashAlgorithm]: digestHex, bytes: signed.artifactBytes },
-      signature: signed.packet.toString('base64'),
-      ...(signed.armored !== undefined ? { armored: signed.armored } : {}),
-      log: await ctx.log.reference(logIndex, query.receipt ?? false),
     });
   });
 };
