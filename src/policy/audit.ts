@@ -28,12 +28,15 @@ export interface AuditEvent {
 
 export interface AuditSink {
   record(event: AuditEvent): void;
+  /** True while the last write failed (until one succeeds again): /readyz answers 503. */
+  readonly degraded?: boolean;
   close(): void;
 }
 
 /** Appends JSON lines to a file opened once (O_APPEND). */
 export class FileAuditSink implements AuditSink {
   #fd: number | undefined;
+  #degraded = false;
   readonly #path: string;
 
   constructor(path: string) {
@@ -46,11 +49,17 @@ export class FileAuditSink implements AuditSink {
     try {
       if (this.#fd === undefined) this.#fd = openSync(this.#path, 'a', 0o600);
       writeSync(this.#fd, line);
+      this.#degraded = false;
     } catch (cause) {
+      this.#degraded = true;
       // Reopen next time: the sink may recover (disk freed, permissions fixed) without a restart.
       this.#closeFd();
       throw new SignetError('AUDIT_UNAVAILABLE', 'the audit log cannot be written; refusing the request', { cause });
     }
+  }
+
+  get degraded(): boolean {
+    return this.#degraded;
   }
 
   close(): void {

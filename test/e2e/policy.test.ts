@@ -193,6 +193,11 @@ describe('policies', () => {
     expect(r.json.signed).toBe(2);
     expect(r.json.signatures.map((s: any) => s.error?.code ?? 'signed')).toEqual(['signed', 'POLICY_DENIED', 'signed']);
     expect(r.json.signatures[1].error.message).toMatch(/may not sign "evil" with key rel for rpm/);
+    // A rate counts each package: with 2/1h, the third package of a batch is refused on its own.
+    await writePolicy(t, 'rpm-rate', "rules:\n  - {keys: [rel], kinds: [rpm], names: ['lib-*'], rate: 2/1h}\n");
+    const rated = await token(t, ['rpm-rate']);
+    const batch = await api(t, 'POST', '/v1/sign/rel/rpm', { token: rated, json: { headers: ['lib-a', 'lib-b', 'lib-c'].map((n) => rpmPrefix(n).toString('base64')) } });
+    expect(batch.json.signatures.map((s: any) => s.error?.code ?? 'signed')).toEqual(['signed', 'signed', 'RATE_LIMITED']);
     // Detached signing with the same key is not granted by an rpm rule.
     expect((await sign(t, tok, 'rel', 'name=pkg-a')).json.error.code).toBe('POLICY_DENIED');
     // The log records which rule allowed each signature.
@@ -333,6 +338,14 @@ describe('audit sink failure', () => {
       expect(await t.server.store.log.sequencedSize()).toBe(0n);
       const denied = await api(t, 'GET', '/v1/sys/policies', { token: 'sgn.' + 'B'.repeat(43) });
       expect(denied.status).toBe(503);
+      expect((await api(t, 'GET', '/readyz')).json.error.code).toBe('AUDIT_UNAVAILABLE');
+      // The sink recovers (here: the link to /dev/full replaced by a file) without a restart.
+      rmSync(join(dataDir, 'audit.log'));
+      const again = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name: 'rel', algorithm: 'ed25519', user_id: 'r <r@example.org>' } });
+      expect(again.status, again.text).toBe(201);
+      expect((await api(t, 'GET', '/readyz')).status).toBe(200);
+      const line = JSON.parse(readFileSync(join(dataDir, 'audit.log'), 'utf8').split('\n')[0]!);
+      expect(line).toMatchObject({ decision: 'allow', action: { op: 'admin', what: 'create keys' }, rule: 'admin' });
     } finally {
       await t.close();
       rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,8 @@ export const healthRoutes: RouteModule = (app, ctx) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
+    // Fail closed: while the audit log cannot be written, nothing is allowed (docs/policy.md).
+    if (ctx.audit.degraded) return reply.status(503).send(new SignetError('AUDIT_UNAVAILABLE', 'the audit log cannot be written').toJSON());
     try {
       await ctx.store.ping();
       return { status: 'ready' };
