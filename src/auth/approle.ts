@@ -22,6 +22,8 @@ export const APPROLE_BOUNDS = {
   secretIdUses: { min: 1, max: 10_000 },
 } as const;
 
+const TIDY_EVERY_MS = 10 * 60_000;
+
 /** Role names: what key names allow, minus `..` (names end up in paths, logs and policy text). */
 export const ROLE_NAME_PATTERN = /^(?!.*\.\.)[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -47,6 +49,7 @@ export class AppRoleService {
   readonly #tokens: TokenService;
   readonly #limiter: LoginLimiter;
   readonly #now: () => number;
+  #lastTidy = -Infinity;
 
   constructor(store: Store, tokens: TokenService, limiter: LoginLimiter, now: () => number = Date.now) {
     this.#store = store;
@@ -112,6 +115,12 @@ export class AppRoleService {
       cidrs: [],
     };
     await this.#store.auth.insertSecretId(record);
+    // Housekeeping rides on issuing: used-up and expired secret_ids, old wrapped rows and old
+    // failure windows go, at most every 10 minutes per process.
+    if (createdAt - this.#lastTidy >= TIDY_EVERY_MS) {
+      this.#lastTidy = createdAt;
+      await this.#store.auth.tidy(createdAt);
+    }
     return { secretId, record };
   }
 
