@@ -115,7 +115,8 @@ describe('makepkg and repo-add through signet-gpg', () => {
       expect(verify(gnupg, join(repo, 'signet.db.sig')).status).not.toBe(0);
       const stranger = keyring(`${key.name}-other`, s.keys.other);
       expect(verify(stranger, join(repo, 'signet.files.sig')).status).not.toBe(0);
-    });
+      // makepkg, repo-add, two keyrings and a pacman install: ~20 s alone, much more on a busy machine.
+    }, 240_000);
   }
 
   it('repo-add with an unknown GPGKEY stops at the key probe and signs nothing', () => {

@@ -71,7 +71,7 @@ describe('rpmsign through signet-gpg', () => {
         expect(entries[i]?.sig_kind).toBe('rpm');
         expect(entries[i]?.key_fingerprint).toBe(key.fingerprint);
       });
-    });
+    }, 180_000);
   }
 
   it('a flipped payload byte fails rpmkeys; a key it does not trust is NOKEY', () => {

@@ -64,11 +64,23 @@ export async function startShimServer(prefix: string): Promise<ShimSetup> {
   };
 }
 
+/** fetch, retried when a pooled keep-alive connection was closed by the server as it was reused. */
+async function fetchRetrying(url: string): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Every signature entry in the log, oldest first. */
 export async function signatureEntries(addr: string): Promise<SignatureEntry[]> {
   const out: SignatureEntry[] = [];
   for (let start = 0; ; start += 1000) {
-    const res = await fetch(`${addr}/v1/log/entries?start=${start}&end=${start + 1000}`);
+    const res = await fetchRetrying(`${addr}/v1/log/entries?start=${start}&end=${start + 1000}`);
     if (res.status !== 200) break;
     const { entries } = (await res.json()) as { entries: string[] };
     for (const e of entries) {
