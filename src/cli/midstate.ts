@@ -4,9 +4,11 @@
 // wire. Reads are double-buffered: the next chunk is read on libuv's threadpool while this one
 // is hashed.
 import { open } from 'node:fs/promises';
+import cliProgress from 'cli-progress';
 import { SignetError } from '../errors.js';
 import { ResumableSha2, type Midstate, type Sha2Algorithm } from '../sha2/resumable.js';
 import type { SignResponse, SignetClient } from '../client/client.js';
+import { wantProgress, withClient, type GlobalOptions } from './common.js';
 
 /** Files larger than this are signed in midstate mode by default. */
 export const DEFAULT_MIDSTATE_THRESHOLD = 8 * 1024 * 1024;
@@ -85,12 +87,15 @@ export interface MidstateSignResult {
   readonly bytes: number;
 }
 
-export async function signFileMidstate(
-  client: SignetClient,
-  key: string,
-  path: string,
-  options: { hash: Sha2Algorithm; armor: boolean; name: string; kind?: string; onProgress?: (bytes: number, total: number) => void },
-): Promise<MidstateSignResult> {
+export interface MidstateSignOptions {
+  readonly hash: Sha2Algorithm;
+  readonly armor: boolean;
+  readonly name: string;
+  readonly kind?: string;
+  readonly onProgress?: (bytes: number, total: number) => void;
+}
+
+export async function signFileMidstate(client: SignetClient, key: string, path: string, options: MidstateSignOptions): Promise<MidstateSignResult> {
   const hashed = await hashFile(path, options.hash, options.onProgress);
   const sentBefore = client.bytesSent;
   const response = await client.signMidstate(
@@ -104,4 +109,32 @@ export async function signFileMidstate(
     throw new SignetError('INTERNAL', 'the server signed a different file digest than the one computed here');
   }
   return { response, bytesSent: client.bytesSent - sentBefore, bytes: hashed.bytes };
+}
+
+/** signFileMidstate with a progress bar of the hashing on a terminal (MiB hashed of the file's). */
+export async function signFileMidstateWithProgress(
+  g: GlobalOptions,
+  key: string,
+  path: string,
+  options: Omit<MidstateSignOptions, 'onProgress'>,
+): Promise<MidstateSignResult> {
+  const bar = wantProgress(g)
+    ? new cliProgress.SingleBar({ format: 'hashing [{bar}] {percentage}% {value}/{total} MiB', hideCursor: true }, cliProgress.Presets.legacy)
+    : undefined;
+  const mib = (bytes: number) => Math.floor(bytes / (1024 * 1024));
+  let started = false;
+  try {
+    return await withClient(g, (c) =>
+      signFileMidstate(c, key, path, {
+        ...options,
+        onProgress: (bytes, total) => {
+          if (!started) bar?.start(mib(total), 0);
+          started = true;
+          bar?.update(mib(bytes));
+        },
+      }),
+    );
+  } finally {
+    bar?.stop();
+  }
 }

@@ -3,12 +3,11 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
-import { dataDir, printJson, printLine, readInputFile, wantProgress, withClient, type GlobalOptions } from './common.js';
+import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
 import { registerAuthCommands } from './auth.js';
 import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
@@ -18,7 +17,7 @@ import { registerPulpCommands } from './pulp.js';
 import { registerGateCommands, registerRepoCommands } from './repo.js';
 import { registerPolicyCommands } from './policy.js';
 import { writeChecksums } from './sums.js';
-import { DEFAULT_MIDSTATE_HASH, parseSize, signFileMidstate } from './midstate.js';
+import { DEFAULT_MIDSTATE_HASH, parseSize, signFileMidstateWithProgress } from './midstate.js';
 
 interface SignOptions {
   key: string;
@@ -214,26 +213,14 @@ export function buildProgram(): Command {
       let response: SignResponse;
       let bytesSent: number | undefined;
       if (midstate) {
-        const bar = wantProgress(g)
-          ? new cliProgress.SingleBar({ format: 'hashing [{bar}] {percentage}% {value}/{total} MiB', hideCursor: true }, cliProgress.Presets.legacy)
-          : undefined;
-        const mib = (bytes: number) => Math.floor(bytes / (1024 * 1024));
-        bar?.start(mib(length ?? 0), 0);
-        try {
-          const result = await withClient(g, (c) =>
-            signFileMidstate(c, opts.key, file, {
-              hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
-              armor: armored,
-              name,
-              ...(opts.kind ? { kind: opts.kind } : {}),
-              onProgress: (bytes) => bar?.update(mib(bytes)),
-            }),
-          );
-          response = result.response;
-          bytesSent = result.bytesSent;
-        } finally {
-          bar?.stop();
-        }
+        const result = await signFileMidstateWithProgress(g, opts.key, file, {
+          hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
+          armor: armored,
+          name,
+          ...(opts.kind ? { kind: opts.kind } : {}),
+        });
+        response = result.response;
+        bytesSent = result.bytesSent;
       } else {
         const stream = fromStdin ? Readable.from(process.stdin) : createReadStream(file);
         response = await withClient(g, (c) =>
