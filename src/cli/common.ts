@@ -45,9 +45,10 @@ export function makeClient(g: GlobalOptions, extra: { correlationId?: string; an
   let cached: ClientConfig | undefined;
   const config = () => (cached ??= loadClientConfig());
   const token = extra.anonymous ? undefined : resolveToken(g, config);
-  const caFile = g.caFile ?? process.env.SIGNET_CA_FILE ?? config().caFile;
+  // An empty variable counts as unset, as for SIGNET_TOKEN.
+  const caFile = g.caFile ?? (process.env.SIGNET_CA_FILE || config().caFile);
   return new SignetClient({
-    addr: g.addr ?? process.env.SIGNET_ADDR ?? config().addr ?? DEFAULT_ADDR,
+    addr: g.addr ?? (process.env.SIGNET_ADDR || config().addr || DEFAULT_ADDR),
     ...(token !== undefined ? { token } : {}),
     ...(caFile ? { caFile } : {}),
     ...(extra.correlationId !== undefined ? { correlationId: extra.correlationId } : {}),
