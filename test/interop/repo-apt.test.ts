@@ -126,4 +126,28 @@ describe('signet repo sign apt', () => {
     expect(r.status).toBe(2);
     expect(existsSync(join(dist, 'InRelease'))).toBe(false);
   });
+
+  it('a token whose policy grants apt for Release signs it, and is refused for yum with nothing written', async () => {
+    const policy = join(dir, 'apt-only.yaml');
+    writeFileSync(policy, "rules:\n  - keys: [rel]\n    kinds: [apt]\n    names: ['Release']\n");
+    expect(signet(['policy', 'write', 'apt-only', policy], { env }).status).toBe(0);
+    const res = await fetch(`${srv.addr}/v1/auth/token/create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policies: ['apt-only'], ttl: '1h' }),
+    });
+    expect(res.status).toBe(201);
+    const ci = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: ((await res.json()) as { token: string }).token };
+    const repo = fresh('policy');
+    const dist = join(repo, 'dists/stable');
+    const r = signet(['repo', 'sign', 'apt', dist, '--key', 'rel', '--valid-for', '7d'], { env: ci });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(dist, 'InRelease'))).toBe(true);
+    mkdirSync(join(repo, 'repodata'));
+    writeFileSync(join(repo, 'repodata/repomd.xml'), '<repomd><revision>1</revision></repomd>\n');
+    const y = signet(['repo', 'sign', 'yum', repo, '--key', 'rel'], { env: ci });
+    expect(y.status).toBe(1);
+    expect(y.stderr).toMatch(/\(POLICY_DENIED\)/);
+    expect(existsSync(join(repo, 'repodata/repomd.xml.asc'))).toBe(false);
+  });
 });
