@@ -1,5 +1,5 @@
 // Policy overhead (issue 4): signing throughput with a role-like token bound to a 20-rule policy
-// vs the admin token, on the same server and key, runs interleaved (admin, role, admin, role) so
+// vs the admin token, on the same server and key, in interleaved short runs (ABBA order) so
 // drift on a shared machine hits both. The granting rule is the LAST of the 20 (every request
 // walks all rules), with name globs, source CIDRs and mode; the 19 others name other keys, kinds
 // and names. A third figure: the same policy with a rate on the granting rule (one atomic counter
@@ -53,11 +53,17 @@ export async function policyComparison(signet, key, seconds) {
   const role = await roleToken(signet, 'bench-role', twentyRulePolicy(key));
   const rated = await roleToken(signet, 'bench-role-rated', twentyRulePolicy(key, { rate: '100000000/1h' }));
   const url = `${signet.url}/v1/sign/${key}?name=artifact.bin`;
+  // ABBA order over several short runs: a load trend on the shared machine hits both sides alike.
+  const pairs = Number(process.env.BENCH_POLICY_PAIRS ?? 4);
+  const each = Math.max(2, Math.round(seconds / 2));
   const admin = [];
   const roleRuns = [];
-  for (let i = 0; i < 2; i++) {
-    admin.push(runLoad(url, { seconds, token: signet.token }));
-    roleRuns.push(runLoad(url, { seconds, token: role }));
+  for (let i = 0; i < pairs; i++) {
+    const order = i % 2 === 0 ? ['admin', 'role'] : ['role', 'admin'];
+    for (const who of order) {
+      if (who === 'admin') admin.push(runLoad(url, { seconds: each, token: signet.token }));
+      else roleRuns.push(runLoad(url, { seconds: each, token: role }));
+    }
   }
   const ratedRun = runLoad(url, { seconds, token: rated });
   for (const r of [...admin, ...roleRuns, ratedRun]) if (r.errors > 0) throw new Error(`policy bench: ${r.errors} failed requests`);
