@@ -72,4 +72,33 @@ describe('signet policy', () => {
     expect(admin.status).toBe(1);
     expect(admin.stderr).toMatch(/\(POLICY_DENIED\)\n$/);
   });
+
+  it('rate windows hold in the compiled server (counter thread) across a restart', async () => {
+    writeFileSync(join(work, 'iso.yaml'), 'rules: [{keys: [rel], kinds: [detached], rate: 2/30d}]\n');
+    expect(signet(['policy', 'write', 'iso', join(work, 'iso.yaml')], { env }).status).toBe(0);
+    const r = await fetch(`${srv.addr}/v1/auth/token/create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policies: ['iso'], ttl: '1h' }),
+    });
+    const { token } = (await r.json()) as { token: string };
+    const isoEnv = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: token };
+    writeFileSync(join(work, 'image.iso'), 'iso image');
+    const out = join(work, 'image.iso.sig');
+    // Concurrent: exactly two of five get through.
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        fetch(`${srv.addr}/v1/sign/rel?name=image-${i}.iso`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: 'iso' }).then((x) => x.status),
+      ),
+    );
+    expect(results.filter((x) => x === 200)).toHaveLength(2);
+    expect(results.filter((x) => x === 429)).toHaveLength(3);
+    const dataDir = srv.dataDir;
+    await srv.stop();
+    srv = await serveProcess({ dataDir });
+    env = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: srv.token || env.SIGNET_TOKEN! };
+    const again = signet(['sign', '--key', 'rel', '-o', out, join(work, 'image.iso')], { env: { ...isoEnv, SIGNET_ADDR: srv.addr } });
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/\(RATE_LIMITED\)\n$/);
+  });
 });

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { SignetError, type ErrorCode } from '../../errors.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import { SqliteLogStore } from './log-store.js';
-import { SqlitePolicyStore } from './policy-store.js';
+import { openCounterConnection, SqlitePolicyStore } from './policy-store.js';
 import { SqliteAuthStore } from './auth-store.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
@@ -23,7 +23,7 @@ export class SqliteStore implements Store {
     this.path = path;
     this.#db = db;
     this.log = new SqliteLogStore(db, path);
-    this.policies = new SqlitePolicyStore(db, counters);
+    this.policies = new SqlitePolicyStore(db, counters, path);
     this.auth = new SqliteAuthStore(db);
   }
 
@@ -37,12 +37,7 @@ export class SqliteStore implements Store {
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
       // Rate-limit counters: their own connection, WAL without an fsync per commit (policy-store.ts).
-      const counters = new Database(path, { fileMustExist: true });
-      counters.pragma('synchronous = NORMAL');
-      counters.pragma('busy_timeout = 5000');
-      // Checkpoints stay with the main connection or the log's checkpoint thread, never here.
-      counters.pragma('wal_autocheckpoint = 0');
-      return new SqliteStore(path, db, counters);
+      return new SqliteStore(path, db, openCounterConnection(path));
     } catch (err) {
       throw translate(err, `cannot open the SQLite store ${path}`);
     }
@@ -76,7 +71,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.log.close();
-    this.policies.close();
+    await this.policies.close();
     if (this.#db.open) this.#db.close();
   }
 
