@@ -3,6 +3,7 @@
 // to the role's policies, with the role's token TTL. Failures say nothing about which half was
 // wrong (LOGIN_FAILED), and count towards the login rate limit.
 import { SignetError } from '../errors.js';
+import { CidrError, CidrSet, parseCidr } from '../policy/cidr.js';
 import type { Secret } from '../secret.js';
 import type { RoleRecord, SecretIdRecord } from '../store/auth-types.js';
 import type { Store, TokenRecord } from '../store/types.js';
@@ -32,11 +33,33 @@ export interface RoleOptions {
   readonly tokenTtlMs?: number;
   readonly secretIdTtlMs?: number;
   readonly secretIdUses?: number;
+  /** Source blocks every login of the role must come from (socket address); empty = any. */
+  readonly boundCidrs?: readonly string[];
 }
 
 export interface AppRoleConfig {
   readonly secret_id_ttl_ms: number;
   readonly secret_id_uses: number;
+  readonly bound_cidrs?: readonly string[];
+}
+
+const MAX_CIDRS = 32;
+
+/** Parse and normalise CIDR blocks (BAD_REQUEST naming the bad one). */
+export function checkCidrs(texts: readonly string[], what: string): string[] {
+  if (texts.length > MAX_CIDRS) throw new SignetError('BAD_REQUEST', `${what}: at most ${MAX_CIDRS} blocks`);
+  return texts.map((t) => {
+    try {
+      return parseCidr(t).source;
+    } catch (err) {
+      if (err instanceof CidrError) throw new SignetError('BAD_REQUEST', `${what}: ${JSON.stringify(t)}: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+function allows(cidrs: readonly string[] | undefined, source: string): boolean {
+  return cidrs === undefined || cidrs.length === 0 || CidrSet.parse(cidrs).matches(source);
 }
 
 export interface IssuedSecretId {
@@ -60,9 +83,11 @@ export class AppRoleService {
 
   async createRole(name: string, options: RoleOptions): Promise<RoleRecord> {
     checkRoleName(name);
+    const boundCidrs = checkCidrs(options.boundCidrs ?? [], 'bound_cidrs');
     const config: AppRoleConfig = {
       secret_id_ttl_ms: options.secretIdTtlMs ?? APPROLE_DEFAULTS.secretIdTtlMs,
       secret_id_uses: options.secretIdUses ?? APPROLE_DEFAULTS.secretIdUses,
+      ...(boundCidrs.length > 0 ? { bound_cidrs: boundCidrs } : {}),
     };
     const role: RoleRecord = {
       kind: 'approle',
@@ -100,7 +125,9 @@ export class AppRoleService {
     return { revokedTokens };
   }
 
-  async issueSecretId(name: string, options: { ttlMs?: number; uses?: number } = {}): Promise<IssuedSecretId> {
+  /** `cidrs`: source blocks this secret_id may log in from (in addition to the role's). */
+  async issueSecretId(name: string, options: { ttlMs?: number; uses?: number; cidrs?: readonly string[] } = {}): Promise<IssuedSecretId> {
+    const cidrs = checkCidrs(options.cidrs ?? [], 'cidrs');
     const role = await this.getRole(name);
     const config = role.config as unknown as AppRoleConfig;
     const secretId = newCredential(SECRET_ID_PREFIX);
@@ -112,7 +139,7 @@ export class AppRoleService {
       usesLeft: options.uses ?? config.secret_id_uses,
       expiresAt: createdAt + (options.ttlMs ?? config.secret_id_ttl_ms),
       createdAt,
-      cidrs: [],
+      cidrs,
     };
     await this.#store.auth.insertSecretId(record);
     // Housekeeping rides on issuing: used-up and expired secret_ids, old wrapped rows and old
@@ -140,10 +167,13 @@ export class AppRoleService {
     await this.#limiter.check(attempt);
     const role = roleId.length <= 64 ? await this.#store.auth.getRoleByRoleId(roleId) : undefined;
     let used: SecretIdRecord | undefined;
-    if (role && role.kind === 'approle' && wellFormed(SECRET_ID_PREFIX, secretId)) {
+    // The role's blocks are checked before the secret_id is touched (a login from elsewhere does
+    // not consume it); a secret_id's own blocks after (a stolen one used from elsewhere is spent).
+    const roleAllows = role !== undefined && allows((role.config as unknown as AppRoleConfig).bound_cidrs, source);
+    if (role && roleAllows && role.kind === 'approle' && wellFormed(SECRET_ID_PREFIX, secretId)) {
       const hash = credentialHash(secretId);
       used = await this.#store.auth.consumeSecretId(hash, role.name, this.#now());
-      if (used && !sameHash(used.secretHash, hash)) used = undefined;
+      if (used && (!sameHash(used.secretHash, hash) || !allows(used.cidrs, source))) used = undefined;
     }
     if (!role || !used) {
       await this.#limiter.recordFailure(attempt);

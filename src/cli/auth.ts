@@ -37,7 +37,8 @@ export function registerAuthCommands(program: Command): void {
     .option('--token-ttl <duration>', 'TTL of tokens its logins get (default 20m)')
     .option('--secret-ttl <duration>', 'default TTL of its secret_ids (default 10m)')
     .option('--secret-uses <n>', 'default uses of its secret_ids (default 1)', positiveInt)
-    .action(async (name: string, opts: { policy?: string; policies?: string[]; tokenTtl?: string; secretTtl?: string; secretUses?: number }, cmd: Command) => {
+    .option('--bound-cidr <cidr>', 'logins must come from these source blocks (comma-separated; repeatable)', list)
+    .action(async (name: string, opts: { policy?: string; policies?: string[]; tokenTtl?: string; secretTtl?: string; secretUses?: number; boundCidr?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       if (opts.policy === undefined && opts.policies === undefined) throw new SignetError('USAGE', 'role create needs --policy FILE or --policies NAMES');
       const policy = opts.policy === undefined ? undefined : readInputFile(opts.policy).toString('utf8');
@@ -48,6 +49,7 @@ export function registerAuthCommands(program: Command): void {
           ...(opts.tokenTtl ? { token_ttl: opts.tokenTtl } : {}),
           ...(opts.secretTtl ? { secret_id_ttl: opts.secretTtl } : {}),
           ...(opts.secretUses !== undefined ? { secret_id_uses: opts.secretUses } : {}),
+          ...(opts.boundCidr ? { bound_cidrs: opts.boundCidr } : {}),
         }),
       );
       if (g.json) printJson(created);
@@ -93,13 +95,15 @@ export function registerAuthCommands(program: Command): void {
     .option('--wrap-ttl <duration>', 'return a wrapping token valid this long instead of the secret_id (unwrap once with `signet unwrap`)')
     .option('--uses <n>', 'logins the secret_id allows (default: the role\'s, 1)', positiveInt)
     .option('--ttl <duration>', 'lifetime of the secret_id (default: the role\'s, 10m)')
-    .action(async (name: string, opts: { wrapTtl?: string; uses?: number; ttl?: string }, cmd: Command) => {
+    .option('--cidr <cidr>', 'the secret_id logs in only from these source blocks (comma-separated; repeatable)', list)
+    .action(async (name: string, opts: { wrapTtl?: string; uses?: number; ttl?: string; cidr?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       const r = await withClient(g, (c) =>
         c.secretId(name, {
           ...(opts.wrapTtl ? { wrap_ttl: opts.wrapTtl } : {}),
           ...(opts.uses !== undefined ? { uses: opts.uses } : {}),
           ...(opts.ttl ? { ttl: opts.ttl } : {}),
+          ...(opts.cidr ? { cidrs: opts.cidr } : {}),
         }),
       );
       if (g.json) printJson(r);

@@ -257,7 +257,7 @@ export class SignetClient {
   }
 
   // Auth: AppRole roles, secret_ids, login, response wrapping, tokens.
-  createRole(name: string, body: { policies?: string[]; policy?: string; token_ttl?: string; secret_id_ttl?: string; secret_id_uses?: number }): Promise<RoleInfo> {
+  createRole(name: string, body: { policies?: string[]; policy?: string; token_ttl?: string; secret_id_ttl?: string; secret_id_uses?: number; bound_cidrs?: string[] }): Promise<RoleInfo> {
     return this.requestJson('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}`, { json: body });
   }
 
@@ -274,7 +274,7 @@ export class SignetClient {
   }
 
   /** A secret_id for the role, or with `wrap_ttl` a wrapping token for it. */
-  secretId(name: string, body: { ttl?: string; uses?: number; wrap_ttl?: string }): Promise<SecretIdInfo | { wrap_info: WrapInfo }> {
+  secretId(name: string, body: { ttl?: string; uses?: number; wrap_ttl?: string; cidrs?: string[] }): Promise<SecretIdInfo | { wrap_info: WrapInfo }> {
     return this.requestJson('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`, { json: body });
   }
 

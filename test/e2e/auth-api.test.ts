@@ -165,3 +165,44 @@ describe('auth API', () => {
     expect((await api(t, 'GET', '/v1/auth/approle/role', { token: t.adminToken })).json.error.code).toBe('TOKEN_REVOKED');
   });
 });
+
+describe('auth API: CIDR-bound roles and secret_ids (source from the socket, not from headers)', () => {
+  let t: TestServer;
+
+  beforeAll(async () => {
+    t = await startTestServer();
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const forwarded = { 'x-forwarded-for': '10.1.2.3', 'x-real-ip': '10.1.2.3', forwarded: 'for=10.1.2.3' };
+
+  it('a secret_id bound to 10.0.0.0/8 does not log in from loopback, even claiming 10.1.2.3 in headers; one bound to 127.0.0.0/8 does', async () => {
+    const role = await api(t, 'POST', '/v1/auth/approle/role/ci', { token: t.adminToken, json: { policies: ['x'] } });
+    const far = await api(t, 'POST', '/v1/auth/approle/role/ci/secret-id', { token: t.adminToken, json: { cidrs: ['10.0.0.0/8'], uses: 3 } });
+    expect(far.json.cidrs).toEqual(['10.0.0.0/8']);
+    const r = await api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: role.json.role_id, secret_id: far.json.secret_id }, headers: forwarded });
+    expect(r.json.error.code).toBe('LOGIN_FAILED');
+    const near = await api(t, 'POST', '/v1/auth/approle/role/ci/secret-id', { token: t.adminToken, json: { cidrs: ['127.0.0.0/8', '::1/128'] } });
+    const ok = await api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: role.json.role_id, secret_id: near.json.secret_id }, headers: forwarded });
+    expect(ok.status, ok.text).toBe(200);
+    const self = await api(t, 'GET', '/v1/auth/token/lookup-self', { token: ok.json.token });
+    expect(self.json.meta.source).toBe('127.0.0.1');
+  });
+
+  it('a role bound to 10.0.0.0/8 refuses logins from loopback without spending the secret_id; bad blocks are refused', async () => {
+    const role = await api(t, 'POST', '/v1/auth/approle/role/remote', { token: t.adminToken, json: { policies: ['x'], bound_cidrs: ['10.0.0.0/8'] } });
+    expect(role.json.bound_cidrs).toEqual(['10.0.0.0/8']);
+    const s = await api(t, 'POST', '/v1/auth/approle/role/remote/secret-id', { token: t.adminToken, json: {} });
+    expect((await api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: role.json.role_id, secret_id: s.json.secret_id }, headers: forwarded })).json.error.code).toBe('LOGIN_FAILED');
+    const list = await api(t, 'GET', '/v1/auth/approle/role/remote/secret-id', { token: t.adminToken });
+    expect(list.json.secret_ids.map((x: any) => x.uses_left)).toEqual([1]);
+    for (const bad of ['10.0.0.1/8', '300.0.0.0/8', '10.0.0.0/33', 'any', '']) {
+      const r = await api(t, 'POST', '/v1/auth/approle/role/ci/secret-id', { token: t.adminToken, json: { cidrs: [bad] } });
+      expect([bad, r.status]).toEqual([bad, 400]);
+    }
+    expect((await api(t, 'POST', '/v1/auth/approle/role/bad', { token: t.adminToken, json: { policies: ['x'], bound_cidrs: ['10.0.0.1/8'] } })).status).toBe(400);
+  });
+});

@@ -2,7 +2,7 @@
 // Admin operations need the admin policy; login and unwrap authenticate by what they are given.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { APPROLE_BOUNDS, ROLE_NAME_PATTERN } from '../../auth/approle.js';
+import { APPROLE_BOUNDS, ROLE_NAME_PATTERN, checkCidrs } from '../../auth/approle.js';
 import { formatDuration, parseDuration } from '../../auth/duration.js';
 import { bearerToken, tokenView } from '../../auth/tokens.js';
 import { WRAP_TTL_BOUNDS } from '../../auth/wrapping.js';
@@ -27,6 +27,8 @@ const createRoleBody = z
     token_ttl: duration.optional(),
     secret_id_ttl: duration.optional(),
     secret_id_uses: z.number().int().min(APPROLE_BOUNDS.secretIdUses.min).max(APPROLE_BOUNDS.secretIdUses.max).optional(),
+    /** Source blocks every login must come from. */
+    bound_cidrs: z.array(z.string().max(64)).max(32).optional(),
   })
   .strict();
 
@@ -35,6 +37,8 @@ const secretIdBody = z
     ttl: duration.optional(),
     uses: z.number().int().min(APPROLE_BOUNDS.secretIdUses.min).max(APPROLE_BOUNDS.secretIdUses.max).optional(),
     wrap_ttl: duration.optional(),
+    /** Source blocks this secret_id may log in from. */
+    cidrs: z.array(z.string().max(64)).max(32).optional(),
   })
   .strict();
 
@@ -58,6 +62,7 @@ export function roleView(role: RoleRecord): Record<string, unknown> {
       ? {
           secret_id_ttl: formatDuration(Number(role.config.secret_id_ttl_ms)),
           secret_id_uses: Number(role.config.secret_id_uses),
+          bound_cidrs: [...((role.config.bound_cidrs as string[] | undefined) ?? [])],
         }
       : {}),
     created: new Date(role.createdAt).toISOString(),
@@ -65,7 +70,7 @@ export function roleView(role: RoleRecord): Record<string, unknown> {
 }
 
 function secretIdView(s: SecretIdRecord): Record<string, unknown> {
-  return { accessor: s.accessor, uses_left: s.usesLeft, expires: new Date(s.expiresAt).toISOString(), created: new Date(s.createdAt).toISOString() };
+  return { accessor: s.accessor, uses_left: s.usesLeft, expires: new Date(s.expiresAt).toISOString(), created: new Date(s.createdAt).toISOString(), cidrs: [...s.cidrs] };
 }
 
 function wrapTtlFrom(request: FastifyRequest, bodyValue: string | number | undefined): number | undefined {
@@ -84,6 +89,7 @@ async function createRole(ctx: RouteContext, request: FastifyRequest, reply: Fas
   const tokenTtlMs = body.token_ttl === undefined ? undefined : parseDuration(body.token_ttl, 'token_ttl', APPROLE_BOUNDS.tokenTtlMs);
   const secretIdTtlMs = body.secret_id_ttl === undefined ? undefined : parseDuration(body.secret_id_ttl, 'secret_id_ttl', APPROLE_BOUNDS.secretIdTtlMs);
   const policies = [...(body.policies ?? [])];
+  const boundCidrs = checkCidrs(body.bound_cidrs ?? [], 'bound_cidrs');
   if (body.policy !== undefined) {
     // All or nothing: the role must be free, the document must validate and be stored, and only
     // then is the role created, bound to the policy of its own name.
@@ -96,6 +102,7 @@ async function createRole(ctx: RouteContext, request: FastifyRequest, reply: Fas
     ...(tokenTtlMs !== undefined ? { tokenTtlMs } : {}),
     ...(secretIdTtlMs !== undefined ? { secretIdTtlMs } : {}),
     ...(body.secret_id_uses !== undefined ? { secretIdUses: body.secret_id_uses } : {}),
+    boundCidrs,
   });
   request.signetAudit = { event: 'role.create', role: name, policies: role.policies, by: admin.accessor };
   return reply.status(201).send(roleView(role));
@@ -129,7 +136,11 @@ export const authRoutes: RouteModule = (app, ctx) => {
     const admin = await ctx.authorize(request, { op: 'admin', what: 'manage roles' });
     const wrapTtlMs = wrapTtlFrom(request, body.wrap_ttl);
     const ttlMs = body.ttl === undefined ? undefined : parseDuration(body.ttl, 'ttl', APPROLE_BOUNDS.secretIdTtlMs);
-    const issued = await ctx.auth.approle.issueSecretId(name, { ...(ttlMs !== undefined ? { ttlMs } : {}), ...(body.uses !== undefined ? { uses: body.uses } : {}) });
+    const issued = await ctx.auth.approle.issueSecretId(name, {
+      ...(ttlMs !== undefined ? { ttlMs } : {}),
+      ...(body.uses !== undefined ? { uses: body.uses } : {}),
+      ...(body.cidrs !== undefined ? { cidrs: body.cidrs } : {}),
+    });
     const response = { secret_id: issued.secretId.revealString(), secret_id_accessor: issued.record.accessor, ...secretIdView(issued.record) };
     request.signetAudit = { event: 'role.secret_id', role: name, secret_id_accessor: issued.record.accessor, wrapped: wrapTtlMs !== undefined };
     if (wrapTtlMs === undefined) return reply.status(201).send(response);
