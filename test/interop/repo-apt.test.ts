@@ -69,6 +69,21 @@ describe('signet repo sign apt', () => {
     expect(u.stdout + u.stderr).not.toMatch(/^[WE]:/m);
   });
 
+  it('an Ed25519 key works too (SHA-512 signatures), InRelease and Release.gpg', () => {
+    const repo = fresh('ed25519');
+    const dist = join(repo, 'dists/stable');
+    expect(signet(['repo', 'sign', 'apt', dist, '--key', 'other', '--valid-for', '1d'], { env }).status).toBe(0);
+    const box = aptSandbox(join(dir, 'ed25519-root'), repo, keyFiles.other as string);
+    let u = box.aptGet(['update']);
+    expect(u.status, u.stdout + u.stderr).toBe(0);
+    expect(u.stdout + u.stderr).not.toMatch(/^[WE]:/m);
+    rmSync(join(dist, 'InRelease'));
+    box.clearLists();
+    u = box.aptGet(['update']);
+    expect(u.status, u.stdout + u.stderr).toBe(0);
+    expect(u.stdout + u.stderr).not.toMatch(/^[WE]:/m);
+  });
+
   it('a client trusting another key refuses the repository', () => {
     const repo = fresh('foreign');
     expect(signet(['repo', 'sign', 'apt', join(repo, 'dists/stable'), '--key', 'other'], { env }).status).toBe(0);

@@ -61,6 +61,14 @@ describe('signet repo sign yum', () => {
     expect(existsSync(join(box.root, 'root-ok/usr/share/pkg-many/f400.bin'))).toBe(true);
   });
 
+  it('dnf accepts repomd.xml.asc by an Ed25519 key listed in gpgkey', () => {
+    const repo = repository('ed25519', 'other');
+    const both = join(ws.dir, 'both.asc');
+    writeFileSync(both, readFileSync(keyFiles.rel as string, 'utf8') + readFileSync(keyFiles.other as string, 'utf8'));
+    const r = dnfSandbox(join(ws.dir, 'dnf-ed25519'), repo, both).install('ed25519', 'pkg-small2');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
   it('dnf refuses repomd.xml.asc made by another key', () => {
     const repo = repository('foreign', 'other');
     const box = dnfSandbox(join(ws.dir, 'dnf-foreign'), repo, keyFiles.rel as string);
