@@ -1,5 +1,5 @@
 // Shared CLI plumbing: global options, the client, output (human or --json), errors, progress.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SignetError } from '../errors.js';
 import { SignetClient } from '../client/client.js';
@@ -83,4 +83,16 @@ export function readInputFile(path: string): Buffer {
   } catch (err) {
     throw new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+}
+
+/** The size of FILE, which must be a regular file (FILE_UNREADABLE otherwise). */
+export function regularFileSize(path: string): number {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (!st.isFile()) throw new SignetError('FILE_UNREADABLE', `${path} is not a regular file`);
+  return st.size;
 }

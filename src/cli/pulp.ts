@@ -11,7 +11,7 @@
 // it); CORRELATION_ID goes into each signature's log entry. With no environment to carry
 // SIGNET_ADDR/SIGNET_TOKEN, the server and token come from the client configuration file:
 // `signet pulp-sign install DIR --config FILE` writes the one-argument scripts Pulp registers.
-import { createReadStream, statSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../fsutil.js';
 import { RELEASE_MAX_BYTES, signReleaseBytes } from '../repo/apt.js';
 import { readFileLimited, writeFilesAtomic } from '../repo/files.js';
 import type { SignetClient } from '../client/client.js';
-import { makeClient, printJson, type GlobalOptions } from './common.js';
+import { makeClient, printJson, regularFileSize, type GlobalOptions } from './common.js';
 import { selectKey } from './gpg/keys.js';
 import { signRpmFiles } from './rpm.js';
 
@@ -33,17 +33,6 @@ const SERVICE_CLASS: Record<PulpType, string> = {
   rpm: 'rpm:RpmPackageSigningService',
   apt: 'deb:AptReleaseSigningService',
 };
-
-function regularFile(file: string): number {
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new SignetError('FILE_UNREADABLE', `${file} is not a regular file`);
-    return st.size;
-  } catch (err) {
-    if (err instanceof SignetError) throw err;
-    throw new SignetError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
 
 /** The signet key PULP_SIGNING_KEY_FINGERPRINT names. */
 async function pulpKey(c: SignetClient, env: NodeJS.ProcessEnv): Promise<{ name: string; fingerprint: string }> {
@@ -61,7 +50,7 @@ function sameKey(expected: string, actual: string | undefined): void {
 }
 
 export async function pulpSign(c: SignetClient, type: PulpType, file: string, env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
-  const size = regularFile(file);
+  const size = regularFileSize(file);
   const key = await pulpKey(c, env);
   switch (type) {
     case 'detached': {

@@ -11,15 +11,16 @@
 //   anything else                                   -> kind detached
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, createReadStream, realpathSync, statSync, writeSync } from 'node:fs';
+import { accessSync, constants, createReadStream, realpathSync, writeSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SignetError, isErrorCode } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
+import { HASH_ID, pkAlgorithmId } from '../openpgp/index.js';
 import { prefixForMainHeader } from '../rpm/index.js';
 import type { KeyInfo, SignetClient } from '../client/client.js';
 import { loadClientConfig } from './client-config.js';
-import { makeClient } from './common.js';
+import { makeClient, regularFileSize } from './common.js';
 import { SUPPORTED_SUBSET, isVerification, parseGpgArgs, type GpgCommand } from './gpg/args.js';
 import { isKeyName, selectKey } from './gpg/keys.js';
 import { colonListing, humanListing } from './gpg/listing.js';
@@ -164,8 +165,6 @@ function pacmanName(file: string): string | undefined {
   return PACMAN_FILE.test(base) ? base : undefined;
 }
 
-const PUBKEY_ID: Record<string, number> = { rsa4096: 1, ed25519: 22 };
-const HASH_ID: Record<string, number> = { sha256: 8, sha512: 10 };
 
 class StatusWriter {
   constructor(private readonly fd: number | undefined) {}
@@ -189,17 +188,7 @@ interface Signed {
 
 async function sign(command: SignCommand): Promise<void> {
   const fromStdin = command.input === undefined || command.input === '-';
-  let length: number | undefined;
-  if (!fromStdin) {
-    try {
-      const st = statSync(command.input!);
-      if (!st.isFile()) throw new SignetError('FILE_UNREADABLE', `${command.input} is not a regular file`);
-      length = st.size;
-    } catch (err) {
-      if (err instanceof SignetError) throw err;
-      throw new SignetError('FILE_UNREADABLE', `cannot read ${command.input}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  }
+  const length = fromStdin ? undefined : regularFileSize(command.input!);
   // Where the signature goes, decided before anything is signed (gpg: FILE.sig, FILE.asc, stdout).
   const output = command.output ?? (fromStdin ? '-' : `${command.input}${command.armor ? '.asc' : '.sig'}`);
   const status = new StatusWriter(command.statusFd);
@@ -238,13 +227,14 @@ async function sign(command: SignCommand): Promise<void> {
     if (key.info && signed.fingerprint.toUpperCase() !== key.info.fingerprint.toUpperCase()) {
       throw new SignetError('INTERNAL', 'the server signed with a different key than the one asked for; nothing written');
     }
-    const hashId = HASH_ID[signed.hashAlgorithm] ?? 0;
+    const hashId = (HASH_ID as Record<string, number>)[signed.hashAlgorithm] ?? 0;
+    const pkId = signed.algorithm === 'rsa4096' || signed.algorithm === 'ed25519' ? pkAlgorithmId(signed.algorithm) : 0;
     status.line(`BEGIN_SIGNING H${hashId}`);
     if (output === '-') process.stdout.write(signed.output);
     else writeFileAtomic(output, signed.output, 0o644);
     // SIG_CREATED type pkalgo hashalgo class timestamp fingerprint (gnupg doc/DETAILS).
     status.line(
-      `SIG_CREATED ${command.mode === 'clear' ? 'C' : 'D'} ${PUBKEY_ID[signed.algorithm] ?? 0} ${hashId} ${command.mode === 'clear' ? '01' : '00'} ${signed.created} ${signed.fingerprint.toUpperCase()}`,
+      `SIG_CREATED ${command.mode === 'clear' ? 'C' : 'D'} ${pkId} ${hashId} ${command.mode === 'clear' ? '01' : '00'} ${signed.created} ${signed.fingerprint.toUpperCase()}`,
     );
   } finally {
     c.close();

@@ -1,13 +1,13 @@
 // The `signet` command (design.md "CLI contract"). Thin: parses arguments, calls the client or
 // the server, prints. Exit 0 success, 1 refused/failed, 2 usage; errors are one `signet: …` line.
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
-import { dataDir, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
+import { dataDir, printJson, printLine, readInputFile, regularFileSize, withClient, type GlobalOptions } from './common.js';
 import { registerAuthCommands } from './auth.js';
 import { registerRpmCommands } from './rpm.js';
 import { registerStoreCommands } from './store.js';
@@ -194,17 +194,7 @@ export function buildProgram(): Command {
       const g = globals(cmd);
       const fromStdin = file === '-';
       const threshold = parseSize(opts.midstateThreshold);
-      let length: number | undefined;
-      if (!fromStdin) {
-        try {
-          const st = statSync(file);
-          if (!st.isFile()) throw new SignetError('FILE_UNREADABLE', `${file} is not a regular file`);
-          length = st.size;
-        } catch (err) {
-          if (err instanceof SignetError) throw err;
-          throw new SignetError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-        }
-      }
+      const length = fromStdin ? undefined : regularFileSize(file);
       const armored = Boolean(opts.armor || opts.clearsign);
       const name = opts.name ?? (fromStdin ? 'stdin' : basename(file));
       // Midstate for regular files above the threshold; a cleartext signature canonicalises the

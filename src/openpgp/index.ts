@@ -14,6 +14,7 @@ export {
   ED25519_OID,
   HASH_ID,
   parsePublicKeyBody,
+  pkAlgorithmId,
   publicKeyInfo,
   publicKeyObject,
   type HashAlgorithm,
