@@ -45,6 +45,16 @@ export class PolicyService {
     this.#onBrokenPolicy = options.onBrokenPolicy ?? (() => undefined);
   }
 
+  /**
+   * Validate without storing (POLICY_INVALID with the failing path). For callers that must check a
+   * document before another step and write it after (a role created with its policy).
+   */
+  validate(name: string, yamlText: string): void {
+    checkPolicyName(name);
+    if (name === ADMIN_POLICY) throw invalid('name', 'admin is the built-in policy and cannot be written');
+    parsePolicy(name, yamlText);
+  }
+
   /** Validate fully, then store (replacing any previous text). Throws POLICY_INVALID before storing anything. */
   async write(name: string, yamlText: string): Promise<PolicyView> {
     checkPolicyName(name);

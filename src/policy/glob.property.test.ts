@@ -1,0 +1,127 @@
+// The glob matcher against a naive reference that follows docs/policy.md literally (recursive
+// backtracking over code points), on random globs and names from a small alphabet where the
+// special characters collide often.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileGlob, GlobError } from './glob.js';
+
+type Token =
+  | { t: 'lit'; c: string }
+  | { t: 'star' }
+  | { t: 'globstar' }
+  | { t: 'any' }
+  | { t: 'class'; negate: boolean; items: Array<[string, string]> };
+
+/** Tokenise per the documented grammar; undefined when the glob is invalid. */
+function tokens(glob: string): Token[] | undefined {
+  const cs = [...glob];
+  if (cs.length === 0) return undefined;
+  const out: Token[] = [];
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    if (c === '\\') {
+      if (i + 1 >= cs.length) return undefined;
+      out.push({ t: 'lit', c: cs[++i]! });
+    } else if (c === '*') {
+      let n = 1;
+      while (cs[i + n] === '*') n++;
+      if (n > 2) return undefined;
+      out.push(n === 2 ? { t: 'globstar' } : { t: 'star' });
+      i += n - 1;
+    } else if (c === '?') out.push({ t: 'any' });
+    else if (c === '[') {
+      let j = i + 1;
+      let negate = false;
+      if (cs[j] === '!') {
+        negate = true;
+        j++;
+      }
+      const items: Array<[string, string]> = [];
+      let first = true;
+      for (;;) {
+        let ch = cs[j];
+        if (ch === undefined) return undefined;
+        if (ch === ']' && !first) break;
+        first = false;
+        if (ch === '\\') {
+          ch = cs[++j];
+          if (ch === undefined) return undefined;
+        }
+        if (ch === '/') return undefined;
+        if (cs[j + 1] === '-' && cs[j + 2] !== undefined && cs[j + 2] !== ']') {
+          let hi = cs[j + 2]!;
+          let skip = 2;
+          if (hi === '\\') {
+            hi = cs[j + 3] ?? '';
+            skip = 3;
+            if (hi === '') return undefined;
+          }
+          if (hi === '/' || hi.codePointAt(0)! < ch.codePointAt(0)!) return undefined;
+          items.push([ch, hi]);
+          j += skip + 1;
+        } else {
+          items.push([ch, ch]);
+          j++;
+        }
+      }
+      out.push({ t: 'class', negate, items });
+      i = j;
+    } else out.push({ t: 'lit', c });
+  }
+  return out;
+}
+
+function refMatch(ts: Token[], name: string[]): boolean {
+  const go = (ti: number, ni: number): boolean => {
+    if (ti === ts.length) return ni === name.length;
+    const tok = ts[ti]!;
+    const ch = name[ni];
+    switch (tok.t) {
+      case 'lit':
+        return ch === tok.c && go(ti + 1, ni + 1);
+      case 'any':
+        return ch !== undefined && ch !== '/' && go(ti + 1, ni + 1);
+      case 'class': {
+        if (ch === undefined || ch === '/') return false;
+        const cp = ch.codePointAt(0)!;
+        const inSet = tok.items.some(([lo, hi]) => cp >= lo.codePointAt(0)! && cp <= hi.codePointAt(0)!);
+        return inSet !== tok.negate && go(ti + 1, ni + 1);
+      }
+      case 'star':
+        for (let k = ni; k <= name.length; k++) {
+          if (go(ti + 1, k)) return true;
+          if (name[k] === '/') break;
+        }
+        return false;
+      case 'globstar':
+        for (let k = ni; k <= name.length; k++) if (go(ti + 1, k)) return true;
+        return false;
+    }
+  };
+  return go(0, 0);
+}
+
+const alphabet = fc.constantFrom('a', 'b', '-', '.', '/', '*', '?', '[', ']', '!', '\\', 'é');
+const nameAlphabet = fc.constantFrom('a', 'b', '-', '.', '/', '*', '[', ']', 'é', '\\');
+
+describe('glob matcher vs the documented reference', () => {
+  it('accepts and refuses the same globs, and matches the same names', () => {
+    fc.assert(
+      fc.property(fc.array(alphabet, { minLength: 1, maxLength: 10 }), fc.array(fc.array(nameAlphabet, { maxLength: 10 }), { minLength: 1, maxLength: 8 }), (g, names) => {
+        const glob = g.join('');
+        const ref = tokens(glob);
+        let compiled;
+        try {
+          compiled = compileGlob(glob);
+        } catch (err) {
+          expect(err).toBeInstanceOf(GlobError);
+          expect(ref).toBeUndefined();
+          return;
+        }
+        expect(ref).toBeDefined();
+        for (const n of names) expect(compiled.matches(n.join('')), `${glob} vs ${n.join('')}`).toBe(refMatch(ref!, n));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
