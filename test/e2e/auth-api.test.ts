@@ -206,3 +206,43 @@ describe('auth API: CIDR-bound roles and secret_ids (source from the socket, not
     expect((await api(t, 'POST', '/v1/auth/approle/role/bad', { token: t.adminToken, json: { policies: ['x'], bound_cidrs: ['10.0.0.1/8'] } })).status).toBe(400);
   });
 });
+
+describe('auth API: audit sink failure', () => {
+  it('login and unwrap answer 503 AUDIT_UNAVAILABLE and release no token or secret; logins work again once the sink recovers', async () => {
+    const { mkdtempSync, rmSync, symlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'signet-auth-audit-'));
+    const dataDir = join(dir, 'data');
+    const first = await startTestServer({ dataDir });
+    let roleId = '';
+    const secrets: string[] = [];
+    let wrapping = '';
+    try {
+      roleId = (await api(first, 'POST', '/v1/auth/approle/role/ci', { token: first.adminToken, json: { policies: ['x'] } })).json.role_id;
+      for (let i = 0; i < 2; i++) secrets.push((await api(first, 'POST', '/v1/auth/approle/role/ci/secret-id', { token: first.adminToken, json: {} })).json.secret_id);
+      wrapping = (await api(first, 'POST', '/v1/auth/approle/role/ci/secret-id', { token: first.adminToken, json: { wrap_ttl: '1h' } })).json.wrap_info.token;
+    } finally {
+      await first.close();
+    }
+    rmSync(join(dataDir, 'audit.log'));
+    symlinkSync('/dev/full', join(dataDir, 'audit.log')); // every write fails with ENOSPC
+    const t = await startTestServer({ dataDir });
+    try {
+      const login = await api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secrets[0] } });
+      expect([login.status, login.json.error.code]).toEqual([503, 'AUDIT_UNAVAILABLE']);
+      expect(login.text).not.toContain('sgn.');
+      const unwrap = await api(t, 'POST', '/v1/sys/wrapping/unwrap', { token: wrapping });
+      expect([unwrap.status, unwrap.json.error.code]).toEqual([503, 'AUDIT_UNAVAILABLE']);
+      expect(unwrap.text).not.toContain('sgs.');
+      // The token issued off the record was revoked.
+      const issued = (await t.server.store.listTokens()).filter((x) => x.meta.role === 'ci');
+      expect(issued.map((x) => x.revokedAt !== null)).toEqual([true]);
+      rmSync(join(dataDir, 'audit.log'));
+      const again = await api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secrets[1] } });
+      expect(again.status, again.text).toBe(200);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -258,12 +258,18 @@ export async function audited<T extends { record?: { accessor: string; meta: Rea
     throw err;
   }
   const issued = 'record' in result && result.record ? result.record : undefined;
-  ctx.audit.record({
-    ...base,
-    decision: 'allow',
-    ...(issued ? { token: issued.accessor, ...(issued.meta.role !== undefined ? { role: issued.meta.role } : {}) } : {}),
-    ...wrapFields(request),
-  });
+  try {
+    ctx.audit.record({
+      ...base,
+      decision: 'allow',
+      ...(issued ? { token: issued.accessor, ...(issued.meta.role !== undefined ? { role: issued.meta.role } : {}) } : {}),
+      ...wrapFields(request),
+    });
+  } catch (err) {
+    // Fail closed: the credential is not returned, and a token issued off the record is void.
+    if (issued) await ctx.tokens.revoke(issued.accessor).catch(() => undefined);
+    throw err;
+  }
   return result;
 }
 
