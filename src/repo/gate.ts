@@ -284,21 +284,48 @@ async function checkApt(gate: Gate, dist: string): Promise<void> {
   }
 }
 
-function checkDetached(gate: Gate, file: string, signaturePath: string, kind: GateKind, options: { binaryOnly?: boolean } = {}): void {
+/** The files a signed checksum list names must be there with those checksums. */
+async function checkSums(gate: Gate, sumsPath: string, algorithm: 'sha256' | 'sha512'): Promise<void> {
+  const text = readLimited(sumsPath, METADATA_MAX_BYTES)?.toString('utf8') ?? '';
+  const width = algorithm === 'sha256' ? 64 : 128;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = new RegExp(`^([0-9a-fA-F]{${width}}) [ *](.+)$`).exec(line);
+    if (!m) {
+      gate.find(sumsPath, 'detached', 'MALFORMED', 'a line is not "<digest>  <file>"');
+      return;
+    }
+    const name = m[2]!;
+    if (name.startsWith('/') || name.split('/').includes('..')) {
+      gate.find(sumsPath, 'detached', 'MALFORMED', `entry ${name} leaves the directory`);
+      continue;
+    }
+    const file = join(dirname(sumsPath), ...name.split('/'));
+    if (!isFile(file)) gate.find(file, 'detached', 'MISMATCH', `listed in ${basename(sumsPath)} but missing`);
+    else if ((await fileDigest(file, algorithm)) !== m[1]!.toLowerCase()) gate.find(file, 'detached', 'MISMATCH', `checksum differs from ${basename(sumsPath)}`);
+  }
+}
+
+function checkDetached(gate: Gate, file: string, signaturePath: string, kind: GateKind, options: { binaryOnly?: boolean } = {}): boolean {
   gate.covered.add(file);
   gate.covered.add(signaturePath);
   const signature = readLimited(signaturePath, SIGNATURE_MAX_BYTES);
-  if (!signature) return gate.find(signaturePath, kind, 'MALFORMED', 'unreadable or too large');
+  if (!signature) {
+    gate.find(signaturePath, kind, 'MALFORMED', 'unreadable or too large');
+    return false;
+  }
   if (options.binaryOnly && signature.length > 0 && (signature[0]! & 0x80) === 0) {
-    return gate.find(signaturePath, kind, 'MALFORMED', 'pacman needs a binary signature, not an armored one');
+    gate.find(signaturePath, kind, 'MALFORMED', 'pacman needs a binary signature, not an armored one');
+    return false;
   }
   let data: Buffer;
   try {
     data = readFileSync(file);
   } catch {
-    return gate.find(file, kind, 'MALFORMED', 'unreadable');
+    gate.find(file, kind, 'MALFORMED', 'unreadable');
+    return false;
   }
-  gate.verdict(file, kind, verifyDetached(data, signature, gate.keys));
+  return gate.verdict(file, kind, verifyDetached(data, signature, gate.keys));
 }
 
 function isPublicKeyFile(path: string): boolean {
@@ -336,10 +363,10 @@ export async function gateDirectory(dir: string, keys: PublicKeyInfo[], options:
       // foo.db -> foo.db.tar.gz: the archive is checked under its own name.
       gate.covered.add(f);
     } else if (name === 'SHA256SUMS' || name === 'SHA512SUMS') {
-      if (!SIGNATURE_SUFFIXES.some((s) => present.has(`${f}${s}`))) {
-        gate.covered.add(f);
-        gate.find(f, 'detached', 'UNSIGNED', `no ${name}.asc`);
-      }
+      const signature = SIGNATURE_SUFFIXES.map((s) => `${f}${s}`).find((p) => present.has(p));
+      gate.covered.add(f);
+      if (!signature) gate.find(f, 'detached', 'UNSIGNED', `no ${name}.asc`);
+      else if (checkDetached(gate, f, signature, 'detached')) await checkSums(gate, f, name === 'SHA256SUMS' ? 'sha256' : 'sha512');
     }
   }
   // Any other signature: verify it against the file it names.

@@ -144,6 +144,17 @@ describe('signet gate', () => {
     expect(r.report.findings).toContainEqual(expect.objectContaining({ path: 'debian/dists/stable/main/binary-all/Packages', problem: 'MISMATCH' }));
   });
 
+  it('checks the files a signed SHA256SUMS lists', () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'image.iso'), 'another image\n');
+    const g = gate(dir);
+    expect(g.status).toBe(1);
+    const problems = g.report.findings.map((f: any) => `${f.path} ${f.problem}`);
+    expect(problems).toEqual(expect.arrayContaining(['image.iso MISMATCH', 'image.iso BAD_SIGNATURE']));
+    rmSync(join(dir, 'image.iso'));
+    expect(gate(dir).report.findings.map((f: any) => `${f.path} ${f.problem}`).sort()).toEqual(['image.iso MISMATCH', 'image.iso.sig ORPHAN_SIGNATURE']);
+  });
+
   it('refuses signatures by a key that is not allowed, missing signatures and orphans', () => {
     const dir = copy();
     expect(signet(['repo', 'sign', 'pacman', join(dir, 'arch/signet.db.tar.gz'), '--key', 'other'], { env }).status).toBe(0);
