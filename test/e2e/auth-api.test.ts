@@ -79,7 +79,10 @@ describe('auth API', () => {
     expect(role.status, role.text).toBe(201);
     expect(role.json.policies).toEqual(['builder']);
     expect((await api(t, 'GET', '/v1/sys/policies/builder', { token: t.adminToken })).json.policy).toBe(policy);
-    expect((await api(t, 'POST', '/v1/auth/approle/role/builder', { token: t.adminToken, json: { policy } })).json.error.code).toBe('ROLE_EXISTS');
+    // A taken name refuses and leaves the role's policy as it was.
+    const wider = 'rules:\n  - keys: ["*"]\n    kinds: [detached, rpm]\n';
+    expect((await api(t, 'POST', '/v1/auth/approle/role/builder', { token: t.adminToken, json: { policy: wider } })).json.error.code).toBe('ROLE_EXISTS');
+    expect((await api(t, 'GET', '/v1/sys/policies/builder', { token: t.adminToken })).json.policy).toBe(policy);
 
     expect((await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name: 'rel', algorithm: 'ed25519', user_id: 'Rel <rel@example.org>' } })).status).toBe(201);
     const s = await api(t, 'POST', '/v1/auth/approle/role/builder/secret-id', { token: t.adminToken, json: {} });

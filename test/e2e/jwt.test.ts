@@ -166,7 +166,12 @@ describe('JWT roles', () => {
       const r = await api(t, 'POST', '/v1/auth/jwt/role/bad', { token: t.adminToken, json: body });
       expect([r.status, JSON.stringify(body)]).toEqual([400, JSON.stringify(body)]);
     }
+    const badPolicy = await api(t, 'POST', '/v1/auth/jwt/role/bad', { token: t.adminToken, json: { ...base, policies: undefined, policy: 'rules: [{keys: [rel], kinds: [sgin]}]' } });
+    expect(badPolicy.json.error.code).toBe('POLICY_INVALID');
     expect((await api(t, 'GET', '/v1/auth/jwt/role/bad', { token: t.adminToken })).json.error.code).toBe('ROLE_NOT_FOUND');
+    const withPolicy = await api(t, 'POST', '/v1/auth/jwt/role/withdoc', { token: t.adminToken, json: { ...base, policies: undefined, policy: 'rules: [{keys: [rel], kinds: [detached]}]' } });
+    expect(withPolicy.json.policies).toEqual(['withdoc']);
+    expect((await api(t, 'GET', '/v1/sys/policies/withdoc', { token: t.adminToken })).status).toBe(200);
     const down = await api(t, 'POST', '/v1/auth/jwt/role/down', { token: t.adminToken, json: { ...base, jwks_url: 'http://127.0.0.1:9/jwks' } });
     expect(down.status).toBe(201);
     const r = await login(await issuer.sign({ ...GITLAB_CLAIMS, aud: 'a', project_path: 'p' }, { nowS: nowS() }), 'down');

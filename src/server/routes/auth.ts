@@ -90,11 +90,11 @@ async function createRole(ctx: RouteContext, request: FastifyRequest, reply: Fas
   const secretIdTtlMs = body.secret_id_ttl === undefined ? undefined : parseDuration(body.secret_id_ttl, 'secret_id_ttl', APPROLE_BOUNDS.secretIdTtlMs);
   const policies = [...(body.policies ?? [])];
   const boundCidrs = checkCidrs(body.bound_cidrs ?? [], 'bound_cidrs');
+  // All or nothing: the document is validated first; the role is created (ROLE_EXISTS decided
+  // atomically by the store); only then is the document stored as policy NAME, and if that
+  // fails the role is removed again. A taken name never overwrites anyone's policy.
   if (body.policy !== undefined) {
-    // All or nothing: the role must be free, the document must validate and be stored, and only
-    // then is the role created, bound to the policy of its own name.
-    if (await ctx.store.auth.getRole('approle', name)) throw new SignetError('ROLE_EXISTS', `a role named ${name} exists`);
-    await ctx.policies.write(name, body.policy);
+    ctx.policies.validate(name, body.policy);
     policies.push(name);
   }
   const role = await ctx.auth.approle.createRole(name, {
@@ -104,8 +104,19 @@ async function createRole(ctx: RouteContext, request: FastifyRequest, reply: Fas
     ...(body.secret_id_uses !== undefined ? { secretIdUses: body.secret_id_uses } : {}),
     boundCidrs,
   });
+  if (body.policy !== undefined) await writeRolePolicy(ctx, 'approle', name, body.policy);
   request.signetAudit = { event: 'role.create', role: name, policies: role.policies, by: admin.accessor };
   return reply.status(201).send(roleView(role));
+}
+
+/** Store a new role's policy document; on failure remove the role just created (all or nothing). */
+export async function writeRolePolicy(ctx: RouteContext, kind: 'approle' | 'jwt', name: string, yamlText: string): Promise<void> {
+  try {
+    await ctx.policies.write(name, yamlText);
+  } catch (err) {
+    await ctx.store.auth.deleteRole(kind, name).catch(() => undefined);
+    throw err;
+  }
 }
 
 export const authRoutes: RouteModule = (app, ctx) => {

@@ -2,12 +2,12 @@
 import { z } from 'zod';
 import { APPROLE_BOUNDS } from '../../auth/approle.js';
 import { formatDuration, parseDuration } from '../../auth/duration.js';
-import { MAX_CLOCK_SKEW_MS, MAX_JWT_LENGTH, checkJwtConfig, type JwtRoleConfig } from '../../auth/jwt.js';
+import { MAX_CLOCK_SKEW_MS, MAX_JWT_LENGTH, type JwtRoleConfig } from '../../auth/jwt.js';
 import { SignetError } from '../../errors.js';
 import type { RoleRecord } from '../../store/auth-types.js';
 import type { RouteModule } from '../context.js';
 import { parse } from '../validation.js';
-import { audited, loginResponse, policyName, roleParams } from './auth.js';
+import { audited, loginResponse, policyName, roleParams, writeRolePolicy } from './auth.js';
 
 const duration = z.union([z.string().max(32), z.number().int().nonnegative()]);
 const MAX_POLICY_TEXT = 64 * 1024;
@@ -66,13 +66,12 @@ export const jwtRoutes: RouteModule = (app, ctx) => {
       ...(body.algorithms !== undefined ? { algorithms: body.algorithms } : {}),
     };
     if (body.policy !== undefined) {
-      // All or nothing, as for AppRoles: free name, valid settings and document, then the role.
-      if (await ctx.store.auth.getRole('jwt', name)) throw new SignetError('ROLE_EXISTS', `a JWT role named ${name} exists`);
-      checkJwtConfig(options);
-      await ctx.policies.write(name, body.policy);
+      // All or nothing, as for AppRoles: valid document, then the role, then the document stored.
+      ctx.policies.validate(name, body.policy);
       options.policies.push(name);
     }
     const role = await ctx.auth.jwt.createRole(name, options);
+    if (body.policy !== undefined) await writeRolePolicy(ctx, 'jwt', name, body.policy);
     request.signetAudit = { event: 'role.create', method: 'jwt', role: name, policies: role.policies, by: admin.accessor };
     return reply.status(201).send(jwtRoleView(role));
   });
