@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { SignetError } from '../../errors.js';
 import { signMidstate } from '../../sign/midstate.js';
 import type { RouteModule } from '../context.js';
-import { artifactName, flag, keyParams, parse } from '../validation.js';
-import { answerSigned } from './sign.js';
+import { keyParams, parse } from '../validation.js';
+import { answerSigned, signQuery } from './sign.js';
 
 /** Kinds whose signatures are binary-document (0x00) detached signatures. rpm has its own
  *  header-aware route; clearsign needs the whole text. */
@@ -17,14 +17,8 @@ export const MIDSTATE_KINDS = ['detached', 'yum', 'apt', 'pacman', 'sums', 'git'
 /** The whole request is a few hundred bytes; anything near this limit is not a midstate. */
 export const MIDSTATE_BODY_LIMIT = 4096;
 
-const midstateQuery = z
-  .object({
-    kind: z.enum(MIDSTATE_KINDS).optional(),
-    name: artifactName.optional(),
-    armor: flag.optional(),
-    receipt: flag.optional(),
-  })
-  .strict();
+/** The content route's query without what only whole content allows (clear, hash). */
+const midstateQuery = signQuery.omit({ clear: true, hash: true }).extend({ kind: z.enum(MIDSTATE_KINDS).optional() });
 
 const midstateBody = z
   .object({

@@ -10,7 +10,7 @@ import type { KeyRecord } from '../../store/types.js';
 import type { RouteContext, RouteModule } from '../context.js';
 import { artifactName, flag, keyParams, parse } from '../validation.js';
 
-const signQuery = z
+export const signQuery = z
   .object({
     kind: z.enum(ARTIFACT_KINDS).optional(),
     name: artifactName.optional(),
