@@ -96,6 +96,10 @@ describe('rpmsign through signet-gpg', () => {
     expect(unknown.status).not.toBe(0);
     const weak = rpmsign(s.keys.rsa.email, [file!], ['--define', '_gpg_digest_algo sha1']);
     expect(weak.status).not.toBe(0);
+    // Header + payload (--rpmv3): not signed as opaque bytes, refused by the RPM route.
+    const v3 = rpmsign(s.keys.rsa.email, [file!], ['--rpmv3']);
+    expect(v3.status).not.toBe(0);
+    expect(v3.stderr).toContain('RPM_MALFORMED');
     expect(sha256(file!)).toBe(original);
     // One signature that does go through: once it is in the log, it is the only new entry.
     expect(rpmsign(s.keys.rsa.email, [file!]).status).toBe(0);
