@@ -1,5 +1,6 @@
 // `signet policy write NAME FILE | read NAME | list | delete NAME` (admin token). A write sends
 // the YAML text as it is; the server validates all of it before storing anything (docs/policy.md).
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SignetError } from '../errors.js';
 import { printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';
@@ -13,7 +14,7 @@ function readPolicyText(file: string): string {
 
 function readStdin(): Buffer {
   try {
-    return readInputFile('/dev/stdin');
+    return readFileSync(0);
   } catch {
     throw new SignetError('FILE_UNREADABLE', 'cannot read the policy from standard input');
   }

@@ -32,6 +32,9 @@ describe('signet policy', () => {
     expect(w.status, w.stderr).toBe(0);
     expect(w.stderr).toContain('policy ci written (1 rule)');
     expect(signet(['policy', 'read', 'ci'], { env }).stdout).toBe(text);
+    expect(signet(['policy', 'write', 'from-stdin', '-'], { env, input: text }).status).toBe(0);
+    expect(signet(['policy', 'read', 'from-stdin'], { env }).stdout).toBe(text);
+    expect(signet(['policy', 'delete', 'from-stdin'], { env }).status).toBe(0);
     const list = signet(['policy', 'list'], { env });
     expect(list.stdout).toMatch(/^admin\tbuilt-in$/m);
     expect(list.stdout).toMatch(/^ci\t1 rule$/m);
