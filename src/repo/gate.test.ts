@@ -165,6 +165,13 @@ describe('repository signing and the gate (in-process key)', () => {
     await expect(publish(staging, live, { keys: [key.info], client: fakeClient(key, other), key: 'k' })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
     await expect(publish(staging, live, { keys: [other.info], client, key: 'k' })).rejects.toMatchObject({ code: 'GATE_REFUSED' });
     expect(readlinkSync(live)).toBe(before);
+    // One publish at a time; a lock left by a dead process is taken over.
+    writeFileSync(join(`${live}.releases`, '.lock'), `${process.pid}\n`);
+    await expect(publish(staging, live, { keys: [key.info] })).rejects.toMatchObject({ code: 'PUBLISH_FAILED' });
+    writeFileSync(join(`${live}.releases`, '.lock'), '4194303\n');
+    const again = await publish(staging, live, { keys: [key.info], client, key: 'k' });
+    expect(readlinkSync(live)).toBe(`live.releases/${again.release.split('/').at(-1)}`);
+    expect(existsSync(join(`${live}.releases`, '.lock'))).toBe(false);
     rmSync(live);
     symlinkSync(staging, live);
     await expect(publish(staging, live, { keys: [key.info] })).rejects.toMatchObject({ code: 'USAGE' });

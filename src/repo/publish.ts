@@ -7,7 +7,7 @@
 //   LIVE                     -> LIVE.releases/20261130T193000123Z-1a2b3c  (symlink, relative)
 //   LIVE.releases/<id>/      one complete, gated tree per publish
 import { randomBytes } from 'node:crypto';
-import { closeSync, cpSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, cpSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SignetError } from '../errors.js';
 import { syncDirectory } from '../fsutil.js';
@@ -181,6 +181,45 @@ function walkNames(dir: string, match: (name: string) => boolean): string[] {
   return out;
 }
 
+/** One publish or rollback at a time per LIVE: LIVE.releases/.lock holds the owner's pid; a lock
+ *  whose process is gone (a crash) is taken over. */
+async function withLock<T>(live: string, fn: () => Promise<T>): Promise<T> {
+  const releases = releasesDir(live);
+  mkdirSync(releases, { recursive: true });
+  const lock = join(releases, '.lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx', 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
+        throw new SignetError('PUBLISH_FAILED', `another publish of ${live} is in progress (${lock})`);
+      }
+      const owner = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+        throw new SignetError('PUBLISH_FAILED', `another publish of ${live} is in progress (pid ${owner})`);
+      }
+      rmSync(lock, { force: true });
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function refuse(report: GateReport, where: string): SignetError {
   const first = report.findings[0];
   return new SignetError(
@@ -201,6 +240,10 @@ function prune(live: string, keep: number, protect: (string | null)[]): string[]
 }
 
 export async function publish(staging: string, live: string, options: PublishOptions): Promise<PublishResult> {
+  return withLock(live, () => publishLocked(staging, live, options));
+}
+
+async function publishLocked(staging: string, live: string, options: PublishOptions): Promise<PublishResult> {
   const keep = options.keep ?? 3;
   if (!Number.isInteger(keep) || keep < 2) throw new SignetError('USAGE', '--keep must be 2 or more (the live release and one to roll back to)');
   try {
@@ -246,6 +289,11 @@ export interface RollbackResult {
 /** Switch LIVE back to the release before the current one; gated again when keys are given
  *  (an old release may have gone stale: apt clients would refuse it anyway). */
 export async function rollback(live: string, options: { keys?: PublicKeyInfo[]; now?: Date }): Promise<RollbackResult> {
+  if (currentRelease(live) === null) throw new SignetError('NOT_FOUND', `${live} does not exist; nothing to roll back`);
+  return withLock(live, () => rollbackLocked(live, options));
+}
+
+async function rollbackLocked(live: string, options: { keys?: PublicKeyInfo[]; now?: Date }): Promise<RollbackResult> {
   const current = currentRelease(live);
   if (current === null) throw new SignetError('NOT_FOUND', `${live} does not exist; nothing to roll back`);
   const older = listReleases(live).filter((id) => id < current);
