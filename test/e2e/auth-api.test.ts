@@ -97,6 +97,19 @@ describe('auth API', () => {
     expect(auditLines().some((l) => l.action.op === 'login' && l.decision === 'allow' && l.token === login.json.accessor && l.role === 'builder')).toBe(true);
   });
 
+  it('single use holds under concurrency over HTTP: 12 parallel logins with one secret_id, 12 parallel unwraps of one token', async () => {
+    const s = await secretId();
+    const logins = await Promise.all(Array.from({ length: 12 }, () => api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: s.secret_id } })));
+    expect(logins.filter((r) => r.status === 200)).toHaveLength(1);
+    // The others failed; once 5 had failed, the rest were throttled before being looked at.
+    for (const r of logins.filter((x) => x.status !== 200)) expect(['LOGIN_FAILED', 'LOGIN_RATE_LIMITED']).toContain(r.json.error.code);
+    now += 15 * 60_000; // out of the failure window those 11 refusals filled
+    const w = await secretId({ wrap_ttl: '60s' });
+    const unwraps = await Promise.all(Array.from({ length: 12 }, () => api(t, 'POST', '/v1/sys/wrapping/unwrap', { token: w.wrap_info.token })));
+    expect(unwraps.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(new Set(unwraps.filter((r) => r.status !== 200).map((r) => r.json.error.code))).toEqual(new Set(['WRAPPING_TOKEN_USED']));
+  });
+
   it('secret_id expiry follows the clock: 10 minutes by default, --ttl otherwise', async () => {
     const def = await secretId();
     const short = await secretId({ ttl: '30s', uses: 2 });

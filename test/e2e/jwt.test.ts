@@ -183,9 +183,16 @@ describe('JWT roles', () => {
   it('failed JWT logins are rate-limited per role and source', async () => {
     const wrong = await issuer.sign({ ...GITLAB_CLAIMS, project_path: 'release/other' }, { nowS: nowS() });
     for (let i = 0; i < 5; i++) expect((await login(wrong)).json.error.code).toBe('JWT_CLAIMS_MISMATCH');
-    const limited = await login(await issuer.sign(GITLAB_CLAIMS, { nowS: nowS() }));
-    expect(limited.status).toBe(429);
-    expect(limited.json.error.code).toBe('LOGIN_RATE_LIMITED');
+    const res = await fetch(new URL('/v1/auth/jwt/login', t.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'gitlab-rel', jwt: await issuer.sign(GITLAB_CLAIMS, { nowS: nowS() }) }),
+    });
+    expect(res.status).toBe(429);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('LOGIN_RATE_LIMITED');
+    const retryAfter = Number(res.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(300);
     // The audit stream has the refusals with the reason, never the JWT.
     const { readFileSync } = await import('node:fs');
     const audit = readFileSync(`${t.dataDir}/audit.log`, 'utf8');

@@ -109,6 +109,17 @@ async function createRole(ctx: RouteContext, request: FastifyRequest, reply: Fas
   return reply.status(201).send(roleView(role));
 }
 
+/** A throttled login answers 429 with Retry-After (seconds until the failure window turns). */
+export async function withRetryAfter<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const retry = (err as { retryAfterS?: unknown }).retryAfterS;
+    if (err instanceof SignetError && err.code === 'LOGIN_RATE_LIMITED' && typeof retry === 'number') void reply.header('retry-after', String(retry));
+    throw err;
+  }
+}
+
 /** Store a new role's policy document; on failure remove the role just created (all or nothing). */
 export async function writeRolePolicy(ctx: RouteContext, kind: 'approle' | 'jwt', name: string, yamlText: string): Promise<void> {
   try {
@@ -184,11 +195,11 @@ export const authRoutes: RouteModule = (app, ctx) => {
     return { destroyed: accessor };
   });
 
-  app.post('/v1/auth/approle/login', async (request) => {
+  app.post('/v1/auth/approle/login', async (request, reply) => {
     request.signetAudit = { event: 'login', method: 'approle' };
     const body = parse(loginBody, request.body, 'BODY_INVALID');
-    const { token, record } = await audited(ctx, request, { op: 'login', method: 'approle' }, () =>
-      ctx.auth.approle.login(body.role_id, body.secret_id, ctx.source(request)),
+    const { token, record } = await withRetryAfter(reply, () =>
+      audited(ctx, request, { op: 'login', method: 'approle' }, () => ctx.auth.approle.login(body.role_id, body.secret_id, ctx.source(request))),
     );
     request.signetAudit = { event: 'login', method: 'approle', role: record.meta.role, issued: record.accessor };
     return loginResponse(token.revealString(), record, ctx.auth.now());

@@ -7,7 +7,7 @@ import { SignetError } from '../../errors.js';
 import type { RoleRecord } from '../../store/auth-types.js';
 import type { RouteModule } from '../context.js';
 import { parse } from '../validation.js';
-import { audited, loginResponse, policyName, roleParams, writeRolePolicy } from './auth.js';
+import { audited, loginResponse, policyName, roleParams, withRetryAfter, writeRolePolicy } from './auth.js';
 
 const duration = z.union([z.string().max(32), z.number().int().nonnegative()]);
 const MAX_POLICY_TEXT = 64 * 1024;
@@ -95,14 +95,16 @@ export const jwtRoutes: RouteModule = (app, ctx) => {
     return { deleted: name, revoked_tokens: revokedTokens };
   });
 
-  app.post('/v1/auth/jwt/login', async (request) => {
+  app.post('/v1/auth/jwt/login', async (request, reply) => {
     request.signetAudit = { event: 'login', method: 'jwt' };
     const body = parse(jwtLoginBody, request.body, 'BODY_INVALID');
     request.signetAudit = { event: 'login', method: 'jwt', role: body.role };
-    const { token, record } = await audited(ctx, request, { op: 'login', method: 'jwt', role: body.role }, () =>
-      ctx.auth.jwt.login(body.role, body.jwt, ctx.source(request), (reason) => {
-        request.signetAudit = { ...request.signetAudit, reason };
-      }),
+    const { token, record } = await withRetryAfter(reply, () =>
+      audited(ctx, request, { op: 'login', method: 'jwt', role: body.role }, () =>
+        ctx.auth.jwt.login(body.role, body.jwt, ctx.source(request), (reason) => {
+          request.signetAudit = { ...request.signetAudit, reason };
+        }),
+      ),
     );
     request.signetAudit = { event: 'login', method: 'jwt', role: body.role, issued: record.accessor };
     return loginResponse(token.revealString(), record, ctx.auth.now());
