@@ -240,6 +240,7 @@ function prune(live: string, keep: number, protect: (string | null)[]): string[]
 }
 
 export async function publish(staging: string, live: string, options: PublishOptions): Promise<PublishResult> {
+  currentRelease(live); // refuses a LIVE that is not our link before anything is created
   return withLock(live, () => publishLocked(staging, live, options));
 }
 
