@@ -98,11 +98,20 @@ export interface MidstateSignOptions {
 export async function signFileMidstate(client: SignetClient, key: string, path: string, options: MidstateSignOptions): Promise<MidstateSignResult> {
   const hashed = await hashFile(path, options.hash, options.onProgress);
   const sentBefore = client.bytesSent;
-  const response = await client.signMidstate(
-    key,
-    { hash: options.hash, state: hashed.midstate.state.toString('base64'), length: hashed.midstate.length, tail: hashed.tail.toString('base64') },
-    { armor: options.armor, name: options.name, ...(options.kind ? { kind: options.kind } : {}) },
-  );
+  let response: SignResponse;
+  try {
+    response = await client.signMidstate(
+      key,
+      { hash: options.hash, state: hashed.midstate.state.toString('base64'), length: hashed.midstate.length, tail: hashed.tail.toString('base64') },
+      { armor: options.armor, name: options.name, ...(options.kind ? { kind: options.kind } : {}) },
+    );
+  } catch (err) {
+    // Policies grant midstate separately (docs/policy.md); say how to get on without it.
+    if (err instanceof SignetError && err.code === 'POLICY_DENIED') {
+      throw new SignetError('POLICY_DENIED', `${err.message} (midstate mode, used above --midstate-threshold; --no-midstate sends the whole file)`);
+    }
+    throw err;
+  }
   // The server finished the same hash over the same bytes before appending its trailer: its
   // digest of the file must be ours, or it signed something else.
   if (response.hash_algorithm !== options.hash || response.artifact[options.hash] !== hashed.digest.toString('hex') || response.artifact.bytes !== hashed.bytes) {

@@ -169,6 +169,23 @@ describe('signet sign, midstate mode', () => {
     expect(verify(gpg, `${file}.sig`, file)).toBe(true);
   });
 
+  it('a token whose policy grants only content mode is refused above the threshold and signs with --no-midstate', async () => {
+    const admin = { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' };
+    const put = await fetch(`${srv.addr}/v1/sys/policies/content-only`, { method: 'PUT', headers: admin, body: JSON.stringify({ policy: 'rules: [{keys: [ed], kinds: [detached]}]' }) });
+    expect(put.status).toBe(200);
+    const created = await fetch(`${srv.addr}/v1/auth/token/create`, { method: 'POST', headers: admin, body: JSON.stringify({ policies: ['content-only'], ttl: '10m' }) });
+    expect(created.status).toBe(201);
+    const token = ((await created.json()) as { token: string }).token;
+    const file = join(work, 'content-only.bin');
+    writeFileSync(file, randomBytes(2 * MiB));
+    const denied = signet(['sign', '--key', 'ed', '--midstate-threshold', '1M', file], { env: { ...env, SIGNET_TOKEN: token } });
+    expect(denied.status).toBe(1);
+    expect(denied.stderr).toMatch(/^signet: .*POLICY_DENIED/);
+    const whole = json(signet(['sign', '--key', 'ed', '--midstate-threshold', '1M', '--no-midstate', '--json', file], { env: { ...env, SIGNET_TOKEN: token } }));
+    expect(whole.mode).toBe('content');
+    expect(verify(gpg, `${file}.sig`, file)).toBe(true);
+  });
+
   it('refuses bad options with exit 2 and unreadable input with exit 1', () => {
     const file = join(work, 'small.bin');
     writeFileSync(file, 'x');
