@@ -1,10 +1,12 @@
 // `signet role|login|unwrap|token` as a CI job and an operator run them, against `signet serve`.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
 import { startIssuer } from '../helpers/oidc.js';
+import { Gpg } from '../helpers/gpg.js';
+import { requireTools } from '../helpers/tools.js';
 
 describe('signet auth CLI', () => {
   let srv: ServeProcess;
@@ -132,6 +134,38 @@ describe('signet auth CLI', () => {
       expect(list.stdout).toContain(`gl\t${issuer.url}\trel-ci`);
     } finally {
       await issuer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the CI flow of design.md: wrapped secret_id -> unwrap -> login -> sign; gpg verifies; the policy bounds what the job signs', () => {
+    requireTools('gpg');
+    const dir = mkdtempSync(join(tmpdir(), 'signet-ci-'));
+    const gpg = new Gpg();
+    try {
+      expect(signet(['key', 'create', 'release', '--uid', 'Release <release@example.org>'], { env: admin }).status).toBe(0);
+      writeFileSync(join(dir, 'ci.yaml'), 'rules:\n  - keys: [release]\n    kinds: [detached]\n    names: ["pkg-*.tar.gz"]\n');
+      const roleId = signet(['role', 'create', 'release-ci', '--policy', join(dir, 'ci.yaml'), '--token-ttl', '10m'], { env: admin }).stdout.trim();
+      const wrapping = signet(['role', 'secret', 'release-ci', '--wrap-ttl', '60s'], { env: admin }).stdout.trim();
+      // The job: nothing but the role_id and a wrapping token that works once.
+      const secretId = signet(['unwrap', '--role', 'release-ci'], { env: { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: wrapping } }).stdout.trim();
+      const token = signet(['login', '--role-id', roleId], { env: { SIGNET_ADDR: srv.addr, SIGNET_SECRET_ID: secretId } }).stdout.trim();
+      const job = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: token };
+      writeFileSync(join(dir, 'pkg-1.0.tar.gz'), 'release artifact\n');
+      const signed = signet(['sign', '--key', 'release', join(dir, 'pkg-1.0.tar.gz')], { env: job });
+      expect(signed.status, signed.stderr).toBe(0);
+      gpg.importKey(signet(['key', 'export', 'release'], { env: admin }).stdout);
+      expect(gpg.verifyDetached(readFileSync(join(dir, 'pkg-1.0.tar.gz.sig')), readFileSync(join(dir, 'pkg-1.0.tar.gz'))).ok).toBe(true);
+      expect(gpg.verifyDetached(readFileSync(join(dir, 'pkg-1.0.tar.gz.sig')), 'tampered\n').ok).toBe(false);
+      writeFileSync(join(dir, 'other.iso'), 'not granted\n');
+      const refused = signet(['sign', '--key', 'release', join(dir, 'other.iso')], { env: job });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('(POLICY_DENIED)');
+      // The job's token cannot mint credentials or create keys.
+      expect(signet(['role', 'secret', 'release-ci'], { env: job }).stderr).toContain('(POLICY_DENIED)');
+      expect(signet(['key', 'create', 'mine'], { env: job }).stderr).toContain('(POLICY_DENIED)');
+    } finally {
+      gpg.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
