@@ -110,6 +110,29 @@ export function registerAuthCommands(program: Command): void {
       else printLine('wrap_info' in r ? r.wrap_info.token : r.secret_id);
     });
 
+  role
+    .command('secret-list')
+    .description("list a role's live secret_ids by accessor (uses left, expiry; never the secret)")
+    .argument('<name>', 'role name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const { secret_ids } = await withClient(g, (c) => c.listSecretIds(name));
+      if (g.json) printJson(secret_ids);
+      else for (const x of secret_ids) printLine(`${x.accessor}\tuses_left=${x.uses_left}\t${x.expires}${x.cidrs.length ? `\t${x.cidrs.join(',')}` : ''}`);
+    });
+
+  role
+    .command('secret-destroy')
+    .description('destroy a secret_id by accessor (e.g. after an unwrap reported WRAPPING_TOKEN_USED)')
+    .argument('<name>', 'role name')
+    .argument('<accessor>', 'secret_id accessor (from role secret-list)')
+    .action(async (name: string, accessor: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await withClient(g, (c) => c.destroySecretId(name, accessor));
+      if (g.json) printJson(r);
+      else process.stderr.write(`signet: destroyed secret_id ${r.destroyed}\n`);
+    });
+
   program
     .command('login')
     .description('log in with an AppRole; prints a short-lived token (use it as SIGNET_TOKEN)')

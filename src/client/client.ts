@@ -278,6 +278,14 @@ export class SignetClient {
     return this.requestJson('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`, { json: body });
   }
 
+  listSecretIds(name: string): Promise<{ secret_ids: Array<{ accessor: string; uses_left: number; expires: string; created: string; cidrs: string[] }> }> {
+    return this.requestJson('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`);
+  }
+
+  destroySecretId(name: string, accessor: string): Promise<{ destroyed: string }> {
+    return this.requestJson('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id/${encodeURIComponent(accessor)}`);
+  }
+
   login(roleId: string, secretId: string): Promise<LoginResponse> {
     return this.requestJson('POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secretId } });
   }

@@ -48,6 +48,11 @@ describe('signet auth CLI', () => {
     const secretId = unwrapped.stdout.trim();
     expect(secretId).toMatch(/^sgs\.[A-Za-z0-9_-]{43}$/);
 
+    const listed = signet(['role', 'secret-list', 'ci', '--json'], { env: admin });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).not.toContain(secretId);
+    expect(JSON.parse(listed.stdout).map((x: { uses_left: number }) => x.uses_left)).toEqual([1]);
+
     const twice = signet(['unwrap'], { env: job });
     expect(twice.status).toBe(1);
     expect(twice.stdout).toBe('');
@@ -168,6 +173,17 @@ describe('signet auth CLI', () => {
       gpg.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('role secret-destroy voids a secret_id before it is used', () => {
+    const r = signet(['role', 'create', 'short', '--policies', 'x'], { env: admin });
+    const secret = signet(['role', 'secret', 'short', '--json'], { env: admin });
+    const { secret_id, secret_id_accessor } = JSON.parse(secret.stdout) as { secret_id: string; secret_id_accessor: string };
+    expect(signet(['role', 'secret-destroy', 'short', secret_id_accessor], { env: admin }).status).toBe(0);
+    const login = signet(['login', '--role-id', r.stdout.trim(), '--secret-id', secret_id], { env: { SIGNET_ADDR: srv.addr } });
+    expect(login.stderr).toContain('(LOGIN_FAILED)');
+    const again = signet(['role', 'secret-destroy', 'short', secret_id_accessor], { env: admin });
+    expect(again.status).toBe(1);
   });
 
   it('usage errors exit 2; refused operations exit 1 with a code', () => {
