@@ -261,7 +261,7 @@ export function loginResponse(token: string, record: { accessor: string; policie
  * Run a login or unwrap and put the outcome on the audit stream before anything is answered: a
  * credential leaves only once its issue is on record (AUDIT_UNAVAILABLE otherwise).
  */
-export async function audited<T extends { record?: { accessor: string; meta: Readonly<Record<string, string>> } } | object>(
+export async function audited<T extends object>(
   ctx: RouteContext,
   request: FastifyRequest,
   action: Record<string, string>,
@@ -272,14 +272,15 @@ export async function audited<T extends { record?: { accessor: string; meta: Rea
   try {
     result = await run();
   } catch (err) {
-    const e = err as { code?: string; status?: number };
-    if (e instanceof SignetError && e.status < 500) {
-      const reason = typeof request.signetAudit?.reason === 'string' ? request.signetAudit.reason : e.code;
-      ctx.audit.record({ ...base, decision: 'deny', code: e.code, reason, ...wrapFields(request) });
+    // A refusal is a decision and goes on record; an outage (5xx) is not one.
+    if (err instanceof SignetError && err.status < 500) {
+      const reason = typeof request.signetAudit?.reason === 'string' ? request.signetAudit.reason : err.code;
+      ctx.audit.record({ ...base, decision: 'deny', code: err.code, reason, ...wrapFields(request) });
     }
     throw err;
   }
-  const issued = 'record' in result && result.record ? result.record : undefined;
+  // A login's result carries the issued token's record; an unwrap's does not.
+  const issued = (result as { record?: { accessor: string; meta: Readonly<Record<string, string>> } }).record;
   try {
     ctx.audit.record({
       ...base,
