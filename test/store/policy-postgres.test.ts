@@ -1,43 +1,17 @@
 // The policy sub-store on PostgreSQL, and what only a shared engine has: two nodes (two stores,
 // two pools) counting against one rate window.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import type { Store } from '../../src/store/types.js';
-import { startPgCluster, type PgCluster } from '../helpers/postgres.js';
+import { postgresFixture, usePgCluster } from './fixtures.js';
 import { definePolicyStoreSuite } from './policy-suite.js';
 
-let cluster: PgCluster;
+const pgCluster = usePgCluster();
 
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
-
-afterAll(() => {
-  cluster?.destroy();
-});
-
-definePolicyStoreSuite('postgres', async () => {
-  const url = await cluster.createDatabase();
-  let current: Store = PostgresStore.open(url);
-  return {
-    get store() {
-      return current;
-    },
-    async reopen() {
-      await current.close();
-      current = PostgresStore.open(url);
-      await current.migrate();
-      return current;
-    },
-    async cleanup() {
-      await current.close();
-    },
-  };
-});
+definePolicyStoreSuite('postgres', () => postgresFixture(pgCluster()));
 
 describe('policy store: two PostgreSQL nodes', () => {
   it('share one rate window: concurrent uses from both nodes never exceed the limit', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pgCluster().createDatabase();
     const a = PostgresStore.open(url);
     const b = PostgresStore.open(url);
     try {

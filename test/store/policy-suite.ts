@@ -1,13 +1,10 @@
 // The policy sub-store on every engine: documents and rate-limit windows (atomic under
 // concurrency, surviving a reopen).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/types.js';
 
-export interface PolicyStoreFixture {
-  store: Store;
-  reopen(): Promise<Store>;
-  cleanup(): Promise<void>;
-}
+import type { StoreFixture } from './fixtures.js';
+
+export type PolicyStoreFixture = StoreFixture;
 
 export function definePolicyStoreSuite(engine: string, makeFixture: () => Promise<PolicyStoreFixture>): void {
   describe(`policy store: ${engine}`, () => {

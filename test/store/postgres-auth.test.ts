@@ -4,27 +4,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { importSqliteIntoPostgres } from '../../src/store/postgres/import-sqlite.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { startPgCluster, type PgCluster } from '../helpers/postgres.js';
+import { usePgCluster } from './fixtures.js';
 import { roleRecord, secretIdRecord, wrappedRecord } from './auth-suite.js';
 
 const T0 = 1_700_000_000_000;
-let cluster: PgCluster;
-
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
-
-afterAll(() => {
-  cluster?.destroy();
-});
+const pgCluster = usePgCluster();
 
 describe('auth store on PostgreSQL, several nodes', () => {
   it('a 1-use secret_id and a wrapped response are taken once across 3 nodes; failure counts add up', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pgCluster().createDatabase();
     const nodes = [PostgresStore.open(url), PostgresStore.open(url), PostgresStore.open(url)];
     try {
       await Promise.all(nodes.map((n) => n.migrate()));
@@ -61,7 +53,7 @@ describe('auth store on PostgreSQL, several nodes', () => {
       await lite.auth.recordLoginFailure('source:10.0.0.1', T0);
       await lite.close();
 
-      const url = await cluster.createDatabase();
+      const url = await pgCluster().createDatabase();
       const report = await importSqliteIntoPostgres(path, url);
       expect(report.verified).toContain('auth');
       expect(report.tables).toMatchObject({ auth_roles: 2, auth_secret_ids: 1, auth_wrapped: 1, auth_login_failures: 1 });

@@ -1,46 +1,20 @@
 // The Store suite on a real PostgreSQL (a throwaway cluster, test/helpers/postgres.ts), plus what
 // only a networked, shared engine has: several stores migrating one database at once, outages.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { openStore } from '../../src/store/index.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { isConnectionFailure, translatePgError } from '../../src/store/postgres/errors.js';
-import type { Store } from '../../src/store/types.js';
-import { startPgCluster, type PgCluster } from '../helpers/postgres.js';
+import { postgresFixture, usePgCluster } from './fixtures.js';
 import { defineStoreSuite, keyRecord, tokenRecord } from './store-suite.js';
 
-let cluster: PgCluster;
+const pgCluster = usePgCluster();
 
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
-
-afterAll(() => {
-  cluster?.destroy();
-});
-
-defineStoreSuite('postgres', async () => {
-  const url = await cluster.createDatabase();
-  let current: Store = PostgresStore.open(url);
-  return {
-    get store() {
-      return current;
-    },
-    async reopen() {
-      await current.close();
-      current = PostgresStore.open(url);
-      await current.migrate();
-      return current;
-    },
-    async cleanup() {
-      await current.close();
-    },
-  };
-});
+defineStoreSuite('postgres', () => postgresFixture(pgCluster()));
 
 describe('PostgreSQL specifics', () => {
   it('opens postgres:// URLs through openStore and refuses malformed ones', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pgCluster().createDatabase();
     const store = await openStore(url, { dataDir: '/nonexistent' });
     try {
       expect(store.engine).toBe('postgres');
@@ -53,7 +27,7 @@ describe('PostgreSQL specifics', () => {
   });
 
   it('several nodes migrating one database at once apply each migration exactly once', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pgCluster().createDatabase();
     const stores = Array.from({ length: 5 }, () => PostgresStore.open(url));
     try {
       await Promise.all(stores.map((s) => s.migrate()));
@@ -69,7 +43,7 @@ describe('PostgreSQL specifics', () => {
   });
 
   it('stores bytes byte-exact as BYTEA and times as BIGINT beyond 2^31', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pgCluster().createDatabase();
     const store = PostgresStore.open(url);
     try {
       await store.migrate();
@@ -87,7 +61,7 @@ describe('PostgreSQL specifics', () => {
   });
 
   it('transactions commit all or nothing, and conflicting serializable ones are retried', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pgCluster().createDatabase();
     const store = PostgresStore.open(url);
     try {
       await store.migrate();
@@ -129,7 +103,7 @@ describe('PostgreSQL specifics', () => {
   });
 
   it('an outage gives STORE_UNAVAILABLE, never a crash; the same store works again after restart', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pgCluster().createDatabase();
     const store = PostgresStore.open(url, { connectTimeoutMs: 2_000 });
     const idleErrors: Error[] = [];
     const watcher = PostgresStore.open(url, { onConnectionError: (err) => idleErrors.push(err) });
@@ -146,7 +120,7 @@ describe('PostgreSQL specifics', () => {
         (err: unknown) => (isConnectionFailure(err) ? 'unavailable' : String(err)),
       );
       await new Promise((r) => setTimeout(r, 200));
-      cluster.stop('fast');
+      pgCluster().stop('fast');
       expect(await inFlight).toBe('unavailable');
       await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
       await expect(store.getKey('before')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
@@ -154,14 +128,14 @@ describe('PostgreSQL specifics', () => {
       expect(idleErrors.length).toBeGreaterThan(0);
       await sleeping.end().catch(() => undefined);
 
-      cluster.start();
+      pgCluster().start();
       await store.ping();
       expect((await store.getKey('before'))?.name).toBe('before');
       expect(await store.getKey('during')).toBeUndefined();
       await store.insertKey(keyRecord('after'));
       expect((await watcher.listKeys()).map((k) => k.name)).toEqual(['after', 'before']);
     } finally {
-      if (!cluster.running) cluster.start();
+      if (!pgCluster().running) pgCluster().start();
       await store.close();
       await watcher.close();
     }

@@ -4,29 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { Store } from '../../src/store/types.js';
+import { sqliteFixture } from './fixtures.js';
 import { defineStoreSuite } from './store-suite.js';
 
-defineStoreSuite('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'signet-sqlite-'));
-  const path = join(dir, 'signet.db');
-  let current: Store = SqliteStore.open(path);
-  return {
-    get store() {
-      return current;
-    },
-    async reopen() {
-      await current.close();
-      current = SqliteStore.open(path);
-      await current.migrate();
-      return current;
-    },
-    async cleanup() {
-      await current.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+defineStoreSuite('sqlite', sqliteFixture);
 
 describe('SQLite specifics', () => {
   it('creates the database 0600 in WAL mode from a store URL', async () => {

@@ -4,12 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyRecord, Store, TokenRecord } from '../../src/store/types.js';
 import { defineAuthStoreCases } from './auth-suite.js';
 
-export interface StoreFixture {
-  store: Store;
-  /** Close and open the same database again (persistence checks). */
-  reopen(): Promise<Store>;
-  cleanup(): Promise<void>;
-}
+export type { StoreFixture } from './fixtures.js';
+import type { StoreFixture } from './fixtures.js';
 
 export function keyRecord(name: string, overrides: Partial<KeyRecord> = {}): KeyRecord {
   const fingerprint = randomBytes(20).toString('hex').toUpperCase();
