@@ -81,8 +81,21 @@ class RsaPool {
 
 let pool: RsaPool | undefined;
 
+/** RSA worker threads: SIGNET_SIGNING_THREADS, else one per core (at most 8). */
+export function signingThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const configured = env.SIGNET_SIGNING_THREADS;
+  if (configured !== undefined && configured !== '') {
+    const n = Number(configured);
+    if (!Number.isInteger(n) || n < 1 || n > 64) {
+      throw new SignetError('CONFIG_INVALID', 'SIGNET_SIGNING_THREADS must be an integer from 1 to 64');
+    }
+    return n;
+  }
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
 function rsaPool(): RsaPool {
-  pool ??= new RsaPool(Math.max(1, Math.min(availableParallelism(), 8)));
+  pool ??= new RsaPool(signingThreads());
   return pool;
 }
 
