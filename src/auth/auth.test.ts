@@ -146,8 +146,19 @@ describe('auth services', () => {
     const issued = await tokens.issue({ policies: [ADMIN_POLICY], displayName: 'op', ttlMs: null });
     await expect(auth.wrapping.unwrap(issued.token.revealString())).rejects.toMatchObject({ code: 'WRAPPING_TOKEN_INVALID' });
     const r = await auth.wrapping.wrap({ secret_id: 'y' }, { ttlMs: 60_000, creationPath: 'p', creatorAccessor: issued.record.accessor });
+    const child = await tokens.issue({ policies: ['x'], displayName: 'child', ttlMs: null, parentAccessor: issued.record.accessor });
+    const r2 = await auth.wrapping.wrap({ secret_id: 'z' }, { ttlMs: 3_600_000, creationPath: 'p', creatorAccessor: child.record.accessor });
     await tokens.revoke(issued.record.accessor);
     await expect(auth.wrapping.unwrap(r.token.revealString())).rejects.toMatchObject({ code: 'WRAPPING_TOKEN_INVALID' });
+    // Revocation cascades to the child and what it wrapped, and survives a restart and a tidy.
+    await store.close();
+    store = SqliteStore.open(join(dir, 'signet.db'));
+    tokens = new TokenService(store, clock.now);
+    auth = createAuthServices(store, tokens, { now: clock.now });
+    await store.auth.tidy(clock.t + 2 * 86_400_000);
+    await expect(tokens.authenticate(child.token.revealString())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    await expect(tokens.authenticate(issued.token.revealString())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    await expect(auth.wrapping.unwrap(r2.token.revealString())).rejects.toMatchObject({ code: 'WRAPPING_TOKEN_INVALID' });
   });
 
   it('login failures are rate-limited per role and source, and per source; the limit holds across a restart', async () => {
