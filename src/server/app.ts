@@ -95,6 +95,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Artifacts arrive as raw streams of any content type; JSON stays parsed for API bodies.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  // An empty JSON body is no body (as Vault takes `curl -X POST -H 'Content-Type: application/json'`
+  // on body-less calls such as unwrap); routes that need fields refuse it as BODY_INVALID.
+  // Otherwise Fastify's own parser, which refuses __proto__ and constructor poisoning.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(request, body as string, done);
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const mapped = toSignetError(err);

@@ -147,6 +147,16 @@ describe('auth API', () => {
     // The unwrapped secret_id logs in.
     expect((await api(t, 'POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: first.json.data.secret_id } })).status).toBe(200);
 
+    // As curl sends it: Content-Type application/json and no body at all.
+    const curlStyle = await secretId({}, { 'x-signet-wrap-ttl': '60s' });
+    const curlUnwrap = await api(t, 'POST', '/v1/sys/wrapping/unwrap', { token: curlStyle.wrap_info.token, headers: { 'content-type': 'application/json' } });
+    expect(curlUnwrap.status, JSON.stringify(curlUnwrap.json)).toBe(200);
+    expect(curlUnwrap.json.data.secret_id).toMatch(/^sgs\./);
+    // A route that needs fields still refuses an empty JSON body, with a stable code.
+    const emptyLogin = await api(t, 'POST', '/v1/auth/approle/login', { headers: { 'content-type': 'application/json' } });
+    expect(emptyLogin.status).toBe(400);
+    expect(emptyLogin.json.error.code).toBe('BODY_INVALID');
+
     const byBody = await secretId({ wrap_ttl: 60 });
     now += 60_000;
     const late = await api(t, 'POST', '/v1/sys/wrapping/unwrap', { token: byBody.wrap_info.token });
