@@ -11,10 +11,11 @@
 // /etc/signet/client.yaml. Flags and SIGNET_* environment variables take precedence over it.
 // The location is fixed: a file next to an artifact never configures anything.
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type * as Yaml from 'yaml';
+import type * as Zod from 'zod';
 import { SignetError } from '../errors.js';
 
 export interface ClientConfig {
@@ -25,16 +26,24 @@ export interface ClientConfig {
   readonly defaultKey?: string;
 }
 
-const schema = z
-  .object({
-    addr: z.string().min(1).max(2048).optional(),
-    token: z.string().min(1).max(4096).optional(),
-    token_file: z.string().min(1).max(4096).optional(),
-    ca_file: z.string().min(1).max(4096).optional(),
-    default_key: z.string().min(1).max(256).optional(),
-  })
-  .strict()
-  .refine((c) => !(c.token !== undefined && c.token_file !== undefined), 'give token or token_file, not both');
+// yaml and zod are loaded only when a configuration file exists (most runs have none): every
+// `signet` command would otherwise pay for them at startup. Synchronous, as loadClientConfig is.
+const requireCjs = createRequire(import.meta.url);
+
+function buildSchema() {
+  const { z } = requireCjs('zod') as typeof Zod;
+  return z
+    .object({
+      addr: z.string().min(1).max(2048).optional(),
+      token: z.string().min(1).max(4096).optional(),
+      token_file: z.string().min(1).max(4096).optional(),
+      ca_file: z.string().min(1).max(4096).optional(),
+      default_key: z.string().min(1).max(256).optional(),
+    })
+    .strict()
+    .refine((c) => !(c.token !== undefined && c.token_file !== undefined), 'give token or token_file, not both');
+}
+let schemaCache: ReturnType<typeof buildSchema> | undefined;
 
 export function configCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.SIGNET_CONFIG) return [resolve(env.SIGNET_CONFIG)];
@@ -73,11 +82,11 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientCo
     }
     let parsed: unknown;
     try {
-      parsed = parseYaml(text) ?? {};
+      parsed = (requireCjs('yaml') as typeof Yaml).parse(text) ?? {};
     } catch {
       throw invalid(path, 'not valid YAML');
     }
-    const result = schema.safeParse(parsed);
+    const result = (schemaCache ??= buildSchema()).safeParse(parsed);
     if (!result.success) {
       const issue = result.error.issues[0];
       throw invalid(path, `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);

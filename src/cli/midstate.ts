@@ -4,17 +4,12 @@
 // wire. Reads are double-buffered: the next chunk is read on libuv's threadpool while this one
 // is hashed.
 import { open } from 'node:fs/promises';
-import cliProgress from 'cli-progress';
 import { SignetError } from '../errors.js';
 import { ResumableSha2, type Midstate, type Sha2Algorithm } from '../sha2/resumable.js';
 import type { SignResponse, SignetClient } from '../client/client.js';
 import { wantProgress, withClient, type GlobalOptions } from './common.js';
 
-/** Files larger than this are signed in midstate mode by default. */
-export const DEFAULT_MIDSTATE_THRESHOLD = 8 * 1024 * 1024;
-/** Hash of midstate signatures unless --hash says otherwise: SHA-512 is the stronger and, with
- *  64-bit WebAssembly arithmetic, also the faster of the two here (about twice SHA-256's speed). */
-export const DEFAULT_MIDSTATE_HASH: Sha2Algorithm = 'sha512';
+export { DEFAULT_MIDSTATE_HASH, DEFAULT_MIDSTATE_THRESHOLD } from './midstate-options.js';
 
 const READ_BYTES = 256 * 1024;
 
@@ -127,7 +122,9 @@ export async function signFileMidstateWithProgress(
   path: string,
   options: Omit<MidstateSignOptions, 'onProgress'>,
 ): Promise<MidstateSignResult> {
-  const bar = wantProgress(g)
+  // cli-progress is loaded only when a bar is drawn (stderr is a terminal).
+  const cliProgress = wantProgress(g) ? (await import('cli-progress')).default : undefined;
+  const bar = cliProgress
     ? new cliProgress.SingleBar({ format: 'hashing [{bar}] {percentage}% {value}/{total} MiB', hideCursor: true }, cliProgress.Presets.legacy)
     : undefined;
   const mib = (bytes: number) => Math.floor(bytes / (1024 * 1024));

@@ -11,18 +11,16 @@
 // it); CORRELATION_ID goes into each signature's log entry. With no environment to carry
 // SIGNET_ADDR/SIGNET_TOKEN, the server and token come from the client configuration file:
 // `signet pulp-sign install DIR --config FILE` writes the one-argument scripts Pulp registers.
+// The rpm and apt signers are imported when a script runs, not at `signet` startup.
 import { chmodSync, createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { SignetError, isErrorCode } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { RELEASE_MAX_BYTES, signReleaseBytes } from '../repo/apt.js';
-import { readFileLimited, writeFilesAtomic } from '../repo/files.js';
 import type { SignetClient } from '../client/client.js';
 import { makeClient, printJson, regularFileSize, type GlobalOptions } from './common.js';
 import { selectKey } from './gpg/keys.js';
-import { signRpmFiles } from './rpm.js';
 
 export const PULP_TYPES = ['detached', 'rpm', 'apt'] as const;
 export type PulpType = (typeof PULP_TYPES)[number];
@@ -63,6 +61,7 @@ export async function pulpSign(c: SignetClient, type: PulpType, file: string, en
     }
     case 'rpm': {
       // Pulp's reference script runs `rpm --addsign`, which replaces an existing signature.
+      const { signRpmFiles } = await import('./rpm-sign.js');
       const summary = await signRpmFiles(c, key.name, [file], { replace: true });
       const result = summary.files[0];
       if (result?.status !== 'signed') {
@@ -73,6 +72,10 @@ export async function pulpSign(c: SignetClient, type: PulpType, file: string, en
       return { file, rpm_package: file };
     }
     case 'apt': {
+      const [{ RELEASE_MAX_BYTES, signReleaseBytes }, { readFileLimited, writeFilesAtomic }] = await Promise.all([
+        import('../repo/apt.js'),
+        import('../repo/files.js'),
+      ]);
       const release = readFileLimited(file, RELEASE_MAX_BYTES);
       const signed = await signReleaseBytes(c, key.name, release, { name: basename(file), asGiven: true });
       sameKey(key.fingerprint, signed.fingerprint);

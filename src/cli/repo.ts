@@ -1,16 +1,11 @@
 // `signet repo sign yum|apt|pacman` (design.md CLI contract; docs/repositories.md). Thin: the
-// work is in src/repo/.
+// work is in src/repo/, imported when a command runs (the signers are not loaded at startup).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { SignetClient } from '../client/client.js';
 import { SignetError } from '../errors.js';
 import type { PublicKeyInfo } from '../openpgp/index.js';
-import { gateDirectory, type GateReport } from '../repo/gate.js';
-import { publish, rollback } from '../repo/publish.js';
-import { publicKeysFromArmor } from '../repo/signer.js';
-import { signAptDist, parseValidFor } from '../repo/apt.js';
-import { signYumRepo } from '../repo/yum.js';
-import { signPacmanRepo } from '../repo/pacman.js';
+import type { GateReport } from '../repo/gate.js';
 import { printJson, printLine, withClient, type GlobalOptions } from './common.js';
 
 function globals(cmd: Command): GlobalOptions {
@@ -28,6 +23,7 @@ export function registerRepoCommands(program: Command): void {
     .requiredOption('--key <name>', 'signing key')
     .action(async (dir: string, opts: { key: string }, cmd: Command) => {
       const g = globals(cmd);
+      const { signYumRepo } = await import('../repo/yum.js');
       const result = await withClient(g, (c) => signYumRepo(c, opts.key, dir));
       if (g.json) printJson({ key: opts.key, ...result });
       else process.stderr.write(`signet: signed ${result.repomd} with ${opts.key} (${result.fingerprint}) -> ${result.signature}\n`);
@@ -41,6 +37,7 @@ export function registerRepoCommands(program: Command): void {
     .option('--valid-for <duration>', 'rewrite Date and Valid-Until (e.g. 7d, 12h) before signing; re-sign on a timer')
     .action(async (distDir: string, opts: { key: string; validFor?: string }, cmd: Command) => {
       const g = globals(cmd);
+      const { parseValidFor, signAptDist } = await import('../repo/apt.js');
       const validForSeconds = opts.validFor !== undefined ? parseValidFor(opts.validFor) : undefined;
       const result = await withClient(g, (c) => signAptDist(c, opts.key, distDir, validForSeconds !== undefined ? { validForSeconds } : {}));
       if (g.json) printJson({ key: opts.key, ...result });
@@ -58,6 +55,7 @@ export function registerRepoCommands(program: Command): void {
     .requiredOption('--key <name>', 'signing key')
     .action(async (db: string, opts: { key: string }, cmd: Command) => {
       const g = globals(cmd);
+      const { signPacmanRepo } = await import('../repo/pacman.js');
       const result = await withClient(g, (c) => signPacmanRepo(c, opts.key, db));
       if (g.json) printJson({ key: opts.key, ...result });
       else {
@@ -72,6 +70,7 @@ export function registerRepoCommands(program: Command): void {
 async function allowedKeys(g: GlobalOptions, spec: string): Promise<PublicKeyInfo[]> {
   const items = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new SignetError('USAGE', '--keys needs at least one key');
+  const { publicKeysFromArmor } = await import('../repo/signer.js');
   const keys: PublicKeyInfo[] = [];
   const names: string[] = [];
   for (const item of items) {
@@ -104,6 +103,7 @@ export function registerGateCommands(program: Command): void {
     .requiredOption('--keys <k1,k2>', 'allowed keys: server key names or armored public key files, comma-separated')
     .action(async (dir: string, opts: { keys: string }, cmd: Command) => {
       const g = globals(cmd);
+      const { gateDirectory } = await import('../repo/gate.js');
       const report = await gateDirectory(dir, await allowedKeys(g, opts.keys));
       printReport(g, dir, report);
       if (!report.ok) process.exitCode = 1;
@@ -121,6 +121,7 @@ export function registerGateCommands(program: Command): void {
     .option('--rollback', 'switch LIVE back to the previous release (`signet publish --rollback LIVE`; gated again when --keys is given)')
     .action(async (staging: string, liveArg: string | undefined, opts: { key?: string; keys?: string; validFor?: string; keep?: string; rollback?: boolean }, cmd: Command) => {
       const g = globals(cmd);
+      const [{ publish, rollback }, { parseValidFor }] = await Promise.all([import('../repo/publish.js'), import('../repo/apt.js')]);
       // `signet publish --rollback LIVE` or `signet publish STAGING LIVE --rollback`.
       const live = liveArg ?? (opts.rollback ? staging : undefined);
       if (live === undefined) throw new SignetError('USAGE', 'publish needs STAGING and LIVE');

@@ -16,8 +16,7 @@ import { registerGpgShimCommands } from './gpg-shim.js';
 import { registerPulpCommands } from './pulp.js';
 import { registerGateCommands, registerRepoCommands } from './repo.js';
 import { registerPolicyCommands } from './policy.js';
-import { writeChecksums } from './sums.js';
-import { DEFAULT_MIDSTATE_HASH, parseSize, signFileMidstateWithProgress } from './midstate.js';
+import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
 interface SignOptions {
   key: string;
@@ -192,6 +191,7 @@ export function buildProgram(): Command {
     .option('--no-midstate', 'always send the whole file')
     .action(async (file: string, opts: SignOptions, cmd: Command) => {
       const g = globals(cmd);
+      const { parseSize, signFileMidstateWithProgress } = await import('./midstate.js');
       const fromStdin = file === '-';
       const threshold = parseSize(opts.midstateThreshold);
       const length = fromStdin ? undefined : regularFileSize(file);
@@ -252,6 +252,7 @@ export function buildProgram(): Command {
     .option('--recursive', 'include files in subdirectories')
     .action(async (dir: string, opts: { key: string; recursive?: boolean }, cmd: Command) => {
       const g = globals(cmd);
+      const { writeChecksums } = await import('./sums.js');
       const result = await writeChecksums(g, dir, opts.key, Boolean(opts.recursive));
       if (g.json) printJson(result);
       else process.stderr.write(`signet: ${result.files} files listed in ${result.sums}, signed in ${result.signature}\n`);

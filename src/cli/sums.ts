@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import cliProgress from 'cli-progress';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { wantProgress, withClient, type GlobalOptions } from './common.js';
@@ -50,7 +49,9 @@ export async function writeChecksums(g: GlobalOptions, dir: string, key: string,
   if (files.length === 0) throw new SignetError('FILE_UNREADABLE', `no files to list in ${dir}`);
   const sizes = files.map((f) => statSync(join(dir, f)).size);
   const total = sizes.reduce((a, b) => a + b, 0);
-  const bar = wantProgress(g) ? new cliProgress.SingleBar({ format: 'hashing [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true }, cliProgress.Presets.legacy) : undefined;
+  // cli-progress is loaded only when a bar is drawn (stderr is a terminal).
+  const cliProgress = wantProgress(g) ? (await import('cli-progress')).default : undefined;
+  const bar = cliProgress ? new cliProgress.SingleBar({ format: 'hashing [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true }, cliProgress.Presets.legacy) : undefined;
   bar?.start(total, 0);
   const lines: string[] = [];
   try {

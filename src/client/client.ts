@@ -1,7 +1,7 @@
 // Typed HTTP client for the signet API, used by the CLI and signet-gpg. All outbound HTTP lives
 // here (style.md: domain code does no I/O). Errors from the server keep their stable codes.
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SignetError, isErrorCode } from '../errors.js';
@@ -182,7 +182,7 @@ export class SignetClient {
     this.#correlationId = options.correlationId;
     this.#agent =
       base.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
+        ? new (loadHttps().Agent)({ keepAlive: true, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
         : new http.Agent({ keepAlive: true });
   }
 
@@ -360,7 +360,7 @@ export class SignetClient {
       headers['content-type'] = 'application/octet-stream';
       if (body.length !== undefined) headers['content-length'] = String(body.length);
     }
-    const transport = url.protocol === 'https:' ? https : http;
+    const transport = url.protocol === 'https:' ? loadHttps() : http;
     return new Promise((resolvePromise, reject) => {
       const req = transport.request(url, { method, headers, agent: this.#agent, timeout: this.#timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
@@ -386,6 +386,13 @@ export class SignetClient {
       }
     });
   }
+}
+
+/** node:https (and with it node:tls) is loaded only for an https:// server: a loopback http://
+ *  client does not pay for it at startup. */
+let httpsModule: typeof https | undefined;
+function loadHttps(): typeof https {
+  return (httpsModule ??= process.getBuiltinModule('node:https'));
 }
 
 function queryString(query: SignQuery): string {
