@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SignetError } from '../errors.js';
 import { openStore } from '../store/index.js';
-import { HASH_SIZE, hashLeaf } from '../tlog/rfc6962.js';
+import { HASH_SIZE, hashLeafInto } from '../tlog/rfc6962.js';
 import { CHUNK_LEVEL, chunkRootsFrom } from './log-verify.js';
 
 interface Job {
@@ -28,7 +28,7 @@ try {
     for (let start = job.start; start < job.end; start += PAGE) {
       const end = Math.min(job.end, start + PAGE);
       const entries = await store.log.readEntries(BigInt(start), BigInt(end));
-      entries.forEach((entry, i) => hashLeaf(entry).copy(out, (start + i) * HASH_SIZE));
+      entries.forEach((entry, i) => hashLeafInto(entry, out, (start + i) * HASH_SIZE));
     }
     // start is chunk-aligned; only full chunks have a root of their own.
     const chunk = 1 << CHUNK_LEVEL;

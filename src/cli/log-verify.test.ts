@@ -50,4 +50,9 @@ describe('verifyEntries (chunked roots)', () => {
       verifyEntries(source(entries, tree), { origin: ORIGIN, size: 10n, root: tree.root(10n) }, { origin: ORIGIN, size: 11n, root: tree.root(11n) }),
     ).rejects.toMatchObject({ code: 'TLOG_INCONSISTENT' });
   });
+
+  it('refuses a source that returns more entries than the checkpoint covers', async () => {
+    const padded: EntrySource = { ...source(entries, tree), readEntries: async (start, end) => entries.slice(Number(start), Number(end) + 1) };
+    await expect(verifyEntries(padded, { origin: ORIGIN, size: 10n, root: tree.root(10n) })).rejects.toMatchObject({ code: 'TLOG_VERIFY_FAILED' });
+  });
 });
