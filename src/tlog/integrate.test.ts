@@ -26,6 +26,22 @@ describe('extendTree', () => {
     }
   });
 
+  it('matches a MemoryTree across larger steps (past 2^10, ragged edges)', () => {
+    const entries = Array.from({ length: 2600 }, (_, i) => Buffer.from(`entry ${i}`));
+    const full = new MemoryTree();
+    for (const e of entries) full.append(e);
+    for (const [old, end] of [[1023, 1024], [1000, 2600], [1024, 2049], [2047, 2599], [0, 2600]] as const) {
+      const oldSize = BigInt(old);
+      const ext = extendTree(oldSize, full.readHashes(treeHashIndices(oldSize)), entries.slice(old, end));
+      expect(ext.root.equals(full.root(BigInt(end)))).toBe(true);
+      const positions = Array.from({ length: ext.hashes.length }, (_, i) => storedHashCount(oldSize) + BigInt(i));
+      expect(Buffer.concat(full.readHashes(positions)).equals(Buffer.concat(ext.hashes))).toBe(true);
+      if (old > 0) {
+        expect(Buffer.concat(ext.consistencyProof).equals(Buffer.concat(full.consistencyProof(oldSize, BigInt(end))))).toBe(true);
+      }
+    }
+  });
+
   it('refuses an edge of the wrong length', () => {
     expect(() => extendTree(3n, [], [Buffer.from('x')])).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
   });

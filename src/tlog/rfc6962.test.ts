@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HASH_SIZE, hashChildren, hashLeaf, hashLeafInto, hashPairInto } from './rfc6962.js';
+import { HASH_SIZE, hashChildren, hashChildrenInto, hashLeaf, hashLeafInto, hashPairInto } from './rfc6962.js';
 
 describe('hashLeafInto / hashPairInto (no Buffer per hash)', () => {
   it('write the same digests as hashLeaf / hashChildren, at any offset', () => {
@@ -35,6 +35,16 @@ describe('hashLeafInto / hashPairInto (no Buffer per hash)', () => {
         expect(src.subarray(HASH_SIZE, 2 * HASH_SIZE).equals(want)).toBe(true);
       }),
     );
+  });
+
+  it('hashChildrenInto matches hashChildren, even over one of its children', () => {
+    const left = hashLeaf(Buffer.from('l'));
+    const right = hashLeaf(Buffer.from('r'));
+    const want = hashChildren(left, right);
+    const out = Buffer.concat([left, right]);
+    hashChildrenInto(out.subarray(0, HASH_SIZE), out.subarray(HASH_SIZE), out, HASH_SIZE);
+    expect(out.subarray(HASH_SIZE).equals(want)).toBe(true);
+    expect(() => hashChildrenInto(left.subarray(1), right, out, 0)).toThrow(RangeError);
   });
 
   it('refuse to read or write out of bounds', () => {

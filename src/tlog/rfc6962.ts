@@ -68,6 +68,14 @@ export function hashPairInto(src: Buffer, at: number, out: Buffer, offset: numbe
   if (out.write(hash('sha256', nodeScratch, 'binary'), offset, HASH_SIZE, 'latin1') !== HASH_SIZE) throw new RangeError('no room for a hash');
 }
 
+/** Writes SHA-256(0x01 || left || right) into `out` at `offset` (`out` may hold either child). */
+export function hashChildrenInto(left: Uint8Array, right: Uint8Array, out: Buffer, offset: number): void {
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) throw new RangeError('hashChildrenInto needs two 32-byte hashes');
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_SIZE);
+  if (out.write(hash('sha256', nodeScratch, 'binary'), offset, HASH_SIZE, 'latin1') !== HASH_SIZE) throw new RangeError('no room for a hash');
+}
+
 /**
  * MTH({}) = SHA-256() (RFC 9162 §2.1.1). Go's sumdb/tlog returns an all-zero hash here instead;
  * we follow the RFC and transparency-dev/merkle.

@@ -3,16 +3,11 @@
 // the whole flush. Here the group-committed batch is written on a second connection in its own
 // thread; the main thread waits for the reply without blocking. Same transaction as the
 // in-thread path in log-store.ts (appendBatch). A second instance (role `checkpoint`) only
-// checkpoints the WAL.
+// checkpoints the WAL. The append thread also commits the integrator's steps (commitIntegration).
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { appendBatch } from './log-store.js';
-
-interface AppendRequest {
-  readonly id: number;
-  readonly entries: Uint8Array[];
-  readonly at: number;
-}
+import { SignetError } from '../../errors.js';
+import { appendBatch, commitIntegration, type AppendThreadRequest, type WorkerReply } from './log-store.js';
 
 const { path, role } = workerData as { path: string; role: 'append' | 'checkpoint' };
 const db = new Database(path, { fileMustExist: true });
@@ -24,16 +19,23 @@ db.pragma('busy_timeout = 5000');
 db.pragma('wal_autocheckpoint = 0');
 if (role === 'checkpoint') setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), 250);
 
-parentPort?.on('message', (request: AppendRequest) => {
+parentPort?.on('message', (request: AppendThreadRequest & { readonly id: number }) => {
   try {
+    if (request.kind === 'integrate') {
+      // An integration step's writes (computed and signed on the main thread): same transaction
+      // as the in-thread path, so the fsync happens here too.
+      commitIntegration(db, request.commit);
+      parentPort?.postMessage({ id: request.id } satisfies WorkerReply);
+      return;
+    }
     const first = appendBatch(
       db,
       request.entries.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength)),
       request.at,
     );
-    parentPort?.postMessage({ id: request.id, first });
+    parentPort?.postMessage({ id: request.id, first } satisfies WorkerReply);
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    parentPort?.postMessage({ id: request.id, error: { code: e.code ?? '', message: e.message ?? String(err) } });
+    parentPort?.postMessage({ id: request.id, error: { code: e.code ?? '', message: e.message ?? String(err), signet: err instanceof SignetError } } satisfies WorkerReply);
   }
 });

@@ -3,7 +3,7 @@
 // serial; synchronous=FULL makes every commit durable before `append` resolves.
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { SignetError } from '../../errors.js';
+import { SignetError, type ErrorCode } from '../../errors.js';
 import type { LogIntegrationInput, LogIntegrationOutput, LogStore, LogTreeState, StoredCheckpoint } from '../log-types.js';
 import { storedHashCount, treeHashIndices } from '../../tlog/tree.js';
 import { translate } from './sqlite-store.js';
@@ -136,40 +136,41 @@ export class SqliteLogStore implements LogStore {
   }
 
   async integrate(maxEntries: number, step: (input: LogIntegrationInput) => LogIntegrationOutput | undefined): Promise<LogTreeState | undefined> {
-    // Let the append thread's batch in flight commit first: the two connections would otherwise
-    // meet on SQLite's write lock, whose busy handler sleeps in steps of up to 100 ms. This
-    // resumes before the next batch is posted (that waits for setImmediate), and the transaction
-    // below is synchronous, so it never waits on the lock.
-    await this.#appender?.drained();
-    return this.#run(() =>
-      this.#db.transaction(() => {
-        const tree = this.#treeState();
-        const size = tree?.size ?? 0n;
-        const edge = this.#readHashes(treeHashIndices(size));
-        const next = BigInt(this.#nextIndex());
-        const end = next - size > BigInt(maxEntries) ? size + BigInt(maxEntries) : next;
-        const rows = this.#db
-          .prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
-          .all(position(size), position(end)) as Array<{ idx: number; entry: Buffer }>;
-        const output = step({ tree, edge, entries: denseEntries(size, end, rows) });
-        if (output === undefined) return tree;
-        const insert = this.#db.prepare('INSERT INTO tlog_hashes (idx, hash) VALUES (?, ?)');
-        const first = storedHashCount(size);
-        output.hashes.forEach((hash, i) => insert.run(position(first + BigInt(i)), hash));
-        const now = Date.now();
-        const t = output.tree;
-        this.#db
-          .prepare(
-            `INSERT INTO tlog_tree (id, size, root, checkpoint, updated_at) VALUES (1, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
-          )
-          .run(position(t.size), t.root, t.checkpoint, now);
-        this.#db
-          .prepare('INSERT INTO tlog_checkpoints (size, root, checkpoint, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING')
-          .run(position(t.size), t.root, t.checkpoint, now);
-        return t;
-      }).immediate(),
-    );
+    if (this.#appender === undefined) {
+      // In-thread (no append thread yet, or under a TypeScript test runner): read, step and commit
+      // in one BEGIN IMMEDIATE transaction.
+      return this.#run(() =>
+        this.#db.transaction(() => {
+          const input = this.#integrationInput(maxEntries);
+          const output = step(input);
+          if (output === undefined) return input.tree;
+          commitIntegration(this.#db, integrationCommit(input.tree, output));
+          return output.tree;
+        }).immediate(),
+      );
+    }
+    // With the append thread, the commit (its row inserts and its fsync, tens of ms on a busy
+    // disk) runs there, never on the event loop. The input is read here in one read transaction
+    // (a WAL snapshot: no lock, no wait for the append thread); sequenced entries never change, so
+    // the only thing that could move under the step is the tree itself, and the commit is a
+    // compare-and-set on it: it applies only if the tree is still the one the step extended.
+    const input = this.#run(() => this.#db.transaction(() => this.#integrationInput(maxEntries)).deferred());
+    const output = step(input);
+    if (output === undefined) return input.tree;
+    await this.#appender.commitIntegration(integrationCommit(input.tree, output));
+    return output.tree;
+  }
+
+  #integrationInput(maxEntries: number): LogIntegrationInput {
+    const tree = this.#treeState();
+    const size = tree?.size ?? 0n;
+    const edge = this.#readHashes(treeHashIndices(size));
+    const next = BigInt(this.#nextIndex());
+    const end = next - size > BigInt(maxEntries) ? size + BigInt(maxEntries) : next;
+    const rows = this.#db
+      .prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
+      .all(position(size), position(end)) as Array<{ idx: number; entry: Buffer }>;
+    return { tree, edge, entries: denseEntries(size, end, rows) };
   }
 
   async listCheckpoints(fromSize: bigint, toSize: bigint, limit: number): Promise<StoredCheckpoint[]> {
@@ -221,12 +222,67 @@ export function appendBatch(db: Database.Database, entries: readonly Buffer[], a
   }).immediate();
 }
 
+/** An integration step's writes, as plain data (it crosses to the append thread). */
+export interface IntegrationCommit {
+  /** The tree the step extended (undefined: none yet); the commit applies only over exactly it. */
+  readonly before: { readonly size: number; readonly root: Uint8Array } | undefined;
+  /** Stored-hash position of the first new hash. */
+  readonly first: number;
+  /** The new stored hashes, 32 bytes each, concatenated. */
+  readonly hashes: Uint8Array;
+  readonly size: number;
+  readonly root: Uint8Array;
+  readonly checkpoint: string;
+  readonly now: number;
+}
+
+function integrationCommit(tree: LogTreeState | undefined, output: LogIntegrationOutput): IntegrationCommit {
+  const size = tree?.size ?? 0n;
+  return {
+    before: tree && { size: position(tree.size), root: tree.root },
+    first: position(storedHashCount(size)),
+    hashes: Buffer.concat(output.hashes as Buffer[]),
+    size: position(output.tree.size),
+    root: output.tree.root,
+    checkpoint: output.tree.checkpoint,
+    now: Date.now(),
+  };
+}
+
+/**
+ * The integration's write transaction: new stored hashes, tree state and checkpoint together, if
+ * (compare-and-set) the tree is still the one the step extended; else TLOG_INCONSISTENT and
+ * nothing is written. Runs on the append thread, or inside the in-thread transaction.
+ */
+export function commitIntegration(db: Database.Database, c: IntegrationCommit): void {
+  db.transaction(() => {
+    const row = db.prepare('SELECT size, root FROM tlog_tree WHERE id = 1').get() as { size: number; root: Buffer } | undefined;
+    const same =
+      c.before === undefined ? row === undefined : row !== undefined && row.size === c.before.size && Buffer.from(c.before.root).equals(row.root);
+    if (!same) throw new SignetError('TLOG_INCONSISTENT', 'the log tree changed during integration; nothing was written');
+    const hashes = Buffer.from(c.hashes.buffer, c.hashes.byteOffset, c.hashes.byteLength);
+    if (hashes.length % 32 !== 0) throw new SignetError('INTERNAL', 'integration hashes are not 32 bytes each');
+    const insert = db.prepare('INSERT INTO tlog_hashes (idx, hash) VALUES (?, ?)');
+    for (let i = 0; i < hashes.length / 32; i++) insert.run(c.first + i, hashes.subarray(i * 32, (i + 1) * 32));
+    const root = Buffer.from(c.root.buffer, c.root.byteOffset, c.root.byteLength);
+    db.prepare(
+      `INSERT INTO tlog_tree (id, size, root, checkpoint, updated_at) VALUES (1, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+    ).run(c.size, root, c.checkpoint, c.now);
+    db.prepare('INSERT INTO tlog_checkpoints (size, root, checkpoint, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING').run(
+      c.size,
+      root,
+      c.checkpoint,
+      c.now,
+    );
+  }).immediate();
+}
+
 /** The main thread's end of log-append-worker.ts: one request per batch, answered after COMMIT. */
 class AppendThread {
   readonly #worker: Worker;
   readonly #checkpointer: Worker;
-  readonly #pending = new Map<number, { resolve(first: bigint): void; reject(err: unknown): void }>();
-  #drainWaiters: Array<() => void> = [];
+  readonly #pending = new Map<number, { resolve(first: number): void; reject(err: unknown): void }>();
   #nextId = 0;
 
   constructor(path: string) {
@@ -234,44 +290,55 @@ class AppendThread {
     this.#worker.unref();
     this.#checkpointer = new Worker(new URL('./log-append-worker.js', import.meta.url), { workerData: { path, role: 'checkpoint' } });
     this.#checkpointer.unref();
-    this.#worker.on('message', (m: { id: number; first?: number; error?: { code: string; message: string } }) => {
+    this.#worker.on('message', (m: WorkerReply) => {
       const pending = this.#pending.get(m.id);
       this.#pending.delete(m.id);
-      if (this.#pending.size === 0) {
-        this.#worker.unref();
-        for (const resolve of this.#drainWaiters.splice(0)) resolve();
-      }
-      if (m.error) pending?.reject(translate(Object.assign(new Error(m.error.message), { code: m.error.code }), 'the SQLite log store failed'));
-      else pending?.resolve(BigInt(m.first as number));
+      if (this.#pending.size === 0) this.#worker.unref();
+      if (m.error === undefined) pending?.resolve(m.first ?? 0);
+      else if (m.error.signet) pending?.reject(new SignetError(m.error.code as ErrorCode, m.error.message));
+      else pending?.reject(translate(Object.assign(new Error(m.error.message), { code: m.error.code }), 'the SQLite log store failed'));
     });
     this.#worker.on('error', (err) => this.#failAll(err));
     this.#worker.on('exit', () => this.#failAll(new Error('the log append thread exited')));
   }
 
-  /** Resolves once no batch is in flight. */
-  drained(): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  async append(entries: readonly Buffer[], at: number): Promise<bigint> {
+    return BigInt(await this.#request({ kind: 'append', entries, at }));
   }
 
-  append(entries: readonly Buffer[], at: number): Promise<bigint> {
+  async commitIntegration(commit: IntegrationCommit): Promise<void> {
+    await this.#request({ kind: 'integrate', commit });
+  }
+
+  #request(body: AppendThreadRequest): Promise<number> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.ref();
-      this.#worker.postMessage({ id, entries, at });
+      this.#worker.postMessage({ id, ...body });
     });
   }
 
   #failAll(err: unknown): void {
     for (const p of this.#pending.values()) p.reject(translate(err, 'the SQLite log append thread failed'));
     this.#pending.clear();
-    for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
   async close(): Promise<void> {
     await Promise.all([this.#worker.terminate(), this.#checkpointer.terminate()]);
   }
+}
+
+/** A request to log-append-worker.ts (plus its `id`). */
+export type AppendThreadRequest =
+  | { readonly kind: 'append'; readonly entries: readonly Uint8Array[]; readonly at: number }
+  | { readonly kind: 'integrate'; readonly commit: IntegrationCommit };
+
+/** Its reply: `first` for an append; `signet` errors keep their code. */
+export interface WorkerReply {
+  readonly id: number;
+  readonly first?: number;
+  readonly error?: { readonly code: string; readonly message: string; readonly signet: boolean };
 }
 
 /** Rows must be exactly start, start+1, …, end-1: a gap means a deleted (tampered) entry. */
