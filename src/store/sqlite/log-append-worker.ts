@@ -28,11 +28,15 @@ parentPort?.on('message', (request: AppendThreadRequest & { readonly id: number 
       parentPort?.postMessage({ id: request.id } satisfies WorkerReply);
       return;
     }
-    const first = appendBatch(
-      db,
-      request.entries.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength)),
-      request.at,
-    );
+    const packed = Buffer.from(request.packed.buffer, request.packed.byteOffset, request.packed.byteLength);
+    const entries: Buffer[] = [];
+    let offset = 0;
+    for (const length of request.lengths) {
+      entries.push(packed.subarray(offset, offset + length));
+      offset += length;
+    }
+    if (offset !== packed.length) throw new Error('append batch lengths do not match its bytes');
+    const first = appendBatch(db, entries, request.at);
     parentPort?.postMessage({ id: request.id, first } satisfies WorkerReply);
   } catch (err) {
     const e = err as { code?: string; message?: string };

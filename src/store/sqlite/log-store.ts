@@ -241,9 +241,10 @@ function integrationCommit(tree: LogTreeState | undefined, output: LogIntegratio
   return {
     before: tree && { size: position(tree.size), root: tree.root },
     first: position(storedHashCount(size)),
-    hashes: Buffer.concat(output.hashes as Buffer[]),
+    // Fresh copies: a view would be cloned with its whole underlying ArrayBuffer.
+    hashes: new Uint8Array(Buffer.concat(output.hashes as Buffer[])),
     size: position(output.tree.size),
-    root: output.tree.root,
+    root: new Uint8Array(output.tree.root),
     checkpoint: output.tree.checkpoint,
     now: Date.now(),
   };
@@ -303,19 +304,28 @@ class AppendThread {
   }
 
   async append(entries: readonly Buffer[], at: number): Promise<bigint> {
-    return BigInt(await this.#request({ kind: 'append', entries, at }));
+    // One fresh buffer, transferred: posting the entries themselves would structured-clone each
+    // one's WHOLE ArrayBuffer, and small Buffers are views of Node's shared 8 KB pool.
+    const packed = new Uint8Array(entries.reduce((sum, e) => sum + e.length, 0));
+    let at0 = 0;
+    for (const entry of entries) {
+      packed.set(entry, at0);
+      at0 += entry.length;
+    }
+    const lengths = entries.map((e) => e.length);
+    return BigInt(await this.#request({ kind: 'append', packed, lengths, at }, [packed.buffer]));
   }
 
   async commitIntegration(commit: IntegrationCommit): Promise<void> {
     await this.#request({ kind: 'integrate', commit });
   }
 
-  #request(body: AppendThreadRequest): Promise<number> {
+  #request(body: AppendThreadRequest, transfer: ArrayBuffer[] = []): Promise<number> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.ref();
-      this.#worker.postMessage({ id, ...body });
+      this.#worker.postMessage({ id, ...body }, transfer);
     });
   }
 
@@ -331,7 +341,7 @@ class AppendThread {
 
 /** A request to log-append-worker.ts (plus its `id`). */
 export type AppendThreadRequest =
-  | { readonly kind: 'append'; readonly entries: readonly Uint8Array[]; readonly at: number }
+  | { readonly kind: 'append'; readonly packed: Uint8Array; readonly lengths: readonly number[]; readonly at: number }
   | { readonly kind: 'integrate'; readonly commit: IntegrationCommit };
 
 /** Its reply: `first` for an append; `signet` errors keep their code. */
