@@ -1,7 +1,7 @@
 // `signet log verify`: recompute the whole tree from the entries (RFC 9162 §2.1.2) and compare it
 // with the signed checkpoint, and with a checkpoint saved earlier (consistency by recomputation,
 // which is stronger than a proof: it covers every entry). The entries come either from the server
-// (`/v1/log/entries`, stored leaf hashes from its level-0 tiles) or straight from the store
+// (its C2SP tlog-tiles entry bundles; stored leaf hashes from its level-0 tiles) or straight from the store
 // (offline: an edited database row must be caught by recomputation, since the server's own
 // answers could lie). On failure the first bad entry is named.
 import { cpus } from 'node:os';

@@ -145,6 +145,11 @@ describe('entry bundles', () => {
     const bundle = encodeEntryBundle(entries);
     expect(bundle.subarray(0, 5)).toEqual(Buffer.from([0, 0, 0, 1, 0x61]));
     expect(decodeEntryBundle(bundle, 3)).toEqual(entries);
+    // Views share the bundle's memory; copies do not.
+    const views = decodeEntryBundle(bundle, 3, true);
+    expect(views).toEqual(entries);
+    expect(views[1]?.buffer).toBe(bundle.buffer);
+    expect(decodeEntryBundle(bundle, 3)[1]?.buffer).not.toBe(bundle.buffer);
   });
 
   it('rejects oversized entries, truncation, trailing bytes and wrong counts', () => {

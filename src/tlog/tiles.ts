@@ -154,8 +154,11 @@ export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** Strict: every byte belongs to an entry, at most 256 entries, and exactly `width` if given. */
-export function decodeEntryBundle(bundle: Buffer, width?: number): Buffer[] {
+/**
+ * Strict: every byte belongs to an entry, at most 256 entries, and exactly `width` if given.
+ * Entries are copies unless `views` (then they share the bundle's memory: no copy per entry).
+ */
+export function decodeEntryBundle(bundle: Buffer, width?: number, views = false): Buffer[] {
   const entries: Buffer[] = [];
   let offset = 0;
   while (offset < bundle.length) {
@@ -164,7 +167,8 @@ export function decodeEntryBundle(bundle: Buffer, width?: number): Buffer[] {
     const length = bundle.readUInt16BE(offset);
     offset += 2;
     if (offset + length > bundle.length) throw new SignetError('TLOG_ENTRY_MALFORMED', 'entry bundle truncated in an entry');
-    entries.push(Buffer.from(bundle.subarray(offset, offset + length)));
+    const entry = bundle.subarray(offset, offset + length);
+    entries.push(views ? entry : Buffer.from(entry));
     offset += length;
   }
   if (entries.length === 0 || (width !== undefined && entries.length !== width)) {
