@@ -144,14 +144,20 @@ export function decodeTile(tile: Buffer, width: number = TILE_WIDTH): Buffer[] {
 /** Concatenated uint16-BE-length-prefixed entries (tlog-tiles "entry bundles"). */
 export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
   if (entries.length < 1 || entries.length > TILE_WIDTH) throw new RangeError('a bundle holds 1..256 entries');
-  const chunks: Uint8Array[] = [];
+  let total = 0;
   for (const entry of entries) {
     if (entry.length > MAX_ENTRY_BYTES) throw new SignetError('TLOG_ENTRY_MALFORMED', 'entry exceeds 65535 bytes');
-    const prefix = Buffer.alloc(2);
-    prefix.writeUInt16BE(entry.length, 0);
-    chunks.push(prefix, entry);
+    total += 2 + entry.length;
   }
-  return Buffer.concat(chunks);
+  // One allocation (a bundle is served per request: no Buffer per length prefix).
+  const bundle = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (const entry of entries) {
+    offset = bundle.writeUInt16BE(entry.length, offset);
+    bundle.set(entry, offset);
+    offset += entry.length;
+  }
+  return bundle;
 }
 
 /**
