@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { signingThreads } from './digest-signer.js';
 
 describe('signingThreads', () => {
-  it('takes SIGNET_SIGNING_THREADS, else one per core up to 8', () => {
+  it('takes SIGNET_SIGNING_THREADS, else two per core up to 16', () => {
     expect(signingThreads({ SIGNET_SIGNING_THREADS: '3' })).toBe(3);
     const byCores = signingThreads({});
     expect(byCores).toBeGreaterThanOrEqual(1);
-    expect(byCores).toBeLessThanOrEqual(8);
+    expect(byCores).toBeLessThanOrEqual(16);
     expect(signingThreads({ SIGNET_SIGNING_THREADS: '' })).toBe(byCores);
   });
 
