@@ -1,6 +1,7 @@
 // The auth sub-store on SQLite. better-sqlite3 is synchronous and one process writes, so each
 // method is one statement or one BEGIN IMMEDIATE transaction.
 import type Database from 'better-sqlite3';
+import { preparedStatements } from './statements.js';
 import { SignetError, type ErrorCode } from '../../errors.js';
 import type { AuthStore, RoleKind, RoleRecord, SecretIdRecord, TakeWrappedResult, WrappedRecord } from '../auth-types.js';
 import {
@@ -21,19 +22,11 @@ const decoders = { int: (v: number | string) => Number(v) };
 
 export class SqliteAuthStore implements AuthStore {
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #stmt: (sql: string) => Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
-  }
-
-  #stmt(sql: string): Database.Statement {
-    let s = this.#statements.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#statements.set(sql, s);
-    }
-    return s;
+    this.#stmt = preparedStatements(db);
   }
 
   #run<T>(fn: () => T, constraint?: [ErrorCode, string]): T {

@@ -11,6 +11,7 @@
 // stalls the event loop.
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { preparedStatements } from './statements.js';
 import type { PolicyRecord, PolicyStore, RateDecision } from '../policy-types.js';
 import { translate } from './sqlite-store.js';
 
@@ -83,8 +84,8 @@ class RateThread {
 export class SqlitePolicyStore implements PolicyStore {
   readonly #db: Database.Database;
   readonly #counters: Database.Database;
-  readonly #statements = new Map<string, Database.Statement>();
-  readonly #counterStatements = new Map<string, Database.Statement>();
+  readonly #stmt: (sql: string) => Database.Statement;
+  readonly #counterStmt: (sql: string) => Database.Statement;
   readonly #path: string | undefined;
   #thread: RateThread | undefined;
 
@@ -95,26 +96,10 @@ export class SqlitePolicyStore implements PolicyStore {
   constructor(db: Database.Database, counters: Database.Database = db, path?: string) {
     this.#db = db;
     this.#counters = counters;
+    this.#stmt = preparedStatements(db);
+    this.#counterStmt = preparedStatements(counters);
     // Under a TypeScript test runner the worker's .ts file cannot be loaded: count in-thread.
     this.#path = import.meta.url.endsWith('.js') ? path : undefined;
-  }
-
-  #stmt(sql: string): Database.Statement {
-    let s = this.#statements.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#statements.set(sql, s);
-    }
-    return s;
-  }
-
-  #counterStmt(sql: string): Database.Statement {
-    let s = this.#counterStatements.get(sql);
-    if (!s) {
-      s = this.#counters.prepare(sql);
-      this.#counterStatements.set(sql, s);
-    }
-    return s;
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // write survives power loss). Engine errors are translated here; nothing SQLite-specific leaks out.
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { preparedStatements } from './statements.js';
 import { SignetError, type ErrorCode } from '../../errors.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import { SqliteLogStore } from './log-store.js';
@@ -14,7 +15,7 @@ export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
   readonly path: string;
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #stmt: (sql: string) => Database.Statement;
   readonly log: SqliteLogStore;
   readonly policies: SqlitePolicyStore;
   readonly auth: SqliteAuthStore;
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   private constructor(path: string, db: Database.Database, counters: Database.Database) {
     this.path = path;
     this.#db = db;
+    this.#stmt = preparedStatements(db);
     this.log = new SqliteLogStore(db, path);
     this.policies = new SqlitePolicyStore(db, counters, path);
     this.auth = new SqliteAuthStore(db);
@@ -57,16 +59,6 @@ export class SqliteStore implements Store {
         }).immediate();
       }
     });
-  }
-
-  /** Prepared statements are compiled once per connection: preparing costs more than running. */
-  #stmt(sql: string): Database.Statement {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 
   async close(): Promise<void> {
