@@ -1,9 +1,9 @@
 // Stock rpmsign signing through signet-gpg (%__gpg pointed at the shim), checked by rpmkeys -Kv:
 // RSA-4096 and Ed25519 header signatures OK, each one in the transparency log as an rpm entry
 // with the package's NEVRA; a tampered payload fails; an unsupported gpg option signs nothing.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
 import { makeWorkspace, run, type Workspace } from './rpm-setup.js';
@@ -23,15 +23,6 @@ describe('rpmsign through signet-gpg', () => {
     await s?.close();
     ws?.cleanup();
   });
-
-  function copyCorpus(to: string): string[] {
-    mkdirSync(to, { recursive: true });
-    return ws.corpus.map((f) => {
-      const dest = join(to, basename(f));
-      copyFileSync(f, dest);
-      return dest;
-    });
-  }
 
   function rpmsign(gpgName: string, files: string[], extra: string[] = []) {
     return run('rpmsign', ['--define', `__gpg ${SHIM}`, '--define', `_gpg_name ${gpgName}`, ...extra, '--addsign', ...files], { env: s.env });
@@ -53,7 +44,7 @@ describe('rpmsign through signet-gpg', () => {
   for (const [label, keyOf, specOf, sigLabel] of cases) {
     it(`${label}: rpmkeys -Kv OK for the small corpus, every signature logged with its NEVRA`, async () => {
       const key = keyOf();
-      const files = copyCorpus(join(ws.dir, key.name));
+      const files = ws.copyCorpus(join(ws.dir, key.name));
       const r = rpmsign(specOf(key), files, ['--define', '_gpg_digest_algo sha256']);
       expect(r.status, r.stderr).toBe(0);
       for (const f of files) {
@@ -75,7 +66,7 @@ describe('rpmsign through signet-gpg', () => {
   }
 
   it('a flipped payload byte fails rpmkeys; a key it does not trust is NOKEY', () => {
-    const [file] = copyCorpus(join(ws.dir, 'tamper'));
+    const [file] = ws.copyCorpus(join(ws.dir, 'tamper'));
     expect(rpmsign(s.keys.ed.name, [file!]).status).toBe(0);
     expect(rpmkeys('tamper-ok', s.keys.ed, file!).status).toBe(0);
     expect(rpmkeys('tamper-other', s.keys.other, file!).status).not.toBe(0);
@@ -86,7 +77,7 @@ describe('rpmsign through signet-gpg', () => {
   });
 
   it('an unsupported gpg option and an unknown key fail rpmsign; nothing is signed or logged', async () => {
-    const [file] = copyCorpus(join(ws.dir, 'refused'));
+    const [file] = ws.copyCorpus(join(ws.dir, 'refused'));
     const original = sha256(file!);
     const before = await settledSignatureCount(s.srv.addr);
     const bad = rpmsign(s.keys.rsa.email, [file!], ['--define', '_gpg_sign_cmd_extra_args --sign-with-guesswork']);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
 import { requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
-import { aptSandbox, makeAptRepo } from './repo-setup.js';
+import { createRepoKeys, aptSandbox, makeAptRepo } from './repo-setup.js';
 
 describe('signet repo sign apt', () => {
   let dir: string;
@@ -21,11 +21,7 @@ describe('signet repo sign apt', () => {
     dir = mkdtempSync(join(tmpdir(), 'signet-apt-'));
     srv = await serveProcess();
     env = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: srv.token };
-    for (const [name, algo] of [['rel', 'rsa4096'], ['other', 'ed25519']] as const) {
-      expect(signet(['key', 'create', name, '--algo', algo], { env }).status).toBe(0);
-      keyFiles[name] = join(dir, `${name}.asc`);
-      writeFileSync(keyFiles[name] as string, signet(['key', 'export', name], { env }).stdout);
-    }
+    Object.assign(keyFiles, createRepoKeys(env, dir).keyFiles);
   }, 180_000);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
 import { requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
 import { makeWorkspace, mustRun, run, type Workspace } from './rpm-setup.js';
-import { makeAptRepo, makePacmanPackage } from './repo-setup.js';
+import { createRepoKeys, makeAptRepo, makePacmanPackage } from './repo-setup.js';
 
 describe('signet gate', () => {
   let ws: Workspace;
@@ -24,11 +24,7 @@ describe('signet gate', () => {
     ws = makeWorkspace();
     srv = await serveProcess();
     env = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: srv.token };
-    for (const [name, algo] of [['rel', 'rsa4096'], ['other', 'ed25519']] as const) {
-      expect(signet(['key', 'create', name, '--algo', algo], { env }).status).toBe(0);
-      keyFiles[name] = join(ws.dir, `${name}.asc`);
-      writeFileSync(keyFiles[name] as string, signet(['key', 'export', name], { env }).stdout);
-    }
+    Object.assign(keyFiles, createRepoKeys(env, ws.dir).keyFiles);
     keyring = join(ws.dir, 'rel.gpg');
     const dearmored = run('sh', ['-c', 'gpg --dearmor < "$1" > "$2"', 'sh', keyFiles.rel as string, keyring]);
     expect(dearmored.status, dearmored.stderr).toBe(0);

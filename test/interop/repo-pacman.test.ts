@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
 import { requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
 import { mustRun, run } from './rpm-setup.js';
-import { makePacmanPackage, pacmanSandbox } from './repo-setup.js';
+import { createRepoKeys, makePacmanPackage, pacmanSandbox } from './repo-setup.js';
 
 describe('signet repo sign pacman', () => {
   let dir: string;
@@ -24,13 +24,9 @@ describe('signet repo sign pacman', () => {
     dir = mkdtempSync(join(tmpdir(), 'signet-pacman-'));
     srv = await serveProcess();
     env = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: srv.token };
-    for (const [name, algo] of [['rel', 'rsa4096'], ['other', 'ed25519']] as const) {
-      const r = signet(['key', 'create', name, '--algo', algo, '--json'], { env });
-      expect(r.status, r.stderr).toBe(0);
-      fingerprints[name] = JSON.parse(r.stdout).fingerprint;
-      keyFiles[name] = join(dir, `${name}.asc`);
-      writeFileSync(keyFiles[name] as string, signet(['key', 'export', name], { env }).stdout);
-    }
+    const created = createRepoKeys(env, dir);
+    Object.assign(keyFiles, created.keyFiles);
+    Object.assign(fingerprints, created.fingerprints);
   }, 180_000);
 
   afterAll(async () => {

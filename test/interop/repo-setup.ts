@@ -2,7 +2,26 @@
 // client sandboxes that touch nothing outside a temp dir.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { signet } from '../helpers/cli.js';
 import { mustRun, run, type Run } from './rpm-setup.js';
+
+// ---- keys --------------------------------------------------------------------------------------
+
+/** The keys every repository test uses: `rel` (RSA-4096, the release key) and `other` (Ed25519,
+ *  a foreign key), created on the server; armored public keys written to DIR/NAME.asc. */
+export function createRepoKeys(env: Record<string, string>, dir: string): { keyFiles: Record<string, string>; fingerprints: Record<string, string> } {
+  const keyFiles: Record<string, string> = {};
+  const fingerprints: Record<string, string> = {};
+  for (const [name, algo] of [['rel', 'rsa4096'], ['other', 'ed25519']] as const) {
+    const r = signet(['key', 'create', name, '--algo', algo, '--json'], { env });
+    expect(r.status, r.stderr).toBe(0);
+    fingerprints[name] = JSON.parse(r.stdout).fingerprint;
+    keyFiles[name] = join(dir, `${name}.asc`);
+    writeFileSync(keyFiles[name] as string, signet(['key', 'export', name], { env }).stdout);
+  }
+  return { keyFiles, fingerprints };
+}
 
 // ---- apt ---------------------------------------------------------------------------------------
 

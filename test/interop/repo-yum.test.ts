@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
 import { requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
 import { makeWorkspace, mustRun, type Workspace } from './rpm-setup.js';
-import { dnfSandbox } from './repo-setup.js';
+import { createRepoKeys, dnfSandbox } from './repo-setup.js';
 
 describe('signet repo sign yum', () => {
   let ws: Workspace;
@@ -22,11 +22,7 @@ describe('signet repo sign yum', () => {
     ws = makeWorkspace();
     srv = await serveProcess();
     env = { SIGNET_ADDR: srv.addr, SIGNET_TOKEN: srv.token };
-    for (const [name, algo] of [['rel', 'rsa4096'], ['other', 'ed25519']] as const) {
-      expect(signet(['key', 'create', name, '--algo', algo], { env }).status).toBe(0);
-      keyFiles[name] = join(ws.dir, `${name}.asc`);
-      writeFileSync(keyFiles[name] as string, signet(['key', 'export', name], { env }).stdout);
-    }
+    Object.assign(keyFiles, createRepoKeys(env, ws.dir).keyFiles);
   }, 180_000);
 
   afterAll(async () => {

@@ -3,8 +3,8 @@
 // refused without --replace, every signature in the log, and kill -9 mid-batch leaves every
 // package either original or fully signed.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
 import { SIGNET, requireBuild, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
@@ -35,15 +35,6 @@ describe('signet rpm', () => {
     ws?.cleanup();
   });
 
-  function copyCorpus(to: string): string[] {
-    mkdirSync(to, { recursive: true });
-    return ws.corpus.map((f) => {
-      const dest = join(to, basename(f));
-      copyFileSync(f, dest);
-      return dest;
-    });
-  }
-
   function rpmdb(name: string, keyFile: string): string {
     const db = join(ws.dir, `db-${name}`);
     mkdirSync(db, { recursive: true });
@@ -54,7 +45,7 @@ describe('signet rpm', () => {
 
   for (const [key, label] of [['rel-rsa', 'RSA/SHA512'], ['rel-ed', 'EdDSA/SHA256']] as const) {
     it(`${key}: rpmkeys -Kv reports a good header signature, sizes unchanged, logged`, () => {
-      const files = copyCorpus(join(ws.dir, key));
+      const files = ws.copyCorpus(join(ws.dir, key));
       const sizes = files.map((f) => statSync(f).size);
       const r = signet(['rpm', 'sign', '--key', key, '--json', ...files], { env });
       expect(r.status, r.stderr).toBe(0);
@@ -91,7 +82,7 @@ describe('signet rpm', () => {
   });
 
   it('a flipped payload byte fails rpmkeys and signet rpm verify', () => {
-    const [file] = copyCorpus(join(ws.dir, 'tamper'));
+    const [file] = ws.copyCorpus(join(ws.dir, 'tamper'));
     expect(signet(['rpm', 'sign', '--key', 'rel-ed', file as string], { env }).status).toBe(0);
     const bytes = readFileSync(file as string);
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0xff;
@@ -102,7 +93,7 @@ describe('signet rpm', () => {
   });
 
   it('--replace re-signs with another key', () => {
-    const [file] = copyCorpus(join(ws.dir, 'replace'));
+    const [file] = ws.copyCorpus(join(ws.dir, 'replace'));
     expect(signet(['rpm', 'sign', '--key', 'rel-rsa', file as string], { env }).status).toBe(0);
     expect(signet(['rpm', 'sign', '--key', 'other', '--replace', file as string], { env }).status).toBe(0);
     const db = rpmdb('replace', keyFiles.other as string);
@@ -116,7 +107,7 @@ describe('signet rpm', () => {
     for (const delay of [200, 700]) {
       const dir = join(ws.dir, `kill-${delay}`);
       const files: string[] = [];
-      for (let round = 0; round < 3; round++) files.push(...copyCorpus(join(dir, String(round))));
+      for (let round = 0; round < 3; round++) files.push(...ws.copyCorpus(join(dir, String(round))));
       const child = spawn(process.execPath, [SIGNET, 'rpm', 'sign', '--key', 'rel-rsa', ...files], {
         env: { PATH: process.env.PATH ?? '', ...env },
         stdio: 'ignore',

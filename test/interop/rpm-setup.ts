@@ -2,9 +2,9 @@
 // ../shared/corpus/mk-rpms.sh and a throwaway GNUPGHOME with RSA-4096 and Ed25519 keys.
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** The corpus script lives in shared/ beside the checkout (SIGNET_CORPUS_SCRIPT overrides). */
 export const MK_RPMS = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../../shared/corpus/mk-rpms.sh', import.meta.url));
@@ -31,6 +31,8 @@ export function mustRun(cmd: string, args: string[], opts: { env?: NodeJS.Proces
 export interface Workspace {
   dir: string;
   corpus: string[];
+  /** Fresh copies of the corpus in `to` (created), to sign without touching the originals. */
+  copyCorpus(to: string): string[];
   cleanup(): void;
 }
 
@@ -43,7 +45,15 @@ export function makeWorkspace(): Workspace {
     .filter((f) => f.endsWith('.rpm'))
     .sort()
     .map((f) => join(corpusDir, f));
-  return { dir, corpus, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const copyCorpus = (to: string): string[] => {
+    mkdirSync(to, { recursive: true });
+    return corpus.map((f) => {
+      const dest = join(to, basename(f));
+      copyFileSync(f, dest);
+      return dest;
+    });
+  };
+  return { dir, corpus, copyCorpus, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface Keyring {
