@@ -3,10 +3,11 @@
 // signatures, pacman (SigLevel = Required) installs from the repository, a tampered database
 // fails, and every signature is in the transparency log as a pacman entry.
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
-import { signet } from '../helpers/cli.js';
+import { ROOT } from '../helpers/cli.js';
 import { run } from './rpm-setup.js';
 import { pacmanSandbox } from './repo-setup.js';
 import { entriesFor, packetSha256, startShimServer, type ShimKey, type ShimSetup } from './gpg-shim-setup.js';
@@ -34,7 +35,7 @@ describe('makepkg and repo-add through signet-gpg', () => {
     // makepkg refuses to run as root: the build runs as nobody, who must reach the directory.
     chmodSync(s.dir, 0o755);
     shimDir = join(s.dir, 'shim-bin');
-    const r = signet(['gpg-shim', 'install', shimDir]);
+    const r = spawnSync(process.execPath, [join(installationForNobody(s.dir), 'bin', 'signet'), 'gpg-shim', 'install', shimDir], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     env = { ...s.env, PATH: `${shimDir}:${process.env.PATH ?? ''}` };
   }, 180_000);
@@ -129,3 +130,20 @@ describe('makepkg and repo-add through signet-gpg', () => {
     expect(readdirSync(repo).filter((f) => f.endsWith('.sig'))).toEqual([]);
   });
 });
+
+/**
+ * The checkout when nobody can run it; otherwise (a checkout below a 0700 directory, e.g. a
+ * mktemp -d clone) an installation nobody can reach in DIR: bin, package.json, and dist and
+ * node_modules hard-linked (copied across file systems).
+ */
+function installationForNobody(dir: string): string {
+  if (process.getuid?.() !== 0) return ROOT;
+  if (spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', join(ROOT, 'package.json')]).status === 0) return ROOT;
+  const copy = join(dir, 'installation');
+  mkdirSync(copy);
+  for (const part of ['bin', 'package.json', 'dist', 'node_modules']) {
+    const linked = spawnSync('cp', ['-al', join(ROOT, part), copy]);
+    if (linked.status !== 0) execFileSync('cp', ['-a', join(ROOT, part), copy]);
+  }
+  return copy;
+}
