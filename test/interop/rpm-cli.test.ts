@@ -68,16 +68,25 @@ describe('signet rpm', () => {
   }
 
   it('every RPM signature is in the transparency log', async () => {
-    const res = await fetch(`${srv.addr}/v1/log/entries?start=0&end=100`);
-    expect(res.status).toBe(200);
-    const { entries } = (await res.json()) as { entries: string[] };
-    const rpmEntries = entries
-      .map((e) => JSON.parse(Buffer.from(e, 'base64').toString('utf8')) as { sig_kind?: string; artifact?: { nevra?: string } })
-      .filter((e) => e.sig_kind === 'rpm');
-    for (const f of ws.corpus) {
-      const nevra = run('rpm', ['-qp', '--qf', '%{nevra}', f]).stdout.trim();
+    const nevras = ws.corpus.map((f) => run('rpm', ['-qp', '--qf', '%{nevra}', f]).stdout.trim());
+    // Entries are served once integrated into a checkpoint (every 500 ms): read until the last
+    // signatures of the previous tests are in, for at most 15 s.
+    const deadline = Date.now() + 15_000;
+    let rpmEntries: { sig_kind?: string; artifact?: { nevra?: string } }[] = [];
+    const count = (nevra: string) => rpmEntries.filter((e) => e.artifact?.nevra === nevra).length;
+    for (;;) {
+      const res = await fetch(`${srv.addr}/v1/log/entries?start=0&end=100`);
+      expect(res.status).toBe(200);
+      const { entries } = (await res.json()) as { entries: string[] };
+      rpmEntries = entries
+        .map((e) => JSON.parse(Buffer.from(e, 'base64').toString('utf8')) as { sig_kind?: string; artifact?: { nevra?: string } })
+        .filter((e) => e.sig_kind === 'rpm');
+      if (nevras.every((n) => count(n) >= 2) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const nevra of nevras) {
       // Signed once with each of the two release keys in the first tests.
-      expect(rpmEntries.filter((e) => e.artifact?.nevra === nevra).length, nevra).toBeGreaterThanOrEqual(2);
+      expect(count(nevra), nevra).toBeGreaterThanOrEqual(2);
     }
   });
 
