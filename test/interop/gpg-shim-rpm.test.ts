@@ -76,7 +76,7 @@ describe('rpmsign through signet-gpg', () => {
     expect(rpmkeys('tamper-ok', s.keys.ed, file!).status).not.toBe(0);
   });
 
-  it('an unsupported gpg option and an unknown key fail rpmsign; nothing is signed or logged', async () => {
+  it('an unsupported gpg option, an unknown key and a weak digest sign nothing; --rpmv3 leaves the file unchanged', async () => {
     const [file] = ws.copyCorpus(join(ws.dir, 'refused'));
     const original = sha256(file!);
     const before = await settledSignatureCount(s.srv.addr);
@@ -87,14 +87,23 @@ describe('rpmsign through signet-gpg', () => {
     expect(unknown.status).not.toBe(0);
     const weak = rpmsign(s.keys.rsa.email, [file!], ['--define', '_gpg_digest_algo sha1']);
     expect(weak.status).not.toBe(0);
-    // Header + payload (--rpmv3): not signed as opaque bytes, refused by the RPM route.
+    expect(sha256(file!)).toBe(original);
+    expect(await settledSignatureCount(s.srv.addr)).toBe(before);
+    // --rpmv3: rpmsign first makes the header-only signature (a valid request, signed and logged
+    // like any), then the header + payload one, which is not signed as opaque bytes: the RPM
+    // route refuses it, rpmsign fails and leaves the file as it was.
     const v3 = rpmsign(s.keys.rsa.email, [file!], ['--rpmv3']);
     expect(v3.status).not.toBe(0);
     expect(v3.stderr).toContain('RPM_MALFORMED');
     expect(sha256(file!)).toBe(original);
-    // One signature that does go through: once it is in the log, it is the only new entry.
+    const afterV3 = await newSignatureEntries(s.srv.addr, before, 1);
+    expect(afterV3.map((e) => e.sig_kind)).toEqual(['rpm']);
+    // One signature that does go through: it is the only entry after those, and it is the
+    // packet rpmsign stored in the package.
     expect(rpmsign(s.keys.rsa.email, [file!]).status).toBe(0);
-    const entries = await newSignatureEntries(s.srv.addr, before, 1);
+    const entries = await newSignatureEntries(s.srv.addr, before + 1, 1);
     expect(entries).toHaveLength(1);
+    const stored = packetSha256(Buffer.from(run('rpm', ['-qp', '--qf', '%{RSAHEADER}', file!]).stdout.trim(), 'hex'));
+    expect(entries[0]?.signature_sha256).toBe(stored);
   });
 });

@@ -134,14 +134,17 @@ export async function settledSignatureCount(addr: string): Promise<number> {
 
 /**
  * The signature entries after the first `skip`, once at least `count` of them are integrated
- * (GET /v1/log/entries serves integrated entries; a signature is durable before it returns, and
- * integrated within the next batch).
+ * and integration is idle again (GET /v1/log/entries serves integrated entries; a signature is
+ * durable before it returns, and integrated within the next batch), so that an entry beyond
+ * `count` is seen too.
  */
 export async function newSignatureEntries(addr: string, skip: number, count: number): Promise<SignatureEntry[]> {
   const until = Date.now() + 20_000;
   for (;;) {
     const entries = (await signatureEntries(addr)).slice(skip);
-    if (entries.length >= count || Date.now() > until) return entries;
-    await new Promise((r) => setTimeout(r, 100));
+    if (entries.length >= count || Date.now() > until) break;
+    await sleep(100);
   }
+  await settledSignatureCount(addr);
+  return (await signatureEntries(addr)).slice(skip);
 }
