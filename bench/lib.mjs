@@ -71,6 +71,7 @@ export async function startBare(algorithm) {
   const { port } = JSON.parse(line);
   return {
     url: `http://127.0.0.1:${port}/`,
+    child,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -108,6 +108,8 @@ describe('auth services', () => {
     const role = await auth.approle.createRole('ci', { policies: ['rel'] });
     const spare = await auth.approle.issueSecretId('ci');
     const { token } = await auth.approle.login(role.roleId, (await auth.approle.issueSecretId('ci')).secretId.revealString(), '10.0.0.1');
+    // Used first, so the embedded store holds it in its token cache: the revocation must reach it.
+    expect((await tokens.authenticate(token.revealString())).meta.role).toBe('ci');
     expect((await auth.approle.deleteRole('ci')).revokedTokens).toBe(1);
     await expect(tokens.authenticate(token.revealString())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     await expect(auth.approle.login(role.roleId, spare.secretId.revealString(), '10.0.0.1')).rejects.toMatchObject({ code: 'LOGIN_FAILED' });

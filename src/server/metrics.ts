@@ -1,11 +1,18 @@
 // Prometheus metrics (prom-client), one registry per server instance: no global mutable state.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+type CounterChild = ReturnType<Counter['labels']>;
+type HistogramChild = ReturnType<Histogram['labels']>;
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly signLatency: Histogram<'key' | 'kind'>;
   readonly signatures: Counter<'key' | 'kind'>;
+  // Label children by their values (a handful of routes, statuses, keys and kinds): prom-client
+  // hashes the labels on every inc/observe otherwise, on the path of every request.
+  readonly #requestChildren = new Map<string, CounterChild>();
+  readonly #signChildren = new Map<string, { latency: HistogramChild; count: CounterChild }>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'signet_' });
@@ -28,5 +35,28 @@ export class Metrics {
       labelNames: ['key', 'kind'],
       registers: [this.registry],
     });
+  }
+
+  /** One HTTP request answered. */
+  countRequest(route: string, method: string, status: number): void {
+    const id = `${route}\0${method}\0${status}`;
+    let child = this.#requestChildren.get(id);
+    if (child === undefined) {
+      child = this.requests.labels(route, method, String(status));
+      this.#requestChildren.set(id, child);
+    }
+    child.inc();
+  }
+
+  /** `count` signatures made with `key` for `kind`, the request having taken `seconds`. */
+  recordSigning(key: string, kind: string, seconds: number, count = 1): void {
+    const id = `${key}\0${kind}`;
+    let child = this.#signChildren.get(id);
+    if (child === undefined) {
+      child = { latency: this.signLatency.labels(key, kind), count: this.signatures.labels(key, kind) };
+      this.#signChildren.set(id, child);
+    }
+    child.latency.observe(seconds);
+    child.count.inc(count);
   }
 }

@@ -49,6 +49,21 @@ describe('signet server', () => {
     expect(m.text).toMatch(/signet_http_requests_total\{route="\/v1\/keys",method="POST",status="201"\} 2/);
   });
 
+  it('counts signatures and their latency by key and kind in /metrics', async () => {
+    const value = async (series: string): Promise<number> => {
+      const text = (await api(t, 'GET', '/metrics')).text;
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const count = 'signet_signatures_total{key="ed",kind="sums"}';
+    const latency = 'signet_sign_duration_seconds_count{key="ed",kind="sums"}';
+    const other = 'signet_signatures_total{key="rsa",kind="sums"}';
+    const before = [await value(count), await value(latency), await value(other)];
+    for (let i = 0; i < 3; i++) expect((await api(t, 'POST', '/v1/sign/ed?kind=sums', { token: t.adminToken, body: `sums ${i}` })).status).toBe(200);
+    expect((await api(t, 'POST', '/v1/sign/rsa?kind=sums', { token: t.adminToken, body: 'sums' })).status).toBe(200);
+    expect([await value(count), await value(latency), await value(other)]).toEqual([before[0]! + 3, before[1]! + 3, before[2]! + 1]);
+  });
+
   it('lists keys without secrets', async () => {
     const r = await api(t, 'GET', '/v1/keys', { token: t.adminToken });
     expect(r.status).toBe(200);

@@ -84,8 +84,7 @@ export interface SignedForAnswer {
  *  response shape for POST /v1/sign/:key and /v1/sign/:key/midstate. */
 export async function answerSigned(ctx: RouteContext, request: FastifyRequest, reply: FastifyReply, s: SignedForAnswer): Promise<FastifyReply> {
   const { key, kind, name, signer, signed } = s;
-  ctx.metrics.signLatency.observe({ key, kind }, Number(process.hrtime.bigint() - s.started) / 1e9);
-  ctx.metrics.signatures.inc({ key, kind });
+  ctx.metrics.recordSigning(key, kind, Number(process.hrtime.bigint() - s.started) / 1e9);
   const digestHex = signed.artifactDigest.toString('hex');
   const logIndex = await ctx.log.recordSignature(request, {
     kind,

@@ -11,6 +11,9 @@ import { SqliteAuthStore } from './auth-store.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
+/** Most token records kept in memory (a cache full of live tokens starts over). */
+const TOKEN_CACHE_MAX = 10_000;
+
 export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
   readonly path: string;
@@ -19,6 +22,13 @@ export class SqliteStore implements Store {
   readonly log: SqliteLogStore;
   readonly policies: SqlitePolicyStore;
   readonly auth: SqliteAuthStore;
+  /**
+   * Token records by hash. Only this process writes the tokens table of an embedded store
+   * (insertToken, revokeToken below clear it), so a cached record is exactly the stored one;
+   * expiry is still checked by the caller at every use. Spares the row read and JSON decoding
+   * on every authenticated request. Misses are not cached. PostgreSQL (several nodes) has none.
+   */
+  readonly #tokensByHash = new Map<string, TokenRecord>();
 
   private constructor(path: string, db: Database.Database, counters: Database.Database) {
     this.path = path;
@@ -124,6 +134,7 @@ export class SqliteStore implements Store {
   }
 
   async insertToken(token: TokenRecord): Promise<void> {
+    this.#tokensByHash.clear();
     this.#run(
       () =>
         this.#db
@@ -147,7 +158,15 @@ export class SqliteStore implements Store {
   }
 
   async getTokenByHash(tokenHash: Buffer): Promise<TokenRecord | undefined> {
-    return this.#run(() => toToken(this.#stmt('SELECT * FROM tokens WHERE token_hash = ?').get(tokenHash) as TokenRow | undefined));
+    const id = tokenHash.toString('latin1');
+    const cached = this.#tokensByHash.get(id);
+    if (cached !== undefined) return cached;
+    const record = this.#run(() => toToken(this.#stmt('SELECT * FROM tokens WHERE token_hash = ?').get(tokenHash) as TokenRow | undefined));
+    if (record !== undefined) {
+      if (this.#tokensByHash.size >= TOKEN_CACHE_MAX) this.#tokensByHash.clear();
+      this.#tokensByHash.set(id, record);
+    }
+    return record;
   }
 
   async getTokenByAccessor(accessor: string): Promise<TokenRecord | undefined> {
@@ -159,6 +178,7 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(accessor: string, at: number): Promise<string[]> {
+    this.#tokensByHash.clear();
     return this.#run(() =>
       this.#db.transaction(() => {
         const rows = this.#db
