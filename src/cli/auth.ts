@@ -1,6 +1,6 @@
 // `signet role …`, `signet login`, `signet unwrap`, `signet token …` (design.md CLI contract).
 // Commands that print one value (role_id, secret_id, wrapping token, token) print only it.
-import { Command, Option } from 'commander';
+import { Command, Option } from './commander.js';
 import { SECRET_ID_CREATION_PATH } from '../client/client.js';
 import { SignetError } from '../errors.js';
 import { makeClient, printJson, printLine, readInputFile, withClient, type GlobalOptions } from './common.js';

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option } from './commander.js';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
