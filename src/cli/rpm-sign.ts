@@ -6,8 +6,8 @@
 // usual case: RESERVEDSPACE absorbs the signature, as rpmsign does), only bytes 96…(96+n) change,
 // written with one pwrite and fsync; the file size and payload offset stay. Otherwise the file is
 // rewritten through a temp file + fsync + rename. Crash behaviour: docs/rpm.md "Crash safety".
-import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, fsync, openSync, read, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
@@ -31,8 +31,11 @@ const MAX_BATCH_PREFIX_BYTES = 16 * 1024 * 1024;
 const REQUESTS_IN_FLIGHT = 4;
 const ROUNDS_PER_SLOT = 3;
 const MIN_BATCH_HEADERS = 4;
-/** One read covers lead and headers of most packages; larger headers take one more read. */
-const FIRST_READ_BYTES = 64 * 1024;
+/** One read covers lead and headers of most packages (about 6 KiB; a package with a thousand
+ *  files has tens of KiB); larger headers take one more read. */
+const FIRST_READ_BYTES = 16 * 1024;
+/** Reused for every first read: the prefix is copied out, so nothing keeps a view of it. */
+let scratch: Buffer | undefined;
 
 /** A package as read from disk: its prefix and what must still hold when the signature is written. */
 export interface PackageOnDisk {
@@ -71,21 +74,24 @@ export function readPackagePrefix(path: string): PackageOnDisk {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new SignetError('FILE_UNREADABLE', `${path} is not a regular file`);
-    let bytes = Buffer.alloc(Math.min(st.size, FIRST_READ_BYTES));
+    scratch ??= Buffer.allocUnsafe(FIRST_READ_BYTES);
+    let bytes = scratch.subarray(0, Math.min(st.size, FIRST_READ_BYTES));
     readExactly(fd, bytes, 0);
     for (;;) {
       const progress = rpmPrefixLength(bytes);
       const want = progress.complete ? progress.length : progress.needBytes;
       if (want > st.size) throw new SignetError('RPM_MALFORMED', 'rpm: file ends inside its headers');
       if (want > bytes.length) {
-        const more = Buffer.alloc(want);
+        const more = Buffer.allocUnsafe(want);
         bytes.copy(more);
         readExactly(fd, more.subarray(bytes.length), bytes.length);
         bytes = more;
         continue;
       }
       if (!progress.complete) continue;
-      const prefix = bytes.subarray(0, progress.length);
+      // An own copy of exactly the prefix (the scratch buffer is reused by the next read).
+      const prefix = Buffer.allocUnsafe(progress.length);
+      bytes.copy(prefix, 0, 0, progress.length);
       return { path, prefix, layout: parseRpmPrefix(prefix), size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
     }
   } catch (err) {
@@ -95,48 +101,63 @@ export function readPackagePrefix(path: string): PackageOnDisk {
   }
 }
 
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+function writeAllSync(fd: number, data: Buffer, position: number): void {
   let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 /** Refuse to write over a file that changed since its headers were read (size, inode, bytes). */
-async function checkUnchanged(fh: FileHandle, pkg: PackageOnDisk): Promise<void> {
-  const st = await fh.stat();
-  const current = Buffer.alloc(pkg.prefix.length);
-  const { bytesRead } = await fh.read(current, 0, current.length, 0);
-  if (st.size !== pkg.size || st.ino !== pkg.ino || st.mtimeMs !== pkg.mtimeMs || bytesRead !== current.length || !current.equals(pkg.prefix)) {
+function checkUnchanged(fd: number, pkg: PackageOnDisk): void {
+  const st = fstatSync(fd);
+  const current = pkg.prefix.length <= FIRST_READ_BYTES ? (scratch ??= Buffer.allocUnsafe(FIRST_READ_BYTES)).subarray(0, pkg.prefix.length) : Buffer.allocUnsafe(pkg.prefix.length);
+  let got = 0;
+  while (got < current.length) {
+    const n = readSync(fd, current, got, current.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  if (st.size !== pkg.size || st.ino !== pkg.ino || st.mtimeMs !== pkg.mtimeMs || got !== current.length || !current.equals(pkg.prefix)) {
     throw new SignetError('RPM_FILE_CHANGED', `${pkg.path} changed while it was being signed; not written`);
   }
 }
 
+const fdatasyncAsync = promisify(fdatasync);
+const fsyncAsync = promisify(fsync);
+const readAsync = promisify(read);
+
 /** The new prefix and the unchanged payload into a temp file next to the package, then rename. */
-async function rewriteThroughTemp(fh: FileHandle, pkg: PackageOnDisk, newPrefix: Buffer): Promise<void> {
+async function rewriteThroughTemp(fd: number, pkg: PackageOnDisk, newPrefix: Buffer): Promise<void> {
   const dir = dirname(pkg.path);
   const tmp = join(dir, `.${basename(pkg.path)}.${randomBytes(6).toString('hex')}.signet.tmp`);
-  const st = await fh.stat();
-  const out = await open(tmp, 'wx', st.mode & 0o7777);
+  const st = fstatSync(fd);
+  const out = openSync(tmp, 'wx', st.mode & 0o7777);
+  let closed = false;
   try {
-    await writeAll(out, newPrefix, 0);
-    const chunk = Buffer.alloc(1024 * 1024);
+    writeAllSync(out, newPrefix, 0);
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
     let from = pkg.layout.payloadOffset;
     let to = newPrefix.length;
     for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, from);
+      // Payload reads run on the thread pool: other packages' writes go on meanwhile.
+      const { bytesRead } = await readAsync(fd, chunk, 0, chunk.length, from);
       if (bytesRead === 0) break;
-      await writeAll(out, chunk.subarray(0, bytesRead), to);
+      writeAllSync(out, chunk.subarray(0, bytesRead), to);
       from += bytesRead;
       to += bytesRead;
     }
-    await out.sync();
-    await out.close();
+    await fsyncAsync(out);
+    closed = true;
+    closeSync(out);
     renameSync(tmp, pkg.path);
     syncDirectory(dir);
   } catch (err) {
-    await out.close().catch(() => undefined);
+    if (!closed) {
+      try {
+        closeSync(out);
+      } catch {
+        // already closed
+      }
+    }
     try {
       unlinkSync(tmp);
     } catch {
@@ -146,24 +167,29 @@ async function rewriteThroughTemp(fh: FileHandle, pkg: PackageOnDisk, newPrefix:
   }
 }
 
-/** Put `packet` into the package on disk. Returns whether it was written in place. */
+/**
+ * Put `packet` into the package on disk. Returns whether it was written in place. The small
+ * operations (open, stat, re-read of the prefix, one write of a few KiB, close) are synchronous:
+ * each takes microseconds, less than a round trip through the thread pool; only the fdatasync,
+ * which waits for the disk, runs there, so the syncs of a batch overlap.
+ */
 export async function writeSignature(pkg: PackageOnDisk, packet: Buffer, algorithm: SignatureAlgorithm, replace: boolean): Promise<boolean> {
   const rebuilt = rebuildSignatureHeader(pkg.layout, packet, algorithm, { replace });
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(pkg.path, 'r+');
+    fd = openSync(pkg.path, 'r+');
   } catch (err) {
     throw fileError(pkg.path, err);
   }
   try {
-    await checkUnchanged(fh, pkg);
+    checkUnchanged(fd, pkg);
     if (rebuilt.inPlace) {
       // Same length as the old signature header + padding: lead, main header and payload stay.
-      await writeAll(fh, rebuilt.signatureHeader, LEAD_SIZE);
+      writeAllSync(fd, rebuilt.signatureHeader, LEAD_SIZE);
       // Size and layout are unchanged: the data (and what is needed to read it back) suffices.
-      await fh.datasync();
+      await fdatasyncAsync(fd);
     } else {
-      await rewriteThroughTemp(fh, pkg, Buffer.concat([pkg.layout.lead, rebuilt.signatureHeader, pkg.layout.header.bytes]));
+      await rewriteThroughTemp(fd, pkg, Buffer.concat([pkg.layout.lead, rebuilt.signatureHeader, pkg.layout.header.bytes]));
     }
     return rebuilt.inPlace;
   } catch (err) {
@@ -172,7 +198,7 @@ export async function writeSignature(pkg: PackageOnDisk, packet: Buffer, algorit
     if (code === 'ENOSPC' || code === 'EDQUOT') throw new SignetError('DISK_FULL', `no space left to write ${pkg.path}`, { cause: err });
     throw new SignetError('FILE_WRITE_FAILED', `cannot write ${pkg.path}: ${code ?? 'error'}`, { cause: err });
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

@@ -95,60 +95,59 @@ export function parseHeader(bytes: Uint8Array, offset: number, opts: ParseHeader
   const which = opts.isSignatureHeader ? 'signature header' : 'main header';
   const size = readHeaderSize(bytes, offset, opts);
   const cursor = new ByteCursor(bytes).seek(offset, which);
+  // Bounds-checked once: the index and the data below are read inside `whole` only.
   const whole = cursor.block(size.totalSize, which);
   const indexStart = HEADER_PREAMBLE_SIZE;
   const dataStart = indexStart + size.entryCount * INDEX_ENTRY_SIZE;
   const data = whole.subarray(dataStart);
   const regionTag: RegionTag = opts.isSignatureHeader ? Tag.HEADERSIGNATURES : Tag.HEADERIMMUTABLE;
 
-  const index = new ByteCursor(whole).seek(indexStart, `${which} index`);
-  const raw: { tag: number; type: number; offset: number; count: number }[] = [];
-  for (let i = 0; i < size.entryCount; i++) {
-    raw.push({
-      tag: index.uint32(`${which} index entry`),
-      type: index.uint32(`${which} index entry`),
-      // Offsets are int32 on disk; only a region trailer may hold a negative one.
-      offset: index.int32(`${which} index entry`),
-      count: index.uint32(`${which} index entry`),
-    });
-  }
-
-  const region = raw[0];
-  if (region === undefined) throw malformed(`${which}: no entries`);
+  // Offsets are int32 on disk; only a region trailer may hold a negative one.
+  const region = {
+    tag: whole.readUInt32BE(indexStart),
+    type: whole.readUInt32BE(indexStart + 4),
+    offset: whole.readInt32BE(indexStart + 8),
+    count: whole.readUInt32BE(indexStart + 12),
+  };
   checkRegion(which, regionTag, region, data, size);
 
-  const entries: RpmHeaderIndexEntry[] = [{ ...region, length: REGION_TRAILER_SIZE }];
+  const entries: RpmHeaderIndexEntry[] = [{ tag: region.tag, type: region.type, offset: region.offset, count: region.count, length: REGION_TRAILER_SIZE }];
   const seen = new Set<number>();
   // Data of the covered entries ends where the trailer starts (hdrblobVerifyInfo: entries may
   // not overlap the trailer).
   const dataEnd = size.dataSize - REGION_TRAILER_SIZE;
   let previousEnd = 0;
-  for (let i = 1; i < raw.length; i++) {
-    const e = raw[i]!;
-    const where = `${which}: entry ${i} (tag ${e.tag})`;
-    if (e.tag === Tag.HEADERIMAGE || e.tag === Tag.HEADERSIGNATURES || e.tag === Tag.HEADERIMMUTABLE) {
-      throw malformed(`${where}: region tag is not the first entry`);
+  // The error text names the entry; it is built only when an entry is refused.
+  const bad = (i: number, tag: number, reason: string) => malformed(`${which}: entry ${i} (tag ${tag}): ${reason}`);
+  for (let i = 1; i < size.entryCount; i++) {
+    const at = indexStart + i * INDEX_ENTRY_SIZE;
+    const tag = whole.readUInt32BE(at);
+    const type = whole.readUInt32BE(at + 4);
+    const entryOffset = whole.readInt32BE(at + 8);
+    const count = whole.readUInt32BE(at + 12);
+    if (tag === Tag.HEADERIMAGE || tag === Tag.HEADERSIGNATURES || tag === Tag.HEADERIMMUTABLE) {
+      throw bad(i, tag, 'region tag is not the first entry');
     }
-    if (e.tag < Tag.HEADERI18NTABLE) throw malformed(`${where}: reserved tag below 100`);
-    if (seen.has(e.tag)) throw malformed(`${where}: duplicate tag`);
-    seen.add(e.tag);
+    if (tag < Tag.HEADERI18NTABLE) throw bad(i, tag, 'reserved tag below 100');
+    if (seen.has(tag)) throw bad(i, tag, 'duplicate tag');
+    seen.add(tag);
     if (opts.isSignatureHeader) {
-      const expected = SIGNATURE_HEADER_TAG_TYPES.get(e.tag);
-      if (expected === undefined) throw malformed(`${where}: tag not allowed in a signature header`);
-      if (expected !== e.type) throw malformed(`${where}: type ${e.type}, expected ${expected}`);
-    } else if (isSignatureTagInMainHeader(e.tag)) {
-      throw malformed(`${where}: signature tag in the main header`);
+      const expected = SIGNATURE_HEADER_TAG_TYPES.get(tag);
+      if (expected === undefined) throw bad(i, tag, 'tag not allowed in a signature header');
+      if (expected !== type) throw bad(i, tag, `type ${type}, expected ${expected}`);
+    } else if (isSignatureTagInMainHeader(tag)) {
+      throw bad(i, tag, 'signature tag in the main header');
     }
-    if (e.type < RPM_MIN_TYPE || e.type > RPM_MAX_TYPE) throw malformed(`${where}: unknown type ${e.type}`);
-    if (e.count < 1 || e.count > size.dataSize) throw malformed(`${where}: count ${e.count} out of range`);
-    if (e.type !== RpmType.BIN && e.count > MAX_ARRAY_COUNT) throw malformed(`${where}: count ${e.count} too large`);
-    if (e.offset < 0) throw malformed(`${where}: negative offset ${e.offset}`);
-    if (e.offset > dataEnd) throw malformed(`${where}: offset ${e.offset} beyond data size ${dataEnd}`);
-    if (e.offset % typeAlignment(e.type) !== 0) throw malformed(`${where}: offset ${e.offset} misaligned for type ${e.type}`);
-    if (e.offset < previousEnd) throw malformed(`${where}: offset ${e.offset} overlaps the previous entry`);
-    const length = dataLength(where, e.type, e.count, data, e.offset, dataEnd);
-    previousEnd = e.offset + length;
-    entries.push({ ...e, length });
+    if (type < RPM_MIN_TYPE || type > RPM_MAX_TYPE) throw bad(i, tag, `unknown type ${type}`);
+    if (count < 1 || count > size.dataSize) throw bad(i, tag, `count ${count} out of range`);
+    if (type !== RpmType.BIN && count > MAX_ARRAY_COUNT) throw bad(i, tag, `count ${count} too large`);
+    if (entryOffset < 0) throw bad(i, tag, `negative offset ${entryOffset}`);
+    if (entryOffset > dataEnd) throw bad(i, tag, `offset ${entryOffset} beyond data size ${dataEnd}`);
+    if (entryOffset % typeAlignment(type) !== 0) throw bad(i, tag, `offset ${entryOffset} misaligned for type ${type}`);
+    if (entryOffset < previousEnd) throw bad(i, tag, `offset ${entryOffset} overlaps the previous entry`);
+    const length = dataLength(which, i, tag, type, count, data, entryOffset, dataEnd);
+    previousEnd = entryOffset + length;
+    entries.push({ tag, type, offset: entryOffset, count, length });
   }
 
   return { entries, data, bytes: whole, regionTag };
@@ -192,12 +191,13 @@ function checkRegion(
 }
 
 /** header.c dataLength/strtaglen, bounded by `end`: strings need their NULs inside the data. */
-function dataLength(where: string, type: number, count: number, data: Buffer, offset: number, end: number): number {
-  if (type === RpmType.STRING && count !== 1) throw malformed(`${where}: STRING with count ${count}`);
+function dataLength(which: string, i: number, tag: number, type: number, count: number, data: Buffer, offset: number, end: number): number {
+  const where = () => `${which}: entry ${i} (tag ${tag})`;
+  if (type === RpmType.STRING && count !== 1) throw malformed(`${where()}: STRING with count ${count}`);
   const size = typeSize(type);
   if (size > 0) {
     const length = size * count;
-    if (offset + length > end) throw malformed(`${where}: ${length} bytes at ${offset} run past the data (${end})`);
+    if (offset + length > end) throw malformed(`${where()}: ${length} bytes at ${offset} run past the data (${end})`);
     return length;
   }
   let position = offset;
@@ -206,8 +206,8 @@ function dataLength(where: string, type: number, count: number, data: Buffer, of
     if (nul < 0 || nul >= end) {
       throw malformed(
         type === RpmType.STRING
-          ? `${where}: STRING without NUL inside the data`
-          : `${where}: count ${count} exceeds the ${found} NUL-terminated strings inside the data`,
+          ? `${where()}: STRING without NUL inside the data`
+          : `${where()}: count ${count} exceeds the ${found} NUL-terminated strings inside the data`,
       );
     }
     position = nul + 1;

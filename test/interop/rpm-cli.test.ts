@@ -3,7 +3,7 @@
 // refused without --replace, every signature in the log, and kill -9 mid-batch leaves every
 // package either original or fully signed.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
@@ -109,6 +109,31 @@ describe('signet rpm', () => {
     const check = run('rpmkeys', ['--dbpath', db, '-Kv', file as string]);
     expect(check.status, check.stdout).toBe(0);
     expect(check.stdout).toMatch(/EdDSA\/SHA256 Signature, key ID [0-9a-f]+: OK/);
+  });
+
+  it('a package whose RESERVEDSPACE cannot hold the signature is rewritten through a temp file', () => {
+    // rpmbuild with no reserved space for gpg keeps a 32-byte RESERVEDSPACE: an RSA-4096
+    // signature (about 540 bytes) grows the signature header, so the file is rewritten.
+    const dir = join(ws.dir, 'no-reserve');
+    mkdirSync(dir, { recursive: true });
+    const spec = join(dir, 'pkg-noreserve.spec');
+    writeFileSync(
+      spec,
+      ['Name: pkg-noreserve', 'Version: 1.0', 'Release: 1', 'Summary: no reserved space', 'License: MIT', 'BuildArch: noarch', '%description', 'x', '%files', ''].join('\n'),
+    );
+    const built = run('rpmbuild', ['--define', `_topdir ${join(dir, 'top')}`, '--define', '__gpg_reserved_space 0', '-bb', spec]);
+    expect(built.status, built.stderr).toBe(0);
+    const file = join(dir, 'top', 'RPMS', 'noarch', 'pkg-noreserve-1.0-1.noarch.rpm');
+    const before = statSync(file).size;
+    const r = signet(['rpm', 'sign', '--key', 'rel-rsa', '--json', file], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { files: { status: string; in_place?: boolean }[] };
+    expect(summary.files[0]).toMatchObject({ status: 'signed', in_place: false });
+    expect(statSync(file).size).toBeGreaterThan(before);
+    expect(readdirSync(join(dir, 'top', 'RPMS', 'noarch'))).toEqual(['pkg-noreserve-1.0-1.noarch.rpm']);
+    const check = run('rpmkeys', ['--dbpath', rpmdb('no-reserve', keyFiles['rel-rsa'] as string), '-Kv', file]);
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/Header V4 RSA\/SHA512 Signature, key ID [0-9a-f]+: OK/);
   });
 
   it('kill -9 in the middle of a batch leaves every package original or fully signed', async () => {
