@@ -1,6 +1,6 @@
 // Bearer tokens: random secrets handed out once, stored only as SHA-256 hashes and looked up by
 // that hash (security-tests.md §7: never compare secret bytes with a branching compare).
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { Secret, constantTimeEqual } from '../secret.js';
 import type { Store, TokenRecord } from '../store/types.js';
@@ -12,7 +12,7 @@ const TOKEN_PATTERN = /^sgn\.[A-Za-z0-9_-]{43}$/;
 const MAX_TOKEN_LENGTH = 256;
 
 export function hashToken(token: Secret): Buffer {
-  return createHash('sha256').update(token.reveal()).digest();
+  return hash('sha256', token.reveal(), 'buffer');
 }
 
 export function newTokenSecret(): Secret {

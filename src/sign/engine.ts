@@ -64,12 +64,12 @@ export async function signArtifact(
   if (options.mode === 'clear') {
     const limit = Math.min(options.maxBytes, CLEARSIGN_MAX_BYTES);
     const chunks: Buffer[] = [];
-    for await (const chunk of body) {
+    await eachChunk(body, (chunk) => {
       artifactBytes += chunk.length;
       if (artifactBytes > limit) throw tooLarge(limit);
       artifactHash.update(chunk);
       chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-    }
+    });
     if (artifactBytes === 0) throw new SignetError('BODY_EMPTY', 'the artifact is empty');
     const raw = Buffer.concat(chunks, artifactBytes);
     const text = raw.toString('utf8');
@@ -92,12 +92,12 @@ export async function signArtifact(
   }
 
   const hasher = createSignatureHash({ type: 0x00, hashAlgorithm, creationTime, signer: signer.info });
-  for await (const chunk of body) {
+  await eachChunk(body, (chunk) => {
     artifactBytes += chunk.length;
     if (artifactBytes > options.maxBytes) throw tooLarge(options.maxBytes);
     hasher.update(chunk);
     artifactHash.update(chunk);
-  }
+  });
   if (artifactBytes === 0) throw new SignetError('BODY_EMPTY', 'the artifact is empty');
   const packet = await signFinishedHash(signer, hasher.finish(), hashAlgorithm);
   return {
@@ -124,6 +124,62 @@ export async function signFinishedHash(
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
   }
   return buildSignaturePacket(hashed.hashedArea, hashed.digest, raw, signer.info);
+}
+
+/** A readable stream (the request body), read with events; anything else iterated. */
+interface EventStream extends AsyncIterable<Uint8Array> {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  readonly readableEnded?: boolean;
+}
+
+function isEventStream(body: AsyncIterable<Uint8Array>): body is EventStream {
+  const b = body as Partial<EventStream>;
+  return typeof b.on === 'function' && 'readableEnded' in b;
+}
+
+/**
+ * Feeds every chunk to `onChunk` (synchronous: hashing), resolving at the end of the body. A
+ * request body is read with 'data' events rather than an async iterator (one promise per
+ * chunk): most artifacts are a chunk or two. If `onChunk` throws (too large), that error is
+ * the result; a body cut short rejects.
+ */
+function eachChunk(body: AsyncIterable<Uint8Array>, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  if (!isEventStream(body)) {
+    return (async () => {
+      for await (const chunk of body) onChunk(chunk);
+    })();
+  }
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (err === undefined) resolve();
+      else reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    body.on('data', (chunk) => {
+      if (settled) return;
+      try {
+        onChunk(chunk);
+      } catch (err) {
+        // The rest of the body still flows in and is dropped here, so the answer (413) reaches
+        // the client and the connection stays usable, as Node does for a request left unread.
+        settle(err);
+      }
+    });
+    body.on('end', () => settle());
+    // A client that goes away mid-upload: Node reports `aborted` (ECONNRESET) on the body.
+    body.on('error', (err) => settle((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? cutShort() : err));
+    body.on('close', () => {
+      if (!body.readableEnded) settle(cutShort());
+    });
+  });
+}
+
+function cutShort(): SignetError {
+  return new SignetError('BODY_INVALID', 'the request body ended early');
 }
 
 function tooLarge(limit: number): SignetError {

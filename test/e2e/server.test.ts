@@ -1,6 +1,7 @@
 // The HTTP server over real HTTP on loopback: every bad input gets its stable code, and
 // signatures made through the API verify with real gpg.
 import { statSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
@@ -62,6 +63,25 @@ describe('signet server', () => {
     for (let i = 0; i < 3; i++) expect((await api(t, 'POST', '/v1/sign/ed?kind=sums', { token: t.adminToken, body: `sums ${i}` })).status).toBe(200);
     expect((await api(t, 'POST', '/v1/sign/rsa?kind=sums', { token: t.adminToken, body: 'sums' })).status).toBe(200);
     expect([await value(count), await value(latency), await value(other)]).toEqual([before[0]! + 3, before[1]! + 3, before[2]! + 1]);
+  });
+
+  it('an upload cut short signs nothing, is no internal error, and the server goes on', async () => {
+    const { port } = new URL(t.url);
+    const signed = () => t.logs.filter((l) => l.includes('"route":"/v1/sign/:key"') && l.includes('"log_index"')).length;
+    const before = signed();
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /v1/sign/ed?name=cut.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.adminToken}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`);
+        socket.write(Buffer.alloc(5000, 1), () => setTimeout(() => socket.destroy(), 50));
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    // The server notices the cut when the socket closes; give it that moment.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.logs.some((l) => l.includes('internal error'))).toBe(false);
+    expect(signed()).toBe(before);
+    expect((await api(t, 'POST', '/v1/sign/ed?name=after.bin', { token: t.adminToken, body: 'after' })).status).toBe(200);
   });
 
   it('lists keys without secrets', async () => {

@@ -7,7 +7,7 @@
 //   GET /v1/log/receipt?index              C2SP tlog-proof receipt (what `signet log proof` prints)
 //   GET /v1/log/tile/…                     C2SP tlog-tiles (with /v1/log/checkpoint: a static mirror)
 // and the recorder routes use to log what they sign before they answer (invariant 4).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SignetError } from '../../errors.js';
@@ -87,7 +87,7 @@ function correlationId(request: FastifyRequest): string | undefined {
   return value;
 }
 
-const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+const sha256Hex = (bytes: Buffer): string => hash('sha256', bytes, 'hex');
 
 export function createLogRecorder(service: LogService): LogRecorder {
   return {
