@@ -9,6 +9,8 @@
 //   the new stored hashes, the tree state and its signed checkpoint commit together.
 // Indices and sizes are bigint; hashes are 32-byte Buffers; times Unix ms.
 
+import type { ExtendedTree } from '../tlog/integrate.js';
+
 /** The integrated tree: what the latest signed checkpoint says. */
 export interface LogTreeState {
   readonly size: bigint;
@@ -25,6 +27,12 @@ export interface LogIntegrationInput {
   readonly edge: readonly Buffer[];
   /** Sequenced entries from index `tree.size` on (at most the step's limit), in index order. */
   readonly entries: readonly Buffer[];
+  /**
+   * The tree extended by those entries, when the store computed it off the event loop (SQLite
+   * with its log threads: the hashing of hundreds of entries would otherwise stall requests).
+   * Then `entries` is empty; the step still checks the extension against the signed tree.
+   */
+  readonly extended?: ExtendedTree;
 }
 
 /** What a step wants committed; `hashes` go at stored-hash positions storedHashCount(old size)…. */

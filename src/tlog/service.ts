@@ -22,7 +22,7 @@ import { extendTree } from './integrate.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from './note.js';
 import { formatReceipt } from './receipt.js';
 import { encodeEntryBundle, encodeTile, parseTilePath, tileHashIndices, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
-import { proveRecordAsync, proveTreeAsync, treeHashFrom } from './tree.js';
+import { proveRecordAsync, proveTreeAsync, storedHashCount, treeHashFrom } from './tree.js';
 import { verifyConsistency } from './verify.js';
 
 export const DEFAULT_LOG_ORIGIN = 'signet.local/log';
@@ -230,8 +230,10 @@ export class LogService {
 
   #step(input: LogIntegrationInput): LogIntegrationOutput | undefined {
     const { tree, edge, entries } = input;
-    if (tree !== undefined && entries.length === 0) return undefined;
     const size = tree?.size ?? 0n;
+    if (input.extended !== undefined && input.extended.size < size) throw new SignetError('INTERNAL', 'an extension smaller than the tree');
+    const added = input.extended !== undefined ? input.extended.size - size : BigInt(entries.length);
+    if (tree !== undefined && added === 0n) return undefined;
     if (tree !== undefined) {
       // The signed state, the stored hashes and the previous checkpoint must agree before the
       // tree is extended: otherwise the store was altered and nothing more gets signed.
@@ -240,7 +242,10 @@ export class LogService {
         throw new SignetError('TLOG_INCONSISTENT', `the stored log does not match its signed checkpoint at size ${size}; refusing to sign`);
       }
     }
-    const extended = extendTree(size, edge, entries);
+    const extended = input.extended ?? extendTree(size, edge, entries);
+    if (BigInt(extended.hashes.length) !== storedHashCount(extended.size) - storedHashCount(size)) {
+      throw new SignetError('INTERNAL', 'an extension with the wrong number of stored hashes');
+    }
     if (tree !== undefined && size > 0n) {
       try {
         verifyConsistency(size, extended.size, extended.consistencyProof, tree.root, extended.root);

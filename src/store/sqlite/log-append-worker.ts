@@ -2,12 +2,13 @@
 // (synchronous=FULL) would stall the server's event loop — no request parsing, no signing — for
 // the whole flush. Here the group-committed batch is written on a second connection in its own
 // thread; the main thread waits for the reply without blocking. Same transaction as the
-// in-thread path in log-store.ts (appendBatch). A second instance (role `checkpoint`) only
-// checkpoints the WAL. The append thread also commits the integrator's steps (commitIntegration).
+// in-thread path in log-store.ts (appendBatch). A second instance (role `checkpoint`)
+// checkpoints the WAL and reads and hashes the integrator's next step (extend); the append
+// thread commits the step (commitIntegration) once the main thread has checked and signed it.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SignetError } from '../../errors.js';
-import { appendBatch, commitIntegration, type AppendThreadRequest, type WorkerReply } from './log-store.js';
+import { appendBatch, commitIntegration, extendFromStore, type AppendThreadRequest, type WorkerReply } from './log-store.js';
 
 const { path, role } = workerData as { path: string; role: 'append' | 'checkpoint' };
 const db = new Database(path, { fileMustExist: true });
@@ -21,6 +22,13 @@ if (role === 'checkpoint') setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'
 
 parentPort?.on('message', (request: AppendThreadRequest & { readonly id: number }) => {
   try {
+    if (request.kind === 'extend') {
+      // The checkpoint thread reads the next integration step and hashes it (log-store.ts).
+      const extension = extendFromStore(db, request.maxEntries);
+      const transfer = extension.extended ? [extension.extended.hashes.buffer as ArrayBuffer] : [];
+      parentPort?.postMessage({ id: request.id, extension } satisfies WorkerReply, transfer);
+      return;
+    }
     if (request.kind === 'integrate') {
       // An integration step's writes (computed and signed on the main thread): same transaction
       // as the in-thread path, so the fsync happens here too.

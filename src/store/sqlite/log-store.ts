@@ -6,6 +6,8 @@ import type Database from 'better-sqlite3';
 import { SignetError, type ErrorCode } from '../../errors.js';
 import type { LogIntegrationInput, LogIntegrationOutput, LogStore, LogTreeState, StoredCheckpoint } from '../log-types.js';
 import { storedHashCount, treeHashIndices } from '../../tlog/tree.js';
+import { extendTree } from '../../tlog/integrate.js';
+import { HASH_SIZE } from '../../tlog/rfc6962.js';
 import { translate } from './sqlite-store.js';
 
 interface TreeRow {
@@ -154,7 +156,10 @@ export class SqliteLogStore implements LogStore {
     // (a WAL snapshot: no lock, no wait for the append thread); sequenced entries never change, so
     // the only thing that could move under the step is the tree itself, and the commit is a
     // compare-and-set on it: it applies only if the tree is still the one the step extended.
-    const input = this.#run(() => this.#db.transaction(() => this.#integrationInput(maxEntries)).deferred());
+    // The read and the hashing of the new entries happen on the checkpoint thread (its own
+    // connection, one read transaction); only the checks and the checkpoint signature are left
+    // for the step here.
+    const input = await this.#appender.extend(maxEntries);
     const output = step(input);
     if (output === undefined) return input.tree;
     await this.#appender.commitIntegration(integrationCommit(input.tree, output));
@@ -162,15 +167,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   #integrationInput(maxEntries: number): LogIntegrationInput {
-    const tree = this.#treeState();
-    const size = tree?.size ?? 0n;
-    const edge = this.#readHashes(treeHashIndices(size));
-    const next = BigInt(this.#nextIndex());
-    const end = next - size > BigInt(maxEntries) ? size + BigInt(maxEntries) : next;
-    const rows = this.#db
-      .prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
-      .all(position(size), position(end)) as Array<{ idx: number; entry: Buffer }>;
-    return { tree, edge, entries: denseEntries(size, end, rows) };
+    return readIntegrationInput(this.#db, maxEntries);
   }
 
   async listCheckpoints(fromSize: bigint, toSize: bigint, limit: number): Promise<StoredCheckpoint[]> {
@@ -202,6 +199,75 @@ function readHex(bytes: Buffer, at: number, digits: number): number {
     value = value * 16 + digit;
   }
   return value;
+}
+
+/** The tree, its edge and the entries after it (at most `maxEntries`); call inside a transaction. */
+export function readIntegrationInput(db: Database.Database, maxEntries: number): LogIntegrationInput {
+  const treeRow = db.prepare('SELECT size, root, checkpoint FROM tlog_tree WHERE id = 1').get() as TreeRow | undefined;
+  const tree = treeRow && { size: BigInt(treeRow.size), root: treeRow.root, checkpoint: treeRow.checkpoint };
+  const size = tree?.size ?? 0n;
+  const edge = readHashes(db, treeHashIndices(size));
+  const next = BigInt(nextIndex(db));
+  const end = next - size > BigInt(maxEntries) ? size + BigInt(maxEntries) : next;
+  const rows = db
+    .prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
+    .all(position(size), position(end)) as Array<{ idx: number; entry: Buffer }>;
+  return { tree, edge, entries: denseEntries(size, end, rows) };
+}
+
+function readHashes(db: Database.Database, indices: readonly bigint[]): Buffer[] {
+  const select = db.prepare('SELECT hash FROM tlog_hashes WHERE idx = ?');
+  return indices.map((index) => {
+    const row = select.get(position(index)) as { hash: Buffer } | undefined;
+    if (!row) throw new SignetError('INTERNAL', `stored hash ${index} is missing`);
+    return row.hash;
+  });
+}
+
+/**
+ * The checkpoint thread's part of an integration: read the input in one read transaction (a WAL
+ * snapshot) and extend the tree by its entries. Plain data for the trip to the main thread.
+ */
+export function extendFromStore(db: Database.Database, maxEntries: number): ExtensionReply {
+  const input = db.transaction(() => readIntegrationInput(db, maxEntries)).deferred();
+  const size = input.tree?.size ?? 0n;
+  const extended = input.tree !== undefined && input.entries.length === 0 ? undefined : extendTree(size, input.edge, input.entries);
+  return {
+    tree: input.tree && { size: input.tree.size, root: new Uint8Array(input.tree.root), checkpoint: input.tree.checkpoint },
+    edge: input.edge.map((h) => new Uint8Array(h)),
+    extended: extended && {
+      size: extended.size,
+      root: new Uint8Array(extended.root),
+      // One fresh buffer for all new hashes (transferred, not cloned).
+      hashes: new Uint8Array(Buffer.concat(extended.hashes)),
+      consistencyProof: extended.consistencyProof.map((h) => new Uint8Array(h)),
+    },
+  };
+}
+
+/** What extendFromStore sends back. */
+export interface ExtensionReply {
+  readonly tree: { readonly size: bigint; readonly root: Uint8Array; readonly checkpoint: string } | undefined;
+  readonly edge: readonly Uint8Array[];
+  readonly extended: { readonly size: bigint; readonly root: Uint8Array; readonly hashes: Uint8Array; readonly consistencyProof: readonly Uint8Array[] } | undefined;
+}
+
+/** The main thread's view of an ExtensionReply (Buffers again). */
+function integrationInputFrom(reply: ExtensionReply): LogIntegrationInput {
+  const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  const tree = reply.tree && { size: reply.tree.size, root: buf(reply.tree.root), checkpoint: reply.tree.checkpoint };
+  const edge = reply.edge.map(buf);
+  if (reply.extended === undefined) return { tree, edge, entries: [] };
+  const all = buf(reply.extended.hashes);
+  if (all.length % HASH_SIZE !== 0) throw new SignetError('INTERNAL', 'the checkpoint thread sent a partial hash');
+  const hashes: Buffer[] = [];
+  for (let at = 0; at < all.length; at += HASH_SIZE) hashes.push(all.subarray(at, at + HASH_SIZE));
+  return {
+    tree,
+    edge,
+    entries: [],
+    extended: { size: reply.extended.size, root: buf(reply.extended.root), hashes, consistencyProof: reply.extended.consistencyProof.map(buf) },
+  };
 }
 
 function nextIndex(db: Database.Database): number {
@@ -290,6 +356,7 @@ class AppendThread {
   readonly #worker: Worker;
   readonly #checkpointer: Worker;
   readonly #pending = new Map<number, { resolve(first: number): void; reject(err: unknown): void }>();
+  readonly #extending = new Map<number, { resolve(reply: ExtensionReply): void; reject(err: unknown): void }>();
   #nextId = 0;
 
   constructor(path: string) {
@@ -302,11 +369,34 @@ class AppendThread {
       this.#pending.delete(m.id);
       if (this.#pending.size === 0) this.#worker.unref();
       if (m.error === undefined) pending?.resolve(m.first ?? 0);
-      else if (m.error.signet) pending?.reject(new SignetError(m.error.code as ErrorCode, m.error.message));
-      else pending?.reject(translate(Object.assign(new Error(m.error.message), { code: m.error.code }), 'the SQLite log store failed'));
+      else pending?.reject(workerError(m.error));
     });
     this.#worker.on('error', (err) => this.#failAll(err));
     this.#worker.on('exit', () => this.#failAll(new Error('the log append thread exited')));
+    this.#checkpointer.on('message', (m: WorkerReply) => {
+      const pending = this.#extending.get(m.id);
+      this.#extending.delete(m.id);
+      if (this.#extending.size === 0) this.#checkpointer.unref();
+      if (m.error === undefined && m.extension !== undefined) pending?.resolve(m.extension);
+      else pending?.reject(workerError(m.error ?? { code: '', message: 'no extension in the reply', signet: false }));
+    });
+    const failExtending = (err: unknown): void => {
+      for (const p of this.#extending.values()) p.reject(translate(err, 'the SQLite log checkpoint thread failed'));
+      this.#extending.clear();
+    };
+    this.#checkpointer.on('error', failExtending);
+    this.#checkpointer.on('exit', () => failExtending(new Error('the log checkpoint thread exited')));
+  }
+
+  /** Read and hash the next integration step on the checkpoint thread. */
+  async extend(maxEntries: number): Promise<LogIntegrationInput> {
+    const id = this.#nextId++;
+    const reply = await new Promise<ExtensionReply>((resolve, reject) => {
+      this.#extending.set(id, { resolve, reject });
+      this.#checkpointer.ref();
+      this.#checkpointer.postMessage({ id, kind: 'extend', maxEntries } satisfies AppendThreadRequest & { id: number });
+    });
+    return integrationInputFrom(reply);
   }
 
   async append(entries: readonly Buffer[], at: number): Promise<bigint> {
@@ -345,16 +435,24 @@ class AppendThread {
   }
 }
 
-/** A request to log-append-worker.ts (plus its `id`). */
+/** A request to log-append-worker.ts (plus its `id`): append and integrate go to the append
+ *  thread, extend to the checkpoint thread. */
 export type AppendThreadRequest =
   | { readonly kind: 'append'; readonly packed: Uint8Array; readonly lengths: readonly number[]; readonly at: number }
-  | { readonly kind: 'integrate'; readonly commit: IntegrationCommit };
+  | { readonly kind: 'integrate'; readonly commit: IntegrationCommit }
+  | { readonly kind: 'extend'; readonly maxEntries: number };
 
-/** Its reply: `first` for an append; `signet` errors keep their code. */
+/** Its reply: `first` for an append, `extension` for extend; `signet` errors keep their code. */
 export interface WorkerReply {
   readonly id: number;
   readonly first?: number;
+  readonly extension?: ExtensionReply;
   readonly error?: { readonly code: string; readonly message: string; readonly signet: boolean };
+}
+
+function workerError(error: NonNullable<WorkerReply['error']>): Error {
+  if (error.signet) return new SignetError(error.code as ErrorCode, error.message);
+  return translate(Object.assign(new Error(error.message), { code: error.code }), 'the SQLite log store failed');
 }
 
 /** Rows must be exactly start, start+1, …, end-1: a gap means a deleted (tampered) entry. */
