@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { commitIntegration } from '../../src/store/sqlite/log-store.js';
+import { randomBytes } from 'node:crypto';
+import { commitIntegration, extendFromStore } from '../../src/store/sqlite/log-store.js';
+import type { LogIntegrationInput, LogIntegrationOutput } from '../../src/store/log-types.js';
+import { Secret } from '../../src/secret.js';
+import type { ExtendedTree } from '../../src/tlog/integrate.js';
+import { LogService } from '../../src/tlog/service.js';
+import { MemoryTree } from '../../src/tlog/tree.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { defineLogSuite } from './log-suite.js';
@@ -72,6 +78,90 @@ describe('sqlite commitIntegration (the append thread writes the integrator step
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sqlite integration off the event loop (the checkpoint thread reads and hashes the step)', () => {
+  const master = new Secret(randomBytes(32));
+  const entry = (i: number): Buffer => Buffer.from(`entry ${i} ${randomBytes(4).toString('hex')}`);
+
+  /** The store, with each integration step handed `extended` as the checkpoint thread makes it
+   *  (extendFromStore on a second connection), after `tweak`. */
+  function extendingElsewhere(store: SqliteStore, path: string, tweak: (e: ExtendedTree) => ExtendedTree = (e) => e): Store {
+    const db = new Database(path);
+    const log = new Proxy(store.log, {
+      get(target, prop) {
+        if (prop === 'integrate') {
+          return (max: number, step: (input: LogIntegrationInput) => LogIntegrationOutput | undefined) =>
+            target.integrate(max, (input) => {
+              const reply = extendFromStore(db, max);
+              const buf = (u: Uint8Array) => Buffer.from(u);
+              if (reply.extended === undefined) return step({ ...input, entries: [] });
+              const all = buf(reply.extended.hashes);
+              const hashes = Array.from({ length: all.length / 32 }, (_, i) => all.subarray(i * 32, i * 32 + 32));
+              const extended = { size: reply.extended.size, root: buf(reply.extended.root), hashes, consistencyProof: reply.extended.consistencyProof.map(buf) };
+              return step({ ...input, entries: [], extended: tweak(extended) });
+            });
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'log') return log;
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  async function withStore(fn: (store: SqliteStore, path: string) => Promise<void>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-log-sqlite-ext-'));
+    const path = join(dir, 'signet.db');
+    const store = SqliteStore.open(path);
+    try {
+      await store.migrate();
+      await fn(store, path);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('integrates to the same tree as MemoryTree across several steps', async () => {
+    await withStore(async (store, path) => {
+      const log = await LogService.open(extendingElsewhere(store, path), master, { origin: 'test.example/log', integrateMaxEntries: 7 });
+      const entries = Array.from({ length: 30 }, (_, i) => entry(i));
+      const memory = new MemoryTree();
+      for (const e of entries) memory.append(e);
+      await Promise.all(entries.slice(0, 11).map((e) => log.appendEncoded(e)));
+      await log.integrate();
+      await Promise.all(entries.slice(11).map((e) => log.appendEncoded(e)));
+      const tree = await log.integrate();
+      expect(tree?.size).toBe(30n);
+      expect(tree?.root.equals(memory.root())).toBe(true);
+      await log.close();
+    });
+  });
+
+  it('refuses an extension whose root does not follow from the signed tree, or with hashes missing', async () => {
+    for (const [tweak, code] of [
+      [(e: ExtendedTree) => ({ ...e, root: randomBytes(32) }), 'TLOG_INCONSISTENT'],
+      [(e: ExtendedTree) => ({ ...e, hashes: e.hashes.slice(1) }), 'INTERNAL'],
+    ] as const) {
+      await withStore(async (store, path) => {
+        const first = await LogService.open(store, master, { origin: 'test.example/log' });
+        await Promise.all(Array.from({ length: 5 }, (_, i) => first.appendEncoded(entry(i))));
+        await first.integrate();
+        await first.close();
+        const log = await LogService.open(extendingElsewhere(store, path, tweak), master, { origin: 'test.example/log' });
+        await log.appendEncoded(entry(5));
+        await expect(log.integrate()).rejects.toMatchObject({ code });
+        expect((await store.log.treeState())?.size).toBe(5n);
+        await log.close().catch(() => undefined);
+      });
     }
   });
 });
