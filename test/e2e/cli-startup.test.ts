@@ -104,6 +104,11 @@ describe('signet CLI startup', () => {
     expect(run.modules.some((m) => m.endsWith('/dist/cli/rpm-sign.js'))).toBe(true);
     expect(run.modules.some((m) => m.endsWith('/dist/rpm/package.js'))).toBe(true);
     expect(heavy(run.modules)).toEqual([]);
+    // Only the rpm commands are registered (rpmProgram): no other command group's module, and
+    // commander through require() (its CommonJS lexing is skipped), not as an ESM import.
+    expect(run.modules.filter((m) => /\/dist\/cli\/(auth|store|log|gpg-shim|pulp|repo|policy)\.js$/.test(m))).toEqual([]);
+    expect(run.modules.filter((m) => /^file:.*node_modules\/commander\//.test(m))).toEqual([]);
+    expect(run.modules.some((m) => /node_modules\/commander\/index\.js$/.test(m))).toBe(true);
   });
 
   it('a command still runs its implementation: log verify loads the transparency log code', () => {
