@@ -1,5 +1,5 @@
 // Secrets are a type that cannot be logged or serialised by accident (style.md §8).
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 
 const REDACTED = '[redacted]';
@@ -44,8 +44,9 @@ export class Secret {
 
 /** Constant-time equality; a length mismatch is `false`, never an exception. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  // Compare digests so that the comparison itself is over equal-length inputs.
-  const da = createHash('sha256').update(a).digest();
-  const db = createHash('sha256').update(b).digest();
-  return timingSafeEqual(da, db) && a.length === b.length;
+  if (a.length === b.length) return timingSafeEqual(a, b);
+  // Different lengths (not secret): still compare equal-length digests, so that the work done
+  // does not depend on where the inputs differ.
+  timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));
+  return false;
 }
