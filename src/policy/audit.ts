@@ -2,7 +2,8 @@
 // DATA/audit.log (0600) before the request goes on. Lines carry the token's accessor, role and
 // policy names, the action, the source address, the rule that allowed it or the code that refused
 // it: never a token, secret_id, passphrase or key material (the audit has no field that could hold
-// one). Writes are synchronous; if a line cannot be written the request fails with
+// one). Writes are synchronous (the allow decisions of one event-loop turn share one write, and
+// their requests wait for it); if a line cannot be written the request fails with
 // AUDIT_UNAVAILABLE (fail closed: nothing is allowed that is not on record).
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -28,9 +29,19 @@ export interface AuditEvent {
 
 export interface AuditSink {
   record(event: AuditEvent): void;
+  /**
+   * The same, written together with the other decisions of this event-loop turn (one write for
+   * all of them); resolves once the line is written, rejects with AUDIT_UNAVAILABLE like
+   * record. The request waits for it, so nothing is allowed that is not on record.
+   */
+  recordBatched(event: AuditEvent): Promise<void>;
   /** True while the last write failed (until one succeeds again): /readyz answers 503. */
   readonly degraded?: boolean;
   close(): void;
+}
+
+function line(event: AuditEvent): string {
+  return `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`;
 }
 
 /** Appends JSON lines to a file opened once (O_APPEND). */
@@ -44,11 +55,37 @@ export class FileAuditSink implements AuditSink {
     this.#fd = openSync(path, 'a', 0o600);
   }
 
+  #batch: Array<{ line: string; resolve(): void; reject(err: unknown): void }> = [];
+
   record(event: AuditEvent): void {
-    const line = `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`;
+    this.#write(line(event));
+  }
+
+  recordBatched(event: AuditEvent): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#batch.length === 0) setImmediate(() => this.#flushBatch());
+      this.#batch.push({ line: line(event), resolve, reject });
+    });
+  }
+
+  #flushBatch(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    try {
+      this.#write(batch.length === 1 ? (batch[0]?.line ?? '') : batch.map((b) => b.line).join(''));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    for (const b of batch) b.resolve();
+  }
+
+  #write(text: string): void {
     try {
       if (this.#fd === undefined) this.#fd = openSync(this.#path, 'a', 0o600);
-      writeSync(this.#fd, line);
+      const bytes = Buffer.from(text, 'utf8');
+      // One O_APPEND write per batch; a short write (rare, on a full disk) is finished, or fails.
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.#fd, bytes, at);
       this.#degraded = false;
     } catch (cause) {
       this.#degraded = true;
@@ -63,6 +100,7 @@ export class FileAuditSink implements AuditSink {
   }
 
   close(): void {
+    if (this.#batch.length > 0) this.#flushBatch();
     if (this.#fd !== undefined) {
       try {
         fsyncSync(this.#fd);
@@ -92,6 +130,10 @@ export class LoggerAuditSink implements AuditSink {
   }
   record(event: AuditEvent): void {
     this.#logger.info({ audit: event }, 'audit');
+  }
+  recordBatched(event: AuditEvent): Promise<void> {
+    this.record(event);
+    return Promise.resolve();
   }
   close(): void {}
 }

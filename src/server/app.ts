@@ -180,7 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
       throw err;
     }
-    audit.record({ ...auditEvent(request, action, token), decision: 'allow', rule: grant.rule });
+    await audit.recordBatched({ ...auditEvent(request, action, token), decision: 'allow', rule: grant.rule });
     request.signetGrant = grant;
     return token;
   }

@@ -84,6 +84,18 @@ describe('signet server', () => {
     expect((await api(t, 'POST', '/v1/sign/ed?name=after.bin', { token: t.adminToken, body: 'after' })).status).toBe(200);
   });
 
+  it('puts every one of many concurrent signatures on record in the audit log, once', async () => {
+    const names = Array.from({ length: 24 }, (_, i) => `audit-${i}.bin`);
+    const answers = await Promise.all(names.map((n) => api(t, 'POST', `/v1/sign/ed?name=${n}`, { token: t.adminToken, body: n })));
+    expect(answers.map((a) => a.status)).toEqual(names.map(() => 200));
+    const lines = readFileSync(join(t.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const n of names) {
+      const mine = lines.filter((l) => l.action?.name === n);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ type: 'authz', decision: 'allow', rule: 'admin', action: { op: 'sign', key: 'ed' } });
+    }
+  });
+
   it('lists keys without secrets', async () => {
     const r = await api(t, 'GET', '/v1/keys', { token: t.adminToken });
     expect(r.status).toBe(200);
