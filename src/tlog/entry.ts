@@ -160,8 +160,33 @@ export function isValidSignatureEntry(e: unknown): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString() === t;
 }
 
+/**
+ * canonicalJson of a signature entry that passed isValidSignatureEntry, member by member in the
+ * sorted order (hex digests, kinds and times need no escaping once checked). The property test
+ * holds it to canonicalJson (decodeEntry re-encodes and compares bytes).
+ */
+function canonicalSignatureEntry(e: SignatureLogEntry): string {
+  const a = e.artifact;
+  const r = e.requester;
+  const str = JSON.stringify;
+  return (
+    `{"artifact":{"digest_alg":"${a.digest_alg}","digest_hex":"${a.digest_hex}"` +
+    (a.header_digest !== undefined ? `,"header_digest":"${a.header_digest}"` : '') +
+    `,"name":${str(a.name)}` +
+    (a.nevra !== undefined ? `,"nevra":${str(a.nevra)}` : '') +
+    '}' +
+    (e.correlation_id !== undefined ? `,"correlation_id":${str(e.correlation_id)}` : '') +
+    `,"key_fingerprint":"${e.key_fingerprint}","kind":"signature","requester":{` +
+    (r.role !== undefined ? `"role":${str(r.role)},` : '') +
+    `"source":${str(r.source)},"token_accessor":${str(r.token_accessor)}}` +
+    (e.rule !== undefined ? `,"rule":${str(e.rule)}` : '') +
+    `,"sig_kind":"${e.sig_kind}","signature_sha256":"${e.signature_sha256}","time":"${e.time}","v":1}`
+  );
+}
+
 export function encodeEntry(entry: LogEntry): Buffer {
-  const bytes = Buffer.from(canonicalJson(isValidSignatureEntry(entry) ? entry : validate(entry)), 'utf8');
+  const json = isValidSignatureEntry(entry) ? canonicalSignatureEntry(entry as SignatureLogEntry) : canonicalJson(validate(entry));
+  const bytes = Buffer.from(json, 'utf8');
   if (bytes.length > MAX_ENTRY_BYTES) malformed('log entry exceeds 65535 bytes');
   return bytes;
 }
