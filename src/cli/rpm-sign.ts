@@ -1,7 +1,8 @@
 // `signet rpm sign` (design.md CLI contract; docs/rpm.md), loaded when the command runs.
 //
 // Reads only each package's lead and headers (rpmPrefixLength says how many bytes; the
-// payload is never read), sends them in batches to POST /v1/sign/:key/rpm, and writes each
+// payload is never read), sends them (less the signature header's RESERVEDSPACE padding) in
+// batches to POST /v1/sign/:key/rpm, and writes each
 // returned signature into its file. When the rebuilt signature header has the old length (the
 // usual case: RESERVEDSPACE absorbs the signature, as rpmsign does), only bytes 96…(96+n) change,
 // written with one pwrite and fsync; the file size and payload offset stay. Otherwise the file is
@@ -17,7 +18,7 @@ import { syncDirectory } from '../fsutil.js';
 // the fuzz harness).
 import { LEAD_SIZE, parseRpmPrefix, rpmPrefixLength, type RpmPackageLayout } from '../rpm/package.js';
 import { headerDigests } from '../rpm/identity.js';
-import { checkSignable, rebuildSignatureHeader, type SignatureAlgorithm } from '../rpm/signature-header.js';
+import { checkSignable, compactPrefix, rebuildSignatureHeader, type SignatureAlgorithm } from '../rpm/signature-header.js';
 import type { SignetClient } from '../client/client.js';
 import { printJson, wantProgress, withClient, type GlobalOptions } from './common.js';
 
@@ -269,7 +270,8 @@ export async function signRpmFiles(
       if (batch.length === 0) continue;
       let response;
       try {
-        response = await client.signRpm(key, batch.map((b) => b.pkg.prefix), options.replace);
+        // Without RESERVEDSPACE: a third of the bytes to encode, send and parse (compactPrefix).
+        response = await client.signRpm(key, batch.map((b) => compactPrefix(b.pkg.layout)), options.replace);
       } catch (err) {
         // Authentication, key or server failures apply to the whole batch; later batches would
         // fail the same way, but each file is still reported.

@@ -20,6 +20,7 @@ export { checkHeaderDigests, headerDigests, packageIdentity } from './identity.j
 export type { PackageIdentity } from './identity.js';
 export {
   assemblePrefix,
+  compactPrefix,
   checkSignable,
   existingSignatures,
   inspectSignaturePacket,

@@ -237,6 +237,26 @@ function withPadding(header: Buffer): Buffer {
   return Buffer.concat([header, Buffer.alloc(signaturePaddingFor(header.length))]);
 }
 
+/**
+ * What `signet rpm sign` sends for a package: lead ‖ its signature header without RESERVEDSPACE
+ * ‖ padding ‖ main header. RESERVEDSPACE is zeros that only keep room for a signature in the file
+ * (4 KiB of a typical 6 KiB prefix); every other entry stays (header digests, any existing
+ * signature), so the server checks what it would check on the file's own prefix, and signs the
+ * same main header bytes.
+ */
+export function compactPrefix(layout: RpmPackageLayout): Buffer {
+  const sig = layout.signatureHeader;
+  const kept: HeaderEntryData[] = [];
+  for (const e of sig.entries.slice(1)) {
+    if (e.tag !== SigTag.RESERVEDSPACE) kept.push({ tag: e.tag, type: e.type, count: e.count, bytes: entryBytes(sig, e) });
+  }
+  if (kept.length === sig.entries.length - 1) {
+    return Buffer.concat([layout.lead, sig.bytes, Buffer.alloc(layout.signaturePadding), layout.header.bytes]);
+  }
+  const header = serialiseSignatureHeader(kept.sort((a, b) => a.tag - b.tag));
+  return Buffer.concat([layout.lead, withPadding(header), layout.header.bytes]);
+}
+
 /** The complete prefix (lead ‖ signature header ‖ padding ‖ main header) after a rebuild. */
 export function assemblePrefix(layout: RpmPackageLayout, rebuilt: RebuiltSignatureHeader): Buffer {
   return Buffer.concat([layout.lead, rebuilt.signatureHeader, layout.header.bytes]);
