@@ -102,12 +102,15 @@ export function parseHeader(bytes: Uint8Array, offset: number, opts: ParseHeader
   const data = whole.subarray(dataStart);
   const regionTag: RegionTag = opts.isSignatureHeader ? Tag.HEADERSIGNATURES : Tag.HEADERIMMUTABLE;
 
+  // The index through a DataView: its big-endian reads are V8 builtins, fast before the JIT has
+  // warmed up (a CLI parses each header once), unlike Buffer's readUInt32BE.
+  const index = new DataView(whole.buffer, whole.byteOffset, whole.byteLength);
   // Offsets are int32 on disk; only a region trailer may hold a negative one.
   const region = {
-    tag: whole.readUInt32BE(indexStart),
-    type: whole.readUInt32BE(indexStart + 4),
-    offset: whole.readInt32BE(indexStart + 8),
-    count: whole.readUInt32BE(indexStart + 12),
+    tag: index.getUint32(indexStart),
+    type: index.getUint32(indexStart + 4),
+    offset: index.getInt32(indexStart + 8),
+    count: index.getUint32(indexStart + 12),
   };
   checkRegion(which, regionTag, region, data, size);
 
@@ -121,10 +124,10 @@ export function parseHeader(bytes: Uint8Array, offset: number, opts: ParseHeader
   const bad = (i: number, tag: number, reason: string) => malformed(`${which}: entry ${i} (tag ${tag}): ${reason}`);
   for (let i = 1; i < size.entryCount; i++) {
     const at = indexStart + i * INDEX_ENTRY_SIZE;
-    const tag = whole.readUInt32BE(at);
-    const type = whole.readUInt32BE(at + 4);
-    const entryOffset = whole.readInt32BE(at + 8);
-    const count = whole.readUInt32BE(at + 12);
+    const tag = index.getUint32(at);
+    const type = index.getUint32(at + 4);
+    const entryOffset = index.getInt32(at + 8);
+    const count = index.getUint32(at + 12);
     if (tag === Tag.HEADERIMAGE || tag === Tag.HEADERSIGNATURES || tag === Tag.HEADERIMMUTABLE) {
       throw bad(i, tag, 'region tag is not the first entry');
     }
@@ -190,6 +193,8 @@ function checkRegion(
   }
 }
 
+const typedIndexOf = Uint8Array.prototype.indexOf;
+
 /** header.c dataLength/strtaglen, bounded by `end`: strings need their NULs inside the data. */
 function dataLength(which: string, i: number, tag: number, type: number, count: number, data: Buffer, offset: number, end: number): number {
   const where = () => `${which}: entry ${i} (tag ${tag})`;
@@ -202,7 +207,8 @@ function dataLength(which: string, i: number, tag: number, type: number, count: 
   }
   let position = offset;
   for (let found = 0; found < count; found++) {
-    const nul = data.indexOf(0, position);
+    // Uint8Array's indexOf is a V8 builtin; Buffer's goes through a native binding per call.
+    const nul = typedIndexOf.call(data, 0, position);
     if (nul < 0 || nul >= end) {
       throw malformed(
         type === RpmType.STRING

@@ -144,17 +144,19 @@ function serialiseSignatureHeader(sorted: readonly HeaderEntryData[]): Buffer {
   const trailerOffset = dataSizeOf(sorted);
   const dataSize = trailerOffset + 16;
   const out = Buffer.alloc(HEADER_MAGIC.length + 8 + entryCount * INDEX_ENTRY_SIZE + dataSize);
+  // Big-endian writes through a DataView (V8 builtins, fast before the JIT warms up).
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   HEADER_MAGIC.copy(out, 0);
-  out.writeUInt32BE(entryCount, 8);
-  out.writeUInt32BE(dataSize, 12);
+  view.setUint32(8, entryCount);
+  view.setUint32(12, dataSize);
   const dataStart = 16 + entryCount * INDEX_ENTRY_SIZE;
-  const writeIndex = (i: number, tag: number, type: number, offset: number, count: number) => {
-    const at = 16 + i * INDEX_ENTRY_SIZE;
-    out.writeUInt32BE(tag, at);
-    out.writeUInt32BE(type, at + 4);
-    out.writeInt32BE(offset, at + 8);
-    out.writeUInt32BE(count, at + 12);
+  const writeEntry = (at: number, tag: number, type: number, offset: number, count: number) => {
+    view.setUint32(at, tag);
+    view.setUint32(at + 4, type);
+    view.setInt32(at + 8, offset);
+    view.setUint32(at + 12, count);
   };
+  const writeIndex = (i: number, tag: number, type: number, offset: number, count: number) => writeEntry(16 + i * INDEX_ENTRY_SIZE, tag, type, offset, count);
   writeIndex(0, Tag.HEADERSIGNATURES, RpmType.BIN, trailerOffset, 16);
   let offset = 0;
   sorted.forEach((e, i) => {
@@ -163,11 +165,8 @@ function serialiseSignatureHeader(sorted: readonly HeaderEntryData[]): Buffer {
     out.set(e.bytes, dataStart + offset);
     offset += e.bytes.length;
   });
-  const trailer = dataStart + trailerOffset;
-  out.writeUInt32BE(Tag.HEADERSIGNATURES, trailer);
-  out.writeUInt32BE(RpmType.BIN, trailer + 4);
-  out.writeInt32BE(-(entryCount * INDEX_ENTRY_SIZE), trailer + 8);
-  out.writeUInt32BE(16, trailer + 12);
+  // The region trailer ends the data.
+  writeEntry(dataStart + trailerOffset, Tag.HEADERSIGNATURES, RpmType.BIN, -(entryCount * INDEX_ENTRY_SIZE), 16);
   return out;
 }
 
