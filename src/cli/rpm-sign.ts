@@ -19,16 +19,17 @@ import { syncDirectory } from '../fsutil.js';
 import { LEAD_SIZE, parseRpmPrefix, rpmPrefixLength, type RpmPackageLayout } from '../rpm/package.js';
 import { headerDigests } from '../rpm/identity.js';
 import { checkSignable, compactPrefix, rebuildSignatureHeader, type SignatureAlgorithm } from '../rpm/signature-header.js';
-import type { SignetClient } from '../client/client.js';
+import type { RpmSignResponse, SignetClient } from '../client/client.js';
 import { printJson, wantProgress, withClient, type GlobalOptions } from './common.js';
 
 /** Client-side batch bounds, below the server's (256 headers, 64 MiB of JSON per request). */
 const MAX_BATCH_HEADERS = 128;
 const MAX_BATCH_PREFIX_BYTES = 16 * 1024 * 1024;
-/** Requests in flight: while the server signs one batch, the client writes the batch before it
- *  and reads the one after it. Small batches (about three rounds per request slot) let the
- *  writes and fsyncs of early batches overlap the signing of later ones; the server's worker
- *  pool takes jobs first come, first served, so batches come back in order. */
+/** Requests in flight: the next batch is sent as soon as one is answered, and the answered one
+ *  is written meanwhile, so the server always has batches to sign. Small batches (about three
+ *  rounds per request slot) let the writes and fsyncs of early batches overlap the signing of
+ *  later ones and keep the last batch (signed while nothing else overlaps) short; the server's
+ *  worker pool takes jobs first come, first served, so batches come back in order. */
 const REQUESTS_IN_FLIGHT = 4;
 const ROUNDS_PER_SLOT = 3;
 const MIN_BATCH_HEADERS = 4;
@@ -263,12 +264,37 @@ export async function signRpmFiles(
     return batch;
   };
 
+  const writeBatch = (batch: { index: number; pkg: PackageOnDisk }[], response: RpmSignResponse): Promise<unknown> =>
+    Promise.all(
+      batch.map(async ({ index, pkg }, i) => {
+        const item = response.signatures[i];
+        const nevra = item?.nevra;
+        try {
+          if (item === undefined) throw new SignetError('INTERNAL', 'the server returned fewer signatures than headers sent');
+          if (item.error !== undefined) {
+            throw new SignetError(isErrorCode(item.error.code) ? item.error.code : 'INTERNAL', item.error.message);
+          }
+          if (item.packet === undefined || response.algorithm === undefined) throw new SignetError('INTERNAL', 'the server returned no signature');
+          // The server signed what we sent: its digest of the main header must be ours.
+          if (item.header_sha256 !== headerDigests(pkg.layout.header).sha256) {
+            throw new SignetError('INTERNAL', 'the server signed a different header');
+          }
+          const inPlace = await writeSignature(pkg, Buffer.from(item.packet, 'base64'), response.algorithm, options.replace);
+          finish(index, { file: pkg.path, status: 'signed', ...(nevra ? { nevra } : {}), in_place: inPlace });
+        } catch (err) {
+          fail(index, err, nevra);
+        }
+      }),
+    );
+
+  // Writes of answered batches (they never reject: each file's failure is its own result).
+  const writes: Promise<unknown>[] = [];
   const worker = async (): Promise<void> => {
     for (;;) {
       if (next >= files.length) return;
       const batch = readBatch();
       if (batch.length === 0) continue;
-      let response;
+      let response: RpmSignResponse;
       try {
         // Without RESERVEDSPACE: a third of the bytes to encode, send and parse (compactPrefix).
         response = await client.signRpm(key, batch.map((b) => compactPrefix(b.pkg.layout)), options.replace);
@@ -279,30 +305,14 @@ export async function signRpmFiles(
         continue;
       }
       fingerprint ??= response.fingerprint;
-      await Promise.all(
-        batch.map(async ({ index, pkg }, i) => {
-          const item = response.signatures[i];
-          const nevra = item?.nevra;
-          try {
-            if (item === undefined) throw new SignetError('INTERNAL', 'the server returned fewer signatures than headers sent');
-            if (item.error !== undefined) {
-              throw new SignetError(isErrorCode(item.error.code) ? item.error.code : 'INTERNAL', item.error.message);
-            }
-            if (item.packet === undefined || response.algorithm === undefined) throw new SignetError('INTERNAL', 'the server returned no signature');
-            // The server signed what we sent: its digest of the main header must be ours.
-            if (item.header_sha256 !== headerDigests(pkg.layout.header).sha256) {
-              throw new SignetError('INTERNAL', 'the server signed a different header');
-            }
-            const inPlace = await writeSignature(pkg, Buffer.from(item.packet, 'base64'), response.algorithm, options.replace);
-            finish(index, { file: pkg.path, status: 'signed', ...(nevra ? { nevra } : {}), in_place: inPlace });
-          } catch (err) {
-            fail(index, err, nevra);
-          }
-        }),
-      );
+      // The next batch goes out first (this loop runs on into readBatch and its request), then
+      // these packages are written and synced while the server signs it: the server always has
+      // REQUESTS_IN_FLIGHT batches to sign, never waits for our disk.
+      writes.push(new Promise((resolve) => setImmediate(resolve)).then(() => writeBatch(batch, response)));
     }
   };
   await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, worker));
+  await Promise.all(writes);
   const signed = results.filter((r) => r.status === 'signed').length;
   return {
     key,
