@@ -27,13 +27,15 @@ const rpmBatchBody = z
  * A header must be canonical base64 (/^[A-Za-z0-9+/]*={0,2}$/, length a multiple of 4), decoded
  * exactly. Buffer.from(…, 'base64') skips characters outside the alphabet and also takes the
  * URL-safe `-` and `_`; every skipped character shortens the output, so a decoded length short of
- * what the text promises means a stray character. Same verdicts as that regular expression
+ * what the text promises means a stray character (non-ASCII ones are refused before decoding). Same verdicts as that regular expression
  * (rpm.test.ts compares them), without running it over the 700 KB of a release's headers.
  */
 export function decodeHeader(encoded: string): Buffer | SignetError {
   const refused = () => new SignetError('BODY_INVALID', 'header is not canonical base64');
   const n = encoded.length;
-  if (n % 4 !== 0) return refused();
+  // Characters past U+007F (which the decoder would read by their low byte) are refused first:
+  // the UTF-8 length equals the length only for ASCII.
+  if (n % 4 !== 0 || Buffer.byteLength(encoded, 'utf8') !== n) return refused();
   const pad = n > 0 && encoded.charCodeAt(n - 1) === EQUALS ? (encoded.charCodeAt(n - 2) === EQUALS ? 2 : 1) : 0;
   const firstEquals = encoded.indexOf('=');
   if ((firstEquals !== -1 && firstEquals !== n - pad) || encoded.includes('-') || encoded.includes('_')) return refused();
