@@ -16,8 +16,9 @@ import { basename, delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SignetError, isErrorCode } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { HASH_ID, pkAlgorithmId } from '../openpgp/index.js';
-import { prefixForMainHeader } from '../rpm/index.js';
+// Targeted imports, not the openpgp and rpm barrels: rpmsign and git start this program once per
+// signature, and loading those whole modules cost more than the request itself.
+import { HASH_ID, pkAlgorithmId } from '../openpgp/public-key.js';
 import type { KeyInfo, SignetClient } from '../client/client.js';
 import { loadClientConfig } from './client-config.js';
 import { makeClient, regularFileSize } from './common.js';
@@ -243,6 +244,7 @@ async function sign(command: SignCommand): Promise<void> {
 
 /** rpmsign's header through the RPM route: the server parses it, applies the rpm policy, logs the NEVRA. */
 async function signRpmHeader(c: SignetClient, key: string, header: Buffer): Promise<Signed> {
+  const { prefixForMainHeader } = await import('../rpm/signature-header.js');
   const response = await c.signRpm(key, [prefixForMainHeader(header)], false);
   const item = response.signatures[0];
   if (item?.error !== undefined) throw new SignetError(isErrorCode(item.error.code) ? item.error.code : 'INTERNAL', item.error.message);

@@ -55,10 +55,10 @@ describe('signet CLI startup', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function loadedBy(args: string[], name: string): { status: number; stderr: string; modules: string[] } {
+  function loadedBy(args: string[], name: string, bin = SIGNET): { status: number; stderr: string; modules: string[] } {
     const list = join(dir, `${name}.txt`);
     writeFileSync(list, '');
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, SIGNET, ...args], {
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, bin, ...args], {
       encoding: 'utf8',
       cwd: ROOT,
       env: {
@@ -109,6 +109,17 @@ describe('signet CLI startup', () => {
     expect(run.modules.filter((m) => /\/dist\/cli\/(auth|store|log|gpg-shim|pulp|repo|policy)\.js$/.test(m))).toEqual([]);
     expect(run.modules.filter((m) => /^file:.*node_modules\/commander\//.test(m))).toEqual([]);
     expect(run.modules.some((m) => /node_modules\/commander\/index\.js$/.test(m))).toBe(true);
+  });
+
+  it('signet-gpg (started once per signature by rpmsign and git) loads no OpenPGP or RPM module set', () => {
+    const file = join(dir, 'payload.txt');
+    writeFileSync(file, 'payload');
+    const run = loadedBy(['--detach-sign', '--armor', '-u', 'k', file], 'gpg-shim', join(ROOT, 'bin', 'signet-gpg'));
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/SERVER_UNREACHABLE/);
+    expect(run.modules.some((m) => m.endsWith('/dist/cli/signet-gpg.js'))).toBe(true);
+    expect(run.modules.filter((m) => /\/dist\/(rpm\/|openpgp\/index\.js$)/.test(m))).toEqual([]);
+    expect(run.modules.filter((m) => /node_modules\/(zod|yaml|fastify|pino|pg|better-sqlite3|prom-client|commander|cli-progress)\//.test(m))).toEqual([]);
   });
 
   it('a command still runs its implementation: log verify loads the transparency log code', () => {
