@@ -164,7 +164,10 @@ export class SqliteStore implements Store {
     const record = this.#run(() => toToken(this.#stmt('SELECT * FROM tokens WHERE token_hash = ?').get(tokenHash) as TokenRow | undefined));
     if (record !== undefined) {
       if (this.#tokensByHash.size >= TOKEN_CACHE_MAX) this.#tokensByHash.clear();
-      this.#tokensByHash.set(id, record);
+      // Shared by every request that presents the token: nobody may change it in place.
+      Object.freeze(record.policies);
+      Object.freeze(record.meta);
+      this.#tokensByHash.set(id, Object.freeze(record));
     }
     return record;
   }
