@@ -84,8 +84,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const app = Fastify({
     ...(deps.https ? { https: { ...deps.https } } : {}),
-    // No per-request child logger: the access line and internal errors below name the request
-    // ID themselves (a child logger per request costs more than the line it writes).
+    // Fastify's own messages go to our logger, but without a child logger per request (it costs
+    // more than the access line): the access line and internal errors below name the request ID
+    // themselves.
+    loggerInstance: deps.logger,
+    childLoggerFactory: (logger) => logger,
     bodyLimit: limits.maxJsonBytes,
     genReqId: () => randomUUID(),
     // One access line per request, written in onResponse below, instead of Fastify's two.
