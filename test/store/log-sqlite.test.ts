@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { commitIntegration, extendFromStore } from '../../src/store/sqlite/log-store.js';
+import { commitIntegration, extendFromStore, integrationInputFrom } from '../../src/store/sqlite/log-store.js';
 import type { LogIntegrationInput, LogIntegrationOutput } from '../../src/store/log-types.js';
 import { Secret } from '../../src/secret.js';
 import type { ExtendedTree } from '../../src/tlog/integrate.js';
@@ -86,22 +86,17 @@ describe('sqlite integration off the event loop (the checkpoint thread reads and
   const master = new Secret(randomBytes(32));
   const entry = (i: number): Buffer => Buffer.from(`entry ${i} ${randomBytes(4).toString('hex')}`);
 
-  /** The store, with each integration step handed `extended` as the checkpoint thread makes it
-   *  (extendFromStore on a second connection), after `tweak`. */
+  /** The store, with each integration step given the input the checkpoint thread makes
+   *  (extendFromStore on a second connection, as the main thread reads its reply), after `tweak`. */
   function extendingElsewhere(store: SqliteStore, path: string, tweak: (e: ExtendedTree) => ExtendedTree = (e) => e): Store {
     const db = new Database(path);
     const log = new Proxy(store.log, {
       get(target, prop) {
         if (prop === 'integrate') {
           return (max: number, step: (input: LogIntegrationInput) => LogIntegrationOutput | undefined) =>
-            target.integrate(max, (input) => {
-              const reply = extendFromStore(db, max);
-              const buf = (u: Uint8Array) => Buffer.from(u);
-              if (reply.extended === undefined) return step({ ...input, entries: [] });
-              const all = buf(reply.extended.hashes);
-              const hashes = Array.from({ length: all.length / 32 }, (_, i) => all.subarray(i * 32, i * 32 + 32));
-              const extended = { size: reply.extended.size, root: buf(reply.extended.root), hashes, consistencyProof: reply.extended.consistencyProof.map(buf) };
-              return step({ ...input, entries: [], extended: tweak(extended) });
+            target.integrate(max, () => {
+              const made = integrationInputFrom(extendFromStore(db, max));
+              return step(made.extended === undefined ? made : { ...made, extended: tweak(made.extended) });
             });
         }
         const value = Reflect.get(target, prop, target) as unknown;

@@ -116,25 +116,11 @@ export class SqliteLogStore implements LogStore {
   }
 
   async readHashes(indices: readonly bigint[]): Promise<Buffer[]> {
-    return this.#run(() => this.#readHashes(indices));
-  }
-
-  #readHashes(indices: readonly bigint[]): Buffer[] {
-    const select = this.#db.prepare('SELECT hash FROM tlog_hashes WHERE idx = ?');
-    return indices.map((index) => {
-      const row = select.get(position(index)) as { hash: Buffer } | undefined;
-      if (!row) throw new SignetError('INTERNAL', `stored hash ${index} is missing`);
-      return row.hash;
-    });
+    return this.#run(() => readHashes(this.#db, indices));
   }
 
   async treeState(): Promise<LogTreeState | undefined> {
-    return this.#run(() => this.#treeState());
-  }
-
-  #treeState(): LogTreeState | undefined {
-    const row = this.#db.prepare('SELECT size, root, checkpoint FROM tlog_tree WHERE id = 1').get() as TreeRow | undefined;
-    return row && { size: BigInt(row.size), root: row.root, checkpoint: row.checkpoint };
+    return this.#run(() => treeState(this.#db));
   }
 
   async integrate(maxEntries: number, step: (input: LogIntegrationInput) => LogIntegrationOutput | undefined): Promise<LogTreeState | undefined> {
@@ -143,7 +129,7 @@ export class SqliteLogStore implements LogStore {
       // in one BEGIN IMMEDIATE transaction.
       return this.#run(() =>
         this.#db.transaction(() => {
-          const input = this.#integrationInput(maxEntries);
+          const input = readIntegrationInput(this.#db, maxEntries);
           const output = step(input);
           if (output === undefined) return input.tree;
           commitIntegration(this.#db, integrationCommit(input.tree, output));
@@ -164,10 +150,6 @@ export class SqliteLogStore implements LogStore {
     if (output === undefined) return input.tree;
     await this.#appender.commitIntegration(integrationCommit(input.tree, output));
     return output.tree;
-  }
-
-  #integrationInput(maxEntries: number): LogIntegrationInput {
-    return readIntegrationInput(this.#db, maxEntries);
   }
 
   async listCheckpoints(fromSize: bigint, toSize: bigint, limit: number): Promise<StoredCheckpoint[]> {
@@ -203,8 +185,7 @@ function readHex(bytes: Buffer, at: number, digits: number): number {
 
 /** The tree, its edge and the entries after it (at most `maxEntries`); call inside a transaction. */
 export function readIntegrationInput(db: Database.Database, maxEntries: number): LogIntegrationInput {
-  const treeRow = db.prepare('SELECT size, root, checkpoint FROM tlog_tree WHERE id = 1').get() as TreeRow | undefined;
-  const tree = treeRow && { size: BigInt(treeRow.size), root: treeRow.root, checkpoint: treeRow.checkpoint };
+  const tree = treeState(db);
   const size = tree?.size ?? 0n;
   const edge = readHashes(db, treeHashIndices(size));
   const next = BigInt(nextIndex(db));
@@ -213,6 +194,11 @@ export function readIntegrationInput(db: Database.Database, maxEntries: number):
     .prepare('SELECT idx, entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
     .all(position(size), position(end)) as Array<{ idx: number; entry: Buffer }>;
   return { tree, edge, entries: denseEntries(size, end, rows) };
+}
+
+function treeState(db: Database.Database): LogTreeState | undefined {
+  const row = db.prepare('SELECT size, root, checkpoint FROM tlog_tree WHERE id = 1').get() as TreeRow | undefined;
+  return row && { size: BigInt(row.size), root: row.root, checkpoint: row.checkpoint };
 }
 
 function readHashes(db: Database.Database, indices: readonly bigint[]): Buffer[] {
@@ -253,7 +239,7 @@ export interface ExtensionReply {
 }
 
 /** The main thread's view of an ExtensionReply (Buffers again). */
-function integrationInputFrom(reply: ExtensionReply): LogIntegrationInput {
+export function integrationInputFrom(reply: ExtensionReply): LogIntegrationInput {
   const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
   const tree = reply.tree && { size: reply.tree.size, root: buf(reply.tree.root), checkpoint: reply.tree.checkpoint };
   const edge = reply.edge.map(buf);
