@@ -72,7 +72,7 @@ export class FileAuditSink implements AuditSink {
     const batch = this.#batch;
     this.#batch = [];
     try {
-      this.#write(batch.length === 1 ? (batch[0]?.line ?? '') : batch.map((b) => b.line).join(''));
+      this.#write(batch.map((b) => b.line).join(''));
     } catch (err) {
       for (const b of batch) b.reject(err);
       return;

@@ -87,10 +87,7 @@ export const rpmRoutes: RouteModule = (app, ctx) => {
       return d instanceof SignetError ? ({ ok: false, error: d } as const) : item;
     });
     const signed = items.filter((i) => i.ok);
-    if (signed.length > 0) {
-      ctx.metrics.signatures.inc({ key, kind: 'rpm' }, signed.length);
-      ctx.metrics.signLatency.observe({ key, kind: 'rpm' }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
+    if (signed.length > 0) ctx.metrics.recordSigning(key, 'rpm', Number(process.hrtime.bigint() - started) / 1e9, signed.length);
     request.signetAudit = {
       event: 'sign.rpm',
       key,
