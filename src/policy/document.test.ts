@@ -128,6 +128,10 @@ describe('globs', () => {
     ['[!a-c]x', 'dx', true],
     ['[!a-c]x', 'bx', false],
     ['[!a-c]x', '/x', false],
+    // A range that spans `/` (0x2e-0x61) still never matches it.
+    ['[.-a]x', '/x', false],
+    ['[.-a]x', '0x', true],
+    ['a[.-0]b', 'a/b', false],
     ['[]]', ']', true],
     ['a\\*', 'a*', true],
     ['a\\*', 'ab', false],

@@ -114,7 +114,7 @@ function characterClass(chars: string[], start: number): { pattern: string; end:
     }
   }
   if (members.length === 0) throw new GlobError('empty [...]');
-  // A class never matches `/`, negated or not.
-  const pattern = negate ? `(?![/])[^${members.join('')}]` : `[${members.join('')}]`;
+  // A class never matches `/`, negated or not (a range such as `.-a` spans `/`).
+  const pattern = `(?![/])[${negate ? '^' : ''}${members.join('')}]`;
   return { pattern, end: i };
 }
