@@ -193,7 +193,9 @@ describe('mutations of real packages', () => {
         for (const [pos, value] of mutations) input[pos] = value;
         const started = performance.now();
         const outcome = exerciseRpmPrefix(input, probe);
-        expect(performance.now() - started).toBeLessThan(200);
+        // A hang guard, not a benchmark (bench/fuzz-rpm.mjs measures speed): generous, since
+        // CI runs test files side by side on two cores.
+        expect(performance.now() - started).toBeLessThan(2000);
         if (!outcome.ok) malformed++;
       }),
       { numRuns: 1500 },
