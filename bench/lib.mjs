@@ -80,8 +80,8 @@ export async function startBare(algorithm) {
 }
 
 /** `openssl speed -multi 2`: sign/s for RSA-4096 and Ed25519, the crypto ceiling of the machine. */
-export function opensslSpeed(seconds = 3) {
-  const r = spawnSync('openssl', ['speed', '-multi', '2', '-seconds', String(seconds), 'rsa4096', 'ed25519'], { encoding: 'utf8' });
+export function opensslSpeed(seconds = 3, algorithms = ['rsa4096', 'ed25519']) {
+  const r = spawnSync('openssl', ['speed', '-multi', '2', '-seconds', String(seconds), ...algorithms], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl speed failed: ${r.stderr}`);
   const rsa = /rsa 4096 bits\s+\S+\s+\S+\s+([\d.]+)/.exec(r.stdout);
   const ed = /\(Ed25519\)\s+\S+\s+\S+\s+([\d.]+)/.exec(r.stdout);
