@@ -212,6 +212,28 @@ describe('signet server', () => {
     }
   });
 
+  it('at log level warn writes no access line, and still audits every decision', async () => {
+    // docs/performance.md: dropping the per-request access line is an operator's choice; the
+    // audit record of each decision is not.
+    const quiet = await startTestServer({ logLevel: 'warn' });
+    try {
+      const key = await api(quiet, 'POST', '/v1/keys', { token: quiet.adminToken, json: { name: 'q', algorithm: 'ed25519', user_id: 'Q <q@example.org>' } });
+      expect(key.status, key.text).toBe(201);
+      const signed = await api(quiet, 'POST', '/v1/sign/q?name=quiet.bin', { token: quiet.adminToken, body: 'quiet' });
+      expect(signed.status).toBe(200);
+      const denied = await api(quiet, 'POST', '/v1/sign/q?name=quiet.bin', { token: 'not-a-token', body: 'quiet' });
+      expect(denied.status).toBe(401);
+      expect(quiet.logs.filter((l) => l.includes('"msg":"request"'))).toEqual([]);
+      const audit = readFileSync(join(quiet.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(audit.filter((l) => l.action?.name === 'quiet.bin').map((l) => l.decision)).toEqual(['allow', 'deny']);
+    } finally {
+      await quiet.close();
+    }
+    // The same request at the default level leaves its access line.
+    expect((await api(t, 'POST', '/v1/sign/ed?name=loud.bin', { token: t.adminToken, body: 'loud' })).status).toBe(200);
+    expect(t.logs.some((l) => l.includes('"msg":"request"') && l.includes('"artifact":"loud.bin"'))).toBe(true);
+  });
+
   it('refuses to start with a different master key and changes nothing', async () => {
     const other = await startTestServer({ keepData: true });
     const dataDir = other.dataDir;
