@@ -9,6 +9,7 @@ import { ADMIN_POLICY } from '../policy/authorize.js';
 import { createAuthServices, type AuthServices } from './index.js';
 import { TokenService } from './tokens.js';
 import { parseDuration } from './duration.js';
+import { newAccessor } from './credentials.js';
 
 class Clock {
   t = Date.UTC(2026, 0, 1);
@@ -209,5 +210,17 @@ describe('auth services', () => {
     expect(parseDuration(90, 'x', { minMs: 1, maxMs: 1e9 })).toBe(90_000);
     for (const bad of ['1y', '-1s', '1.5m', '', 'abc', '99999999999h']) expect(() => parseDuration(bad, 'x', { minMs: 1, maxMs: 1e12 })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
     expect(() => parseDuration('2d', 'x', { minMs: 1, maxMs: 86_400_000 })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+});
+
+describe('accessors', () => {
+  it('are 96 random bits in lowercase hex, never starting with `-` (they are typed as CLI arguments)', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const a = newAccessor();
+      expect(a).toMatch(/^[0-9a-f]{24}$/);
+      seen.add(a);
+    }
+    expect(seen.size).toBe(5000);
   });
 });

@@ -31,9 +31,11 @@ export function sameHash(stored: Uint8Array, computed: Uint8Array): boolean {
   return constantTimeEqual(stored, computed);
 }
 
-/** Public handles (accessors) and role_ids: random, not secret. */
+/** Public handles (accessors) and role_ids: random, not secret. An accessor is 96 random bits
+ *  in lowercase hex: people type it as a command argument (`signet token revoke ACCESSOR`), where
+ *  base64url's leading `-` (1 in 64) would read as an option. */
 export function newAccessor(): string {
-  return randomBytes(12).toString('base64url');
+  return randomBytes(12).toString('hex');
 }
 
 export function newRoleId(): string {

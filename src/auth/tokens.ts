@@ -3,6 +3,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { Secret, constantTimeEqual } from '../secret.js';
+import { newAccessor } from './credentials.js';
 import type { Store, TokenRecord } from '../store/types.js';
 
 /** Token secrets look like `sgn.<43 base64url chars>`; the prefix makes leaked tokens greppable. */
@@ -17,10 +18,6 @@ export function hashToken(token: Secret): Buffer {
 
 export function newTokenSecret(): Secret {
   return new Secret(TOKEN_PREFIX + randomBytes(32).toString('base64url'));
-}
-
-export function newAccessor(): string {
-  return randomBytes(12).toString('base64url');
 }
 
 export interface IssueTokenOptions {
