@@ -3,8 +3,9 @@
 // `openssl speed -multi 2` (the crypto limit) and bench/bare-server.mjs (the limit for any Node
 // HTTP service). Goals (foundation issue): RSA >= 0.8 x openssl, Ed25519 >= 0.7 x bare server.
 // This machine is shared and its speed drifts by 10-25% within minutes, so the three are measured
-// in BENCH_ROUNDS (3) interleaved rounds (openssl, bare, signet; then again), and the ratios are
-// the medians of the per-round ratios; every round is printed too. Each server is warmed with
+// in BENCH_ROUNDS (3) interleaved rounds (openssl, bare, signet, openssl again; the round's openssl
+// figure is the mean of its two), and the ratios are the medians of the per-round ratios; every
+// round is printed too. Each server is warmed with
 // BENCH_WARM_SECONDS (3) of the same load before its first round.
 // Then (issue 4, bench/policy.mjs) Ed25519 with a role-like token bound to a 20-rule policy vs
 // the admin token: goal within 5%. BENCH_POLICY_ONLY=1 runs only that comparison.
@@ -51,11 +52,15 @@ try {
       }
       const perRound = [];
       for (let round = 1; round <= rounds; round++) {
-        process.stderr.write(`bench: ${algorithm} round ${round}/${rounds}: openssl speed -multi 2, bare node:http, signet ...\n`);
-        const openssl = opensslSpeed(3, [algorithm])[algorithm];
+        process.stderr.write(`bench: ${algorithm} round ${round}/${rounds}: openssl speed -multi 2, bare node:http, signet, openssl ...\n`);
+        // openssl before and after the two servers: the round's reference is their mean, so a
+        // drift during the round moves the reference too.
+        const before = opensslSpeed(3, [algorithm])[algorithm];
         const b = runLoad(bare.url, { seconds });
         const s = runLoad(url, { seconds, token: signet.token });
-        perRound.push({ openssl, bare: b, signet: s, signet_per_openssl: s.rps / openssl, signet_per_bare: s.rps / b.rps });
+        const after = opensslSpeed(3, [algorithm])[algorithm];
+        const openssl = (before + after) / 2;
+        perRound.push({ openssl, openssl_before: before, openssl_after: after, bare: b, signet: s, signet_per_openssl: s.rps / openssl, signet_per_bare: s.rps / b.rps });
       }
       results[algorithm] = perRound;
     } finally {
@@ -73,7 +78,7 @@ const ratio = (a, b) => (a / b).toFixed(2);
 const rows = policyOnly ? [] : [
   ['algorithm', 'openssl sign/s', 'bare node req/s', 'signet req/s', 'signet p50 ms', 'signet p99 ms', 'signet/openssl', 'signet/bare'],
 ];
-const roundRows = [['algorithm', 'round', 'openssl sign/s', 'bare req/s', 'signet req/s', 'signet/openssl', 'signet/bare']];
+const roundRows = [['algorithm', 'round', 'openssl sign/s (before/after)', 'bare req/s', 'signet req/s', 'signet/openssl', 'signet/bare']];
 for (const algorithm of policyOnly ? [] : algorithms) {
   const rs = results[algorithm];
   // p50/p99 from the round whose signet throughput is the median one.
@@ -88,7 +93,7 @@ for (const algorithm of policyOnly ? [] : algorithms) {
     median(rs.map((r) => r.signet_per_openssl)).toFixed(2),
     median(rs.map((r) => r.signet_per_bare)).toFixed(2),
   ]);
-  rs.forEach((r, i) => roundRows.push([algorithm, String(i + 1), f(r.openssl), f(r.bare.rps), f(r.signet.rps), r.signet_per_openssl.toFixed(2), r.signet_per_bare.toFixed(2)]));
+  rs.forEach((r, i) => roundRows.push([algorithm, String(i + 1), `${f(r.openssl)} (${f(r.openssl_before)}/${f(r.openssl_after)})`, f(r.bare.rps), f(r.signet.rps), r.signet_per_openssl.toFixed(2), r.signet_per_bare.toFixed(2)]));
 }
 if (rows.length > 0) process.stdout.write(`${table(rows)}\n\n${table(roundRows)}\n\n`);
 const p = results.policy;
