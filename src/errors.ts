@@ -88,6 +88,7 @@ export const ERROR_TABLE = {
   STORE_NOT_EMPTY: { status: 409, exit: 1 },
   STORE_MIGRATE_MISMATCH: { status: 500, exit: 1 },
   AUDIT_UNAVAILABLE: { status: 503, exit: 1 },
+  AUDIT_CHAIN_BROKEN: { status: 500, exit: 1 },
   SIGNER_UNAVAILABLE: { status: 503, exit: 1 },
   SERVER_UNREACHABLE: { status: 503, exit: 1 },
   NOT_READY: { status: 503, exit: 1 },

@@ -111,7 +111,7 @@ export function rpmProgram(program: Command = baseProgram()): Command {
 
 /** Every command; the command groups' modules are loaded here. */
 export async function buildProgram(program: Command = baseProgram()): Promise<Command> {
-  const [auth, store, log, gpgShim, pulp, repo, policy] = await Promise.all([
+  const [auth, store, log, gpgShim, pulp, repo, policy, audit] = await Promise.all([
     import('./auth.js'),
     import('./store.js'),
     import('./log.js'),
@@ -119,6 +119,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     import('./pulp.js'),
     import('./repo.js'),
     import('./policy.js'),
+    import('./audit.js'),
   ]);
   program
     .command('serve')
@@ -307,6 +308,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
   repo.registerGateCommands(program);
   store.registerStoreCommands(program);
   log.registerLogCommands(program);
+  audit.registerAuditCommands(program);
   gpgShim.registerGpgShimCommands(program);
   pulp.registerPulpCommands(program);
   policy.registerPolicyCommands(program);

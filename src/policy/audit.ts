@@ -5,9 +5,10 @@
 // one). Writes are synchronous (the allow decisions of one event-loop turn share one write, and
 // their requests wait for it); if a line cannot be written the request fails with
 // AUDIT_UNAVAILABLE (fail closed: nothing is allowed that is not on record).
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SignetError } from '../errors.js';
+import { EMPTY_HEAD, chainLine, headOf, type ChainHead } from './audit-chain.js';
 
 export interface AuditEvent {
   readonly type: 'authz';
@@ -40,31 +41,35 @@ export interface AuditSink {
   close(): void;
 }
 
-function line(event: AuditEvent): string {
-  return `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`;
-}
-
-/** Appends JSON lines to a file opened once (O_APPEND). */
+/** Appends JSON lines to a file opened once (O_APPEND). With a chain key (the server always
+ *  passes one), every line is chained to the one before by an HMAC (audit-chain.ts); the chain
+ *  resumes from the file's last line when the file is (re)opened. */
 export class FileAuditSink implements AuditSink {
   #fd: number | undefined;
   #degraded = false;
   readonly #path: string;
+  readonly #chainKey: Buffer | undefined;
+  /** The last line written; advanced only once a write has succeeded. */
+  #head: ChainHead = EMPTY_HEAD;
+  /** The file ends in a torn line (a write cut short): the next write starts a new line. */
+  #torn = false;
 
-  constructor(path: string) {
+  constructor(path: string, options: { chainKey?: Buffer } = {}) {
     this.#path = path;
-    this.#fd = openSync(path, 'a', 0o600);
+    this.#chainKey = options.chainKey;
+    this.#open();
   }
 
-  #batch: Array<{ line: string; resolve(): void; reject(err: unknown): void }> = [];
+  #batch: Array<{ record: Record<string, unknown>; resolve(): void; reject(err: unknown): void }> = [];
 
   record(event: AuditEvent): void {
-    this.#write(line(event));
+    this.#writeRecords([{ time: new Date().toISOString(), ...event }]);
   }
 
   recordBatched(event: AuditEvent): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.#batch.length === 0) setImmediate(() => this.#flushBatch());
-      this.#batch.push({ line: line(event), resolve, reject });
+      this.#batch.push({ record: { time: new Date().toISOString(), ...event }, resolve, reject });
     });
   }
 
@@ -72,7 +77,7 @@ export class FileAuditSink implements AuditSink {
     const batch = this.#batch;
     this.#batch = [];
     try {
-      this.#write(batch.map((b) => b.line).join(''));
+      this.#writeRecords(batch.map((b) => b.record));
     } catch (err) {
       for (const b of batch) b.reject(err);
       return;
@@ -80,13 +85,49 @@ export class FileAuditSink implements AuditSink {
     for (const b of batch) b.resolve();
   }
 
-  #write(text: string): void {
+  #open(): void {
+    const fd = openSync(this.#path, 'a', 0o600);
     try {
-      if (this.#fd === undefined) this.#fd = openSync(this.#path, 'a', 0o600);
-      const bytes = Buffer.from(text, 'utf8');
+      const tail = readTail(this.#path);
+      this.#torn = tail.torn;
+      if (this.#chainKey !== undefined) this.#head = tail.head;
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    this.#fd = fd;
+  }
+
+  /** One write for the records, chained after the current head; the head moves only if it succeeds. */
+  #writeRecords(records: ReadonlyArray<Record<string, unknown>>): void {
+    const key = this.#chainKey;
+    if (key === undefined) {
+      this.#write(() => (this.#torn ? '\n' : '') + records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      return;
+    }
+    let head = this.#head;
+    this.#write(() => {
+      // Built after a reopen has resumed the chain from the file.
+      head = this.#head;
+      let text = this.#torn ? '\n' : '';
+      for (const r of records) {
+        const chained = chainLine(key, r, head);
+        text += `${chained.line}\n`;
+        head = chained.head;
+      }
+      return text;
+    });
+    this.#head = head;
+  }
+
+  #write(text: () => string): void {
+    try {
+      if (this.#fd === undefined) this.#open();
+      const bytes = Buffer.from(text(), 'utf8');
       // One O_APPEND write per batch; a short write (rare, on a full disk) is finished, or fails.
-      for (let at = 0; at < bytes.length; ) at += writeSync(this.#fd, bytes, at);
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.#fd as number, bytes, at);
       this.#degraded = false;
+      this.#torn = false;
     } catch (cause) {
       this.#degraded = true;
       // Reopen next time: the sink may recover (disk freed, permissions fixed) without a restart.
@@ -136,4 +177,33 @@ export class LoggerAuditSink implements AuditSink {
     return Promise.resolve();
   }
   close(): void {}
+}
+
+/** The chain head of the file's last complete line (EMPTY_HEAD for an empty or unchained file),
+ *  and whether the file ends in a torn line (a crash or a full disk mid-write). The chain goes on
+ *  from the last complete line; `signet audit verify` names the torn one. */
+function readTail(path: string): { head: ChainHead; torn: boolean } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    // Audit lines are short; the last 64 KiB hold the last complete lines.
+    const length = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, size - length + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const torn = got > 0 && buf[got - 1] !== 0x0a;
+    const lines = buf.subarray(0, got).toString('utf8').split('\n');
+    lines.pop(); // after the last newline: empty, or a torn line
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const head = headOf(lines[i] as string);
+      if (head !== undefined) return { head, torn };
+    }
+    return { head: EMPTY_HEAD, torn };
+  } finally {
+    closeSync(fd);
+  }
 }

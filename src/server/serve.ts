@@ -10,6 +10,7 @@ import { KeyService } from '../keys/key-service.js';
 import { loadOrCreateMasterKey, verifyMasterKey } from '../keys/master-key.js';
 import { ADMIN_POLICY } from '../policy/authorize.js';
 import { FileAuditSink } from '../policy/audit.js';
+import { auditChainKey } from '../policy/audit-chain.js';
 import { CidrError, CidrSet } from '../policy/cidr.js';
 import type { Secret } from '../secret.js';
 import { openStore } from '../store/index.js';
@@ -112,7 +113,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const tls = tlsOptions(options, settings.tls);
     const trustProxy = trustedProxies(options.trustProxy ?? settings.trust_proxy);
     // Authorisation decisions (allow and deny) go to DATA/audit.log, 0600.
-    const audit = new FileAuditSink(join(dataDir, 'audit.log'));
+    // Each line is chained to the one before by an HMAC under a key derived from the master key
+    // (`signet audit verify`).
+    const audit = new FileAuditSink(join(dataDir, 'audit.log'), { chainKey: auditChainKey(master.key) });
     stopAudit = () => audit.close();
     const app = await buildApp({
       store, keys, tokens, log, logger, accessLog, limits, audit,
