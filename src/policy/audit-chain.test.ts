@@ -4,10 +4,11 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret } from '../secret.js';
 import { FileAuditSink, type AuditEvent } from './audit.js';
-import { auditChainKey, parseChainHead, verifyAuditChain } from './audit-chain.js';
+import { auditChainKey, chainLine, EMPTY_HEAD, parseChainHead, verifyAuditChain } from './audit-chain.js';
 
 const key = auditChainKey(new Secret(Buffer.alloc(32, 1)));
 const otherKey = auditChainKey(new Secret(Buffer.alloc(32, 2)));
@@ -129,5 +130,21 @@ describe('audit chain', () => {
     const lines = readFileSync(path, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { seq: number; action: { name: string } });
     expect(lines.map((l) => [l.seq, l.action.name])).toEqual([[1, 'artifact-2.bin']]);
     expect(verifyAuditChain(key, readFileSync(path, 'utf8')).head.seq).toBe(1);
+  });
+});
+
+describe('chainLine', () => {
+  it('writes the record as JSON.stringify does, with seq and prev after it, then the MAC', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }), (record) => {
+        const { line, head } = chainLine(key, record, EMPTY_HEAD);
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        const { mac, ...body } = parsed;
+        expect(JSON.stringify(body)).toBe(JSON.stringify({ ...(JSON.parse(JSON.stringify(record)) as object), seq: 1, prev: '0'.repeat(64) }));
+        expect(head).toEqual({ seq: 1, mac });
+        expect(verifyAuditChain(key, `${line}\n`).head).toEqual(head);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

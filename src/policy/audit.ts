@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SignetError } from '../errors.js';
-import { EMPTY_HEAD, chainLine, headOf, type ChainHead } from './audit-chain.js';
+import { EMPTY_HEAD, chainLine, headOf, type AuditChainKey, type ChainHead } from './audit-chain.js';
 
 export interface AuditEvent {
   readonly type: 'authz';
@@ -48,13 +48,13 @@ export class FileAuditSink implements AuditSink {
   #fd: number | undefined;
   #degraded = false;
   readonly #path: string;
-  readonly #chainKey: Buffer | undefined;
+  readonly #chainKey: AuditChainKey | undefined;
   /** The last line written; advanced only once a write has succeeded. */
   #head: ChainHead = EMPTY_HEAD;
   /** The file ends in a torn line (a write cut short): the next write starts a new line. */
   #torn = false;
 
-  constructor(path: string, options: { chainKey?: Buffer } = {}) {
+  constructor(path: string, options: { chainKey?: AuditChainKey } = {}) {
     this.#path = path;
     this.#chainKey = options.chainKey;
     this.#open();
