@@ -1,8 +1,9 @@
 // Invariant 4 under a crash: kill -9 the server while clients sign; after a restart every
 // signature a client received is in the log (matched by the SHA-256 of the signature packet),
-// and the log still verifies.
+// and the log still verifies. The audit log has the allow record of every logged signature
+// (written before signing: security-tests.md item 9), and its chain still verifies (item 11).
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,7 @@ describe('kill -9 under signing load', () => {
     expect(received.length).toBeGreaterThan(50);
 
     const second = await serveProcess({ dataDir });
+    const loggedNames = new Set<string>();
     try {
       const logged = new Set<string>();
       for (let start = 0; ; start += 1000) {
@@ -58,7 +60,10 @@ describe('kill -9 under signing load', () => {
         const { entries } = (await (await fetch(`${second.addr}/v1/log/entries?start=${start}&end=${start + 1000}`)).json()) as { entries: string[] };
         for (const e of entries) {
           const entry = decodeEntry(Buffer.from(e, 'base64'));
-          if (entry.kind === 'signature') logged.add(entry.signature_sha256);
+          if (entry.kind === 'signature') {
+            logged.add(entry.signature_sha256);
+            loggedNames.add(entry.artifact.name);
+          }
         }
       }
       const missing = received.filter((digest) => !logged.has(digest));
@@ -68,5 +73,14 @@ describe('kill -9 under signing load', () => {
     } finally {
       await second.stop();
     }
+    const audit = readFileSync(join(dataDir, 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { decision?: string; action?: { op?: string; name?: string } });
+    const allowed = new Set(audit.filter((l) => l.decision === 'allow' && l.action?.op === 'sign').map((l) => l.action?.name));
+    expect(loggedNames.size).toBeGreaterThan(50);
+    expect([...loggedNames].filter((name) => !allowed.has(name))).toEqual([]);
+    const chain = signet(['audit', 'verify', '--data', dataDir]);
+    expect(chain.status, chain.stderr).toBe(0);
   }, 120_000);
 });
