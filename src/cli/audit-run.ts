@@ -1,7 +1,7 @@
 // `signet audit verify` (audit.ts registers it): streams the audit log through the chain check.
 // The chain key comes from the master key (DATA/master.key or SIGNET_MASTER_KEY_FILE), which is
 // read, never created, here.
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
@@ -9,7 +9,7 @@ import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { loadOrCreateMasterKey } from '../keys/master-key.js';
 import { AuditChainVerifier, auditChainKey, parseChainHead, type ChainHead } from '../policy/audit-chain.js';
-import { dataDir, printJson, printLine, type GlobalOptions } from './common.js';
+import { dataDir, printJson, printLine, readInputFile, type GlobalOptions } from './common.js';
 
 export async function auditVerifyAction(opts: { file?: string; fromHead?: string; saveHead?: string }, cmd: Command): Promise<void> {
   const g = cmd.optsWithGlobals() as GlobalOptions;
@@ -19,11 +19,10 @@ export async function auditVerifyAction(opts: { file?: string; fromHead?: string
   if (!masterKeyFile && !existsSync(join(dir, 'master.key'))) {
     throw new SignetError('MASTER_KEY_UNREADABLE', `no master key in ${dir} (set --data or SIGNET_MASTER_KEY_FILE): the audit chain is keyed by it`);
   }
-  const saved = opts.fromHead === undefined ? undefined : parseChainHead(readText(opts.fromHead));
+  const saved = opts.fromHead === undefined ? undefined : parseChainHead(readInputFile(opts.fromHead).toString('utf8'));
   const master = await loadOrCreateMasterKey({ dataDir: dir, ...(masterKeyFile ? { masterKeyFile } : {}) });
   const key = auditChainKey(master.key);
   master.key.wipe();
-  if (!existsSync(file)) throw new SignetError('FILE_UNREADABLE', `cannot read ${file} (ENOENT)`);
 
   const verifier = new AuditChainVerifier(key, saved);
   let lastByte = 0x0a;
@@ -37,7 +36,7 @@ export async function auditVerifyAction(opts: { file?: string; fromHead?: string
   } catch (err) {
     stream.destroy();
     if (err instanceof SignetError) throw err;
-    throw new SignetError('FILE_UNREADABLE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new SignetError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
   }
   const result = verifier.finish(lastByte === 0x0a);
   if (opts.saveHead !== undefined) writeFileAtomic(opts.saveHead, Buffer.from(`${JSON.stringify(result.head satisfies ChainHead)}\n`), 0o644);
@@ -47,12 +46,4 @@ export async function auditVerifyAction(opts: { file?: string; fromHead?: string
   }
   const before = result.unchained > 0 ? ` (${result.unchained} earlier lines predate the chain and are not checked)` : '';
   printLine(`audit log verified: ${result.lines} lines, chain at record ${result.head.seq}${before}`);
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new SignetError('FILE_UNREADABLE', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
 }

@@ -103,6 +103,9 @@ describe('signet audit verify', () => {
     const bad = join(work, 'bad-head.json');
     writeFileSync(bad, '{"seq":"x"}');
     expect(verify('--from-head', bad).stderr).toContain('the saved audit head is not');
+    const missing = verify('--file', join(work, 'none.log'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read .*none\.log: ENOENT \(FILE_UNREADABLE\)/);
     expect(signet(['audit', 'verify', '--help']).stdout).toContain('--from-head <file>');
   });
 });
