@@ -12,7 +12,7 @@ import { exerciseRpmPrefix, parseRpmPrefix, rpmPrefixLength } from '../dist/rpm/
 
 const count = Number(process.env.FUZZ_COUNT ?? 1_000_000);
 const caseLimitMs = Number(process.env.FUZZ_CASE_MS ?? 250);
-const corpusScript = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../shared/corpus/mk-rpms.sh', import.meta.url));
+const corpusScript = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../scripts/make-rpm-corpus.sh', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'signet-fuzz-rpm-'));
 
 // A deterministic PRNG (xorshift32) so a finding can be replayed from its case number.

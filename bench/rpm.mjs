@@ -1,4 +1,4 @@
-// npm run bench:rpm: the release corpus (84 packages, ~165 MB, ../shared/corpus/mk-rpms.sh)
+// npm run bench:rpm: the release corpus (84 packages, ~165 MB, scripts/make-rpm-corpus.sh)
 // signed in one run by local `rpmsign --addsign` with an RSA-4096 gpg key (the baseline) and by
 // `signet rpm sign` through a signet server on loopback with an RSA-4096 key. Reports the ratio
 // (goal: signet >= 7x faster), bytes on the wire and peak RSS of client and server.
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countingRelay, signetBin, startSignet, table } from './lib.mjs';
 
-const corpusScript = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../shared/corpus/mk-rpms.sh', import.meta.url));
+const corpusScript = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../scripts/make-rpm-corpus.sh', import.meta.url));
 const profile = process.env.BENCH_RPM_PROFILE ?? 'release';
 const work = mkdtempSync(join(tmpdir(), 'signet-bench-rpm-'));
 

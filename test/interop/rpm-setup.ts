@@ -1,13 +1,13 @@
 // Shared setup for the rpm interop tests: a fresh corpus of real unsigned packages from
-// ../shared/corpus/mk-rpms.sh and a throwaway GNUPGHOME with RSA-4096 and Ed25519 keys.
+// scripts/make-rpm-corpus.sh and a throwaway GNUPGHOME with RSA-4096 and Ed25519 keys.
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
-/** The corpus script lives in shared/ beside the checkout (SIGNET_CORPUS_SCRIPT overrides). */
-export const MK_RPMS = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../../shared/corpus/mk-rpms.sh', import.meta.url));
+/** The project's corpus builder (SIGNET_CORPUS_SCRIPT overrides). */
+export const MK_RPMS = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../../scripts/make-rpm-corpus.sh', import.meta.url));
 
 export interface Run {
   status: number;
