@@ -9,9 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, signetBin, startSignet, table } from './lib.mjs';
+import { opensslSpeed, root, signetBin, startSignet, table } from './lib.mjs';
 
 const rate = Number(process.env.BENCH_RATE ?? 1000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -87,7 +88,12 @@ async function apiAppends() {
     for (let i = 0; i < 200; i++) {
       await fetch(`${signet.url}/v1/sign/bench?name=warmup`, { method: 'POST', headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/octet-stream' }, body: 'warm up' });
     }
+    // The server's event-loop delay over the measured loop: prom-client's default metrics sample
+    // it with perf_hooks.monitorEventLoopDelay and reset the histogram at each scrape, so the scrape
+    // before the loop starts a fresh window and the one after reads it.
+    await serverLoopDelay(signet.url);
     const result = await openLoop(`${signet.url}/v1/sign/bench?name=artifact.bin`, signet.token);
+    Object.assign(result, await serverLoopDelay(signet.url));
     const note = await (await fetch(`${signet.url}/v1/log/checkpoint`)).text();
     result.log_size_after = Number(note.split('\n')[1]);
     return result;
@@ -106,6 +112,7 @@ async function serviceAppends() {
   const log = await LogService.open(store, new Secret(randomBytes(32)), { origin: 'bench.example/log' });
   log.start();
   const latencies = [];
+  const loopDelay = clientLoopDelay();
   const started = performance.now();
   const total = rate * seconds;
   let sent = 0;
@@ -126,11 +133,34 @@ async function serviceAppends() {
     }, 1);
   });
   await Promise.all(pending);
-  const result = summary(latencies, sent, performance.now() - started, 0);
+  const result = { ...summary(latencies, sent, performance.now() - started, 0), ...loopDelay() };
+  // Here the log runs in this process: its event-loop delay is the server's.
+  result.loop_delay_p99_ms = result.client_loop_delay_p99_ms;
+  result.loop_delay_max_ms = result.client_loop_delay_max_ms;
   await log.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   return result;
+}
+
+/** p99 and max event-loop delay (ms) of a running signet since the last scrape of /metrics. */
+async function serverLoopDelay(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const gauge = (name) => {
+    const m = text.match(new RegExp(`^signet_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm'));
+    return m ? Number(m[1]) * 1000 : NaN;
+  };
+  return { loop_delay_p99_ms: gauge('p99'), loop_delay_max_ms: gauge('max') };
+}
+
+/** The bench process's own event-loop delay while it drives a loop (a stalled client skews latencies). */
+function clientLoopDelay() {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  return () => {
+    h.disable();
+    return { client_loop_delay_p99_ms: h.percentile(99) / 1e6, client_loop_delay_max_ms: h.max / 1e6 };
+  };
 }
 
 /** 1M realistic signature entries (canonical JSON), appended straight into a SQLite store. */
@@ -216,7 +246,10 @@ async function verifyMillion() {
 }
 
 const parts = (process.env.BENCH_PARTS ?? 'service,api,verify').split(',');
-const results = { service: {}, api: {}, verify: {} };
+const results = { service: {}, api: {}, verify: {}, openssl: {} };
+// The machine's speed of the day, in the same run: a slow day shows in every figure below.
+process.stderr.write('bench:tlog: openssl speed -multi 2 ed25519 (the machine of the day) ...\n');
+results.openssl = opensslSpeed(3, ['ed25519']);
 if (parts.includes('service')) {
   process.stderr.write(`bench:tlog: LogService appends at ${rate}/s for ${seconds} s (SQLite, group commit) ...\n`);
   results.service = await serviceAppends();
@@ -233,10 +266,10 @@ if (parts.includes('verify')) {
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 process.stdout.write(
   `${table([
-    ['append path', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
-    ['LogService.append (SQLite)', rate, f(results.service.rate_per_s, 0), f(results.service.p50_ms), f(results.service.p99_ms), f(results.service.max_ms), results.service.errors],
-    ['POST /v1/sign (Ed25519)', rate, f(results.api.rate_per_s, 0), f(results.api.p50_ms), f(results.api.p99_ms), f(results.api.max_ms), results.api.errors],
-  ])}\n\n${table([
+    ['append path', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'loop delay p99/max ms'],
+    ['LogService.append (SQLite)', rate, f(results.service.rate_per_s, 0), f(results.service.p50_ms), f(results.service.p99_ms), f(results.service.max_ms), results.service.errors, `${f(results.service.loop_delay_p99_ms, 1)} / ${f(results.service.loop_delay_max_ms, 1)}`],
+    ['POST /v1/sign (Ed25519)', rate, f(results.api.rate_per_s, 0), f(results.api.p50_ms), f(results.api.p99_ms), f(results.api.max_ms), results.api.errors, `${f(results.api.loop_delay_p99_ms, 1)} / ${f(results.api.loop_delay_max_ms, 1)}`],
+  ])}\n\nmachine: openssl speed -multi 2 ed25519 ${f(results.openssl.ed25519 ?? NaN, 0)} signs/s\n\n${table([
     ['log verify', 'entries', 'seconds', 'CPU s (client)'],
     ['offline (--offline, store)', results.verify.entries, f(results.verify.verify_offline_s), f(results.verify.verify_offline_cpu_s)],
     ['online (tile entry bundles)', results.verify.entries, f(results.verify.verify_online_s), f(results.verify.verify_online_cpu_s)],
