@@ -6,10 +6,11 @@ import { z } from 'zod';
 import { ROLE_NAME_PATTERN } from '../auth/approle.js';
 import { SignetError } from '../errors.js';
 import { POLICY_NAME } from '../policy/document.js';
+import { nameRule } from '../names.js';
 import type { RouteContext } from './context.js';
 
-export const policyName = z.string().regex(POLICY_NAME, 'policy names are lower-case letters, digits, . _ -');
-export const roleParams = z.object({ name: z.string().regex(ROLE_NAME_PATTERN, 'role names are lower-case letters, digits, . _ - (no ..)') }).strict();
+export const policyName = z.string().regex(POLICY_NAME, nameRule('policy'));
+export const roleParams = z.object({ name: z.string().regex(ROLE_NAME_PATTERN, nameRule('role')) }).strict();
 /** Largest policy document accepted inline with a role. */
 
 /** A throttled login answers 429 with Retry-After (seconds until the failure window turns). */
