@@ -10,6 +10,7 @@ import type { Store, TokenRecord } from '../store/types.js';
 import { MAX_CREDENTIAL_LENGTH, SECRET_ID_PREFIX, credentialHash, newAccessor, newCredential, newRoleId, sameHash, wellFormed } from './credentials.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { TokenService } from './tokens.js';
+import { NAME_PATTERN, isValidName, nameRule } from '../names.js';
 
 export const APPROLE_DEFAULTS = {
   tokenTtlMs: 20 * 60_000,
@@ -25,8 +26,8 @@ export const APPROLE_BOUNDS = {
 
 const TIDY_EVERY_MS = 10 * 60_000;
 
-/** Role names: what key names allow, minus `..` (names end up in paths, logs and policy text). */
-export const ROLE_NAME_PATTERN = /^(?!.*\.\.)[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Role names: the one name rule (src/names.ts); names end up in paths, logs and policy text. */
+export const ROLE_NAME_PATTERN = NAME_PATTERN;
 
 export interface RoleOptions {
   readonly policies: readonly string[];
@@ -189,7 +190,5 @@ export class AppRoleService {
 }
 
 export function checkRoleName(name: string): void {
-  if (!ROLE_NAME_PATTERN.test(name)) {
-    throw new SignetError('NAME_INVALID', 'role names are 1-64 lower-case letters, digits, . _ - (no ..), starting with a letter or digit');
-  }
+  if (!isValidName(name)) throw new SignetError('NAME_INVALID', nameRule('role'));
 }

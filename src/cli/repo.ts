@@ -70,7 +70,7 @@ export function registerRepoCommands(program: Command): void {
 async function allowedKeys(g: GlobalOptions, spec: string): Promise<PublicKeyInfo[]> {
   const items = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new SignetError('USAGE', '--keys needs at least one key');
-  const { publicKeysFromArmor } = await import('../repo/signer.js');
+  const { publicKeysFromArmor } = await import('../openpgp/index.js');
   const keys: PublicKeyInfo[] = [];
   const names: string[] = [];
   for (const item of items) {

@@ -1,105 +1,12 @@
-// `signet rpm verify` (design.md CLI contract; docs/rpm.md), loaded when the command runs: the
-// checks `rpmkeys -Kv` makes, against the server's keys or an offline keyring.
-import { createHash } from 'node:crypto';
+// `signet rpm verify` (README "RPM packages"), loaded when the command runs: the checks
+// `rpmkeys -Kv` makes (src/rpm-io/verify.ts), against the server's keys or an offline keyring.
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { SignetError } from '../errors.js';
-import { dearmor, parseSignaturePacket, parseTransferablePublicKey, verifyDetached, type PublicKeyInfo } from '../openpgp/index.js';
-import { SigTag, existingSignatures, headerDigests, packageIdentity, readString } from '../rpm/index.js';
+import { publicKeysFromArmor, type PublicKeyInfo } from '../openpgp/index.js';
+import { fileError } from '../rpm-io/file.js';
+import { verifyRpmFile, type RpmVerifyResult } from '../rpm-io/verify.js';
 import type { SignetClient } from '../client/client.js';
 import { printJson, printLine, withClient, type GlobalOptions } from './common.js';
-import { asError, fileError, readPackagePrefix } from './rpm-sign.js';
-
-/** Every public key in armored text (one or more PUBLIC KEY BLOCKs, as `gpg --export -a` writes). */
-export function publicKeysFromArmor(text: string): PublicKeyInfo[] {
-  const blocks = text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
-  if (blocks.length === 0) throw new SignetError('ARMOR_MALFORMED', 'no PGP PUBLIC KEY BLOCK found');
-  return blocks.map((block) => parseTransferablePublicKey(dearmor(block).bytes).info);
-}
-
-const PUBKEY_NAMES: Record<number, string> = { 1: 'RSA', 17: 'DSA', 22: 'EdDSA' };
-const HASH_NAMES: Record<number, string> = { 2: 'SHA1', 8: 'SHA256', 9: 'SHA384', 10: 'SHA512', 11: 'SHA224' };
-/** rpm's PAYLOADDIGESTALGO uses OpenPGP hash ids (rpmpgp.h PGPHASHALGO_*). */
-const PAYLOAD_HASHES: Record<number, string> = { 8: 'sha256', 9: 'sha384', 10: 'sha512' };
-
-export interface RpmVerifyResult {
-  file: string;
-  ok: boolean;
-  /** `rpmkeys -Kv`-style lines: "Header V4 RSA/SHA512 Signature, key ID 1a2b3c4d: OK", … */
-  checks: { what: string; result: 'OK' | 'BAD' | 'NOKEY' | 'NOTFOUND' }[];
-  error?: { code: string; message: string };
-}
-
-async function hashFrom(path: string, offset: number, algorithms: string[]): Promise<string[]> {
-  const hashes = algorithms.map((a) => createHash(a));
-  const fh = await open(path, 'r');
-  try {
-    for await (const chunk of fh.createReadStream({ start: offset, autoClose: false })) {
-      for (const h of hashes) h.update(chunk as Buffer);
-    }
-  } finally {
-    await fh.close();
-  }
-  return hashes.map((h) => h.digest('hex'));
-}
-
-/**
- * The checks `rpmkeys -Kv` makes, in its order: header signatures, header SHA256 and SHA1,
- * payload digest, MD5 of header + payload. Fails closed: a package without a header signature,
- * or whose only signatures are by keys not given, does not verify.
- */
-export async function verifyRpmFile(path: string, keys: readonly PublicKeyInfo[]): Promise<RpmVerifyResult> {
-  const checks: RpmVerifyResult['checks'] = [];
-  try {
-    const { layout } = readPackagePrefix(path);
-    const signatures = existingSignatures(layout.signatureHeader);
-    for (const { packet } of signatures) {
-      let label = 'Header signature';
-      try {
-        const parsed = parseSignaturePacket(packet);
-        const keyId = (parsed.issuerFingerprint?.subarray(12) ?? parsed.issuerKeyId)?.toString('hex').slice(-8) ?? '00000000';
-        label = `Header V${parsed.version} ${PUBKEY_NAMES[parsed.pkAlgorithm] ?? `#${parsed.pkAlgorithm}`}/${HASH_NAMES[parsed.hashAlgorithm] ?? `#${parsed.hashAlgorithm}`} Signature, key ID ${keyId}`;
-      } catch {
-        // reported as BAD below
-      }
-      const verdict = verifyDetached(layout.header.bytes, packet, [...keys]);
-      checks.push({ what: label, result: verdict.ok ? 'OK' : verdict.reason === 'NO_PUBKEY' ? 'NOKEY' : 'BAD' });
-    }
-    if (signatures.length === 0) checks.push({ what: 'Header signature', result: 'NOTFOUND' });
-
-    const actual = headerDigests(layout.header);
-    const sha256 = readString(layout.signatureHeader, SigTag.SHA256);
-    checks.push({ what: 'Header SHA256 digest', result: sha256 === null ? 'NOTFOUND' : sha256 === actual.sha256 ? 'OK' : 'BAD' });
-    const sha1 = readString(layout.signatureHeader, SigTag.SHA1);
-    if (sha1 !== null) checks.push({ what: 'Header SHA1 digest', result: sha1 === actual.sha1 ? 'OK' : 'BAD' });
-
-    // The payload digest comes from the main header, which the signature covers.
-    const identity = packageIdentity(layout.header);
-    const payloadHash = PAYLOAD_HASHES[identity.payloadDigestAlgo ?? 8];
-    const md5Tag = layout.signatureHeader.entries.find((e) => e.tag === SigTag.MD5);
-    const [payloadDigest, headerAndPayloadMd5] = await Promise.all([
-      payloadHash !== undefined ? hashFrom(path, layout.payloadOffset, [payloadHash]).then((d) => d[0]) : Promise.resolve(undefined),
-      md5Tag !== undefined ? hashFrom(path, layout.headerOffset, ['md5']).then((d) => d[0]) : Promise.resolve(undefined),
-    ]);
-    const payloadName = `Payload ${(payloadHash ?? `#${identity.payloadDigestAlgo}`).toUpperCase()} digest`;
-    checks.push({
-      what: payloadName,
-      result: identity.payloadDigest === null ? 'NOTFOUND' : payloadDigest === identity.payloadDigest ? 'OK' : 'BAD',
-    });
-    if (md5Tag !== undefined) {
-      const stored = layout.signatureHeader.bytes.subarray(
-        16 + layout.signatureHeader.entries.length * 16 + md5Tag.offset,
-        16 + layout.signatureHeader.entries.length * 16 + md5Tag.offset + 16,
-      );
-      checks.push({ what: 'MD5 digest', result: stored.toString('hex') === headerAndPayloadMd5 ? 'OK' : 'BAD' });
-    }
-    const ok = checks.every((c) => c.result === 'OK');
-    return { file: path, ok, checks };
-  } catch (err) {
-    return { file: path, ok: false, checks, error: asError(err) };
-  }
-}
 
 async function serverKeys(client: SignetClient, key: string | undefined): Promise<PublicKeyInfo[]> {
   const names = key !== undefined ? [key] : (await client.listKeys()).keys.map((k) => k.name);

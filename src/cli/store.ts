@@ -18,7 +18,7 @@ export function registerStoreCommands(program: Command): void {
       }
       if (!/^postgres(ql)?:\/\//.test(opts.to)) throw new SignetError('USAGE', '--to must be a postgres:// URL');
       const path = resolve(opts.from.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
-      const { importSqliteIntoPostgres } = await import('../store/postgres/import-sqlite.js');
+      const { importSqliteIntoPostgres } = await import('../store/migrate/import-sqlite.js');
       const report = await importSqliteIntoPostgres(path, opts.to);
       if (cmd.optsWithGlobals<{ json?: boolean }>().json) {
         printJson(report);

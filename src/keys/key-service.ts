@@ -5,15 +5,14 @@ import { SignetError } from '../errors.js';
 import { generateKey, publicKeyInfo, type KeyAlgorithm, type PublicKeyInfo } from '../openpgp/index.js';
 import type { Secret } from '../secret.js';
 import type { KeyRecord, Store } from '../store/types.js';
+import { NAME_PATTERN, isValidName, nameRule } from '../names.js';
 import { sealPrivateKey, unsealPrivateKey } from './seal.js';
 
-/** Key names: what users type and what policies match; no separators, no look-alikes. */
-export const KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Key names: what users type and what policies match; the one name rule (src/names.ts). */
+export const KEY_NAME_PATTERN = NAME_PATTERN;
 
 export function checkKeyName(name: string): void {
-  if (!KEY_NAME_PATTERN.test(name) || name.includes('..')) {
-    throw new SignetError('NAME_INVALID', 'key names are 1-64 lower-case letters, digits, . _ - (starting with a letter or digit)');
-  }
+  if (!isValidName(name)) throw new SignetError('NAME_INVALID', nameRule('key'));
 }
 
 export interface KeySigner {

@@ -7,6 +7,7 @@ export {
   generateKey,
   keyIdHex,
   parseTransferablePublicKey,
+  publicKeysFromArmor,
   type GeneratedKey,
 } from './key.js';
 export {

@@ -3,7 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import type { KeyAlgorithm } from '../store/types.js';
+import { dearmor } from './armor.js';
 import { encodePacket, PacketTag, readPackets, type Packet } from './packet.js';
 import { malformed } from './reader.js';
 import {
@@ -13,6 +13,7 @@ import {
   publicKeyInfo,
   RSA_BITS,
   unixTime,
+  type KeyAlgorithm,
   type PublicKeyInfo,
 } from './public-key.js';
 import {
@@ -141,4 +142,13 @@ export function decodeUserId(body: Buffer): string {
   } catch {
     throw malformed('user ID is not UTF-8');
   }
+}
+
+/** Every public key in an armored text: one or more PUBLIC KEY BLOCKs, as `gpg --export -a`
+ *  writes them (RFC 9580 §6.2). The one parser of armored keyrings: the CLI, the publish gate
+ *  and the repository signer all go through it. */
+export function publicKeysFromArmor(text: string): PublicKeyInfo[] {
+  const blocks = text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
+  if (blocks.length === 0) throw new SignetError('ARMOR_MALFORMED', 'no PGP PUBLIC KEY BLOCK found');
+  return blocks.map((block) => parseTransferablePublicKey(dearmor(block).bytes).info);
 }

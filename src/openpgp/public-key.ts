@@ -3,10 +3,11 @@
 import { Buffer } from 'node:buffer';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import type { KeyAlgorithm } from '../store/types.js';
 import { ByteReader, encodeMpi, malformed } from './reader.js';
 
-export type { KeyAlgorithm } from '../store/types.js';
+/** The key types signet generates and signs with (RSA-4096 and Ed25519, docs/formats.md). Defined
+ *  here, in the pure core; the store's records use this type. */
+export type KeyAlgorithm = 'rsa4096' | 'ed25519';
 export type HashAlgorithm = 'sha256' | 'sha512';
 /** Hash algorithm IDs (RFC 4880 §9.4). */
 export const HASH_ID = { sha256: 8, sha512: 10 } as const;

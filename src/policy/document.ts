@@ -16,6 +16,7 @@ import { SignetError } from '../errors.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from './kinds.js';
 import { CidrError, CidrSet, parseCidr } from './cidr.js';
 import { compileGlob, GlobError, type Glob } from './glob.js';
+import { NAME_PATTERN, isValidName, nameRule } from '../names.js';
 
 /** Largest policy document accepted (bytes of YAML text). */
 export const MAX_POLICY_BYTES = 64 * 1024;
@@ -25,8 +26,8 @@ const MAX_LIST = 256;
 export const SIGN_MODES = ['content', 'midstate'] as const;
 export type SignMode = (typeof SIGN_MODES)[number];
 
-/** Policy names: the key-name alphabet (a role's policy has the role's name). */
-export const POLICY_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Policy names: the one name rule (src/names.ts; a role's policy has the role's name). */
+export const POLICY_NAME = NAME_PATTERN;
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 /** Longest rate window: a year. */
@@ -92,7 +93,7 @@ export function invalid(path: string, what: string): SignetError {
 }
 
 export function checkPolicyName(name: string): void {
-  if (!POLICY_NAME.test(name)) throw invalid('name', 'policy names are lower-case letters, digits, . _ - (at most 64)');
+  if (!isValidName(name)) throw invalid('name', nameRule('policy'));
 }
 
 /** Parse and validate a policy's YAML text completely; throws POLICY_INVALID with the failing path. */

@@ -9,7 +9,7 @@ import { createReadStream, lstatSync, readFileSync, readdirSync, realpathSync, s
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { SignetError } from '../errors.js';
 import { canonicalText, verifyClearsigned, verifyDetached, type PublicKeyInfo, type VerifyResult } from '../openpgp/index.js';
-import { verifyRpmFile } from '../cli/rpm-verify.js';
+import { verifyRpmFile } from '../rpm-io/verify.js';
 import { parseReleaseDate, releaseField } from './apt.js';
 import { pacmanDbName } from './pacman.js';
 import { repomdEntries } from './yum.js';

@@ -7,8 +7,7 @@ import { SignetError } from '../errors.js';
 import type { SignQuery, SignResponse } from '../client/client.js';
 import {
   canonicalText,
-  dearmor,
-  parseTransferablePublicKey,
+  publicKeysFromArmor,
   verifyClearsigned,
   verifyDetached,
   type PublicKeyInfo,
@@ -31,13 +30,6 @@ export interface DetachedSignature {
   readonly cleartext?: string;
   readonly fingerprint: string;
   readonly logIndex?: number;
-}
-
-/** Every public key in an armored text (one or more PUBLIC KEY BLOCKs). */
-export function publicKeysFromArmor(text: string): PublicKeyInfo[] {
-  const blocks = text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
-  if (blocks.length === 0) throw new SignetError('ARMOR_MALFORMED', 'no PGP PUBLIC KEY BLOCK found');
-  return blocks.map((block) => parseTransferablePublicKey(dearmor(block).bytes).info);
 }
 
 /** Signs `bytes` through the server and checks the result against the key's public key. */

@@ -2,6 +2,7 @@
 // error code naming the failing field.
 import { z } from 'zod';
 import { SignetError } from '../errors.js';
+import { ARTIFACT_NAME_MAX, NAME_PATTERN, nameRule } from '../names.js';
 
 export const flag = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
@@ -17,10 +18,10 @@ export function hasControlCharacters(s: string): boolean {
 export const artifactName = z
   .string()
   .min(1)
-  .max(255)
+  .max(ARTIFACT_NAME_MAX)
   .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
 
-export const keyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'key names are lower-case letters, digits, . _ -');
+export const keyName = z.string().regex(NAME_PATTERN, nameRule('key'));
 
 export const keyParams = z.object({ key: keyName }).strict();
 export const nameParams = z.object({ name: keyName }).strict();

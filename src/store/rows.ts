@@ -2,6 +2,7 @@
 // The engines differ only in representation: PostgreSQL returns BIGINT as strings and JSONB
 // parsed; SQLite returns numbers and JSON text. Each engine passes its decoders.
 import { Buffer } from 'node:buffer';
+import { SignetError } from '../errors.js';
 import type { KeyRecord, KeyState, TokenRecord } from './types.js';
 
 type Int = number | string;
@@ -91,4 +92,17 @@ export function keyValues(key: KeyRecord): unknown[] {
     key.state,
     key.createdAt,
   ];
+}
+
+/** Log entry rows (both engines): rows must be exactly start, start+1, …, end-1: a gap means a deleted (tampered) entry. */
+export function denseEntries(start: bigint, end: bigint, rows: ReadonlyArray<{ idx: number | string | bigint; entry: Buffer }>): Buffer[] {
+  const entries: Buffer[] = [];
+  let expected = start;
+  for (const row of rows) {
+    if (BigInt(row.idx) !== expected) break;
+    entries.push(row.entry);
+    expected++;
+  }
+  if (expected !== end) throw new SignetError('TLOG_VERIFY_FAILED', `log entry ${expected} is missing from the store`);
+  return entries;
 }

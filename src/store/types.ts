@@ -15,7 +15,8 @@ import type { AuthStore } from './auth-types.js';
 import type { LogStore } from './log-types.js';
 import type { PolicyStore } from './policy-types.js';
 
-export type KeyAlgorithm = 'rsa4096' | 'ed25519';
+import type { KeyAlgorithm } from '../openpgp/public-key.js';
+export type { KeyAlgorithm };
 export type KeyState = 'active' | 'revoked';
 
 export interface KeyRecord {

@@ -36,6 +36,7 @@ const HEAVY = [
   /node_modules\/(fastify|pino|pg|better-sqlite3|prom-client)\//,
   /\/dist\/(tlog|repo|server|store|policy|openpgp|sha2)\//,
   /\/dist\/cli\/(log-run|log-verify|rpm-verify|midstate|sums|signet-gpg)\.js$/,
+  /\/dist\/rpm-io\/verify\.js$/,
   /^node:(https|tls|worker_threads)$/,
 ];
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { importSqliteIntoPostgres } from '../../src/store/postgres/import-sqlite.js';
+import { importSqliteIntoPostgres } from '../../src/store/migrate/import-sqlite.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { usePgCluster } from './fixtures.js';

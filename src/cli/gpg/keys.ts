@@ -5,10 +5,10 @@
 // error, so a typo never signs with the wrong key.
 import { SignetError } from '../../errors.js';
 import type { KeyInfo } from '../../client/client.js';
+import { isValidName } from '../../names.js';
 
 export type KeySummary = Pick<KeyInfo, 'name' | 'fingerprint' | 'user_id' | 'state'>;
 
-const KEY_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 function emailOf(userId: string): string | undefined {
   const m = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(userId);
@@ -57,5 +57,5 @@ export function selectKey<K extends KeySummary>(keys: readonly K[], rawSpec: str
 
 /** When the token may sign but not list keys, a spec that is a valid key name is used as is. */
 export function isKeyName(spec: string): boolean {
-  return KEY_NAME.test(spec);
+  return isValidName(spec);
 }

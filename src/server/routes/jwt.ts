@@ -7,7 +7,7 @@ import { SignetError } from '../../errors.js';
 import type { RoleRecord } from '../../store/auth-types.js';
 import type { RouteModule } from '../context.js';
 import { parse } from '../validation.js';
-import { audited, loginResponse, policyName, roleParams, withRetryAfter, writeRolePolicy } from './auth.js';
+import { audited, loginResponse, policyName, roleParams, withRetryAfter, writeRolePolicy } from '../auth-common.js';
 
 const duration = z.union([z.string().max(32), z.number().int().nonnegative()]);
 const MAX_POLICY_TEXT = 64 * 1024;

@@ -8,7 +8,7 @@ import { SignetError } from '../../errors.js';
 import { signMidstate } from '../../sign/midstate.js';
 import type { RouteModule } from '../context.js';
 import { keyParams, parse } from '../validation.js';
-import { answerSigned, signQuery } from './sign.js';
+import { answerSigned, signQuery } from '../answer.js';
 
 /** Kinds whose signatures are binary-document (0x00) detached signatures. rpm has its own
  *  header-aware route; clearsign needs the whole text. */

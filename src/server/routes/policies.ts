@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ADMIN_POLICY } from '../../policy/authorize.js';
 import { MAX_POLICY_BYTES, POLICY_NAME } from '../../policy/document.js';
+import { nameRule } from '../../names.js';
 import type { PolicyView } from '../../policy/service.js';
 import { SignetError } from '../../errors.js';
 import type { RouteModule } from '../context.js';
@@ -23,7 +24,7 @@ const MAX_TOKEN_TTL_MS = 32 * 86_400_000;
 
 const createTokenBody = z
   .object({
-    policies: z.array(z.string().regex(POLICY_NAME, 'policy names are lower-case letters, digits, . _ -')).min(1).max(32),
+    policies: z.array(z.string().regex(POLICY_NAME, nameRule('policy'))).min(1).max(32),
     ttl: z.string().regex(DURATION, 'a duration such as 20m, 1h, 7d').default('20m'),
     display_name: z
       .string()
@@ -36,7 +37,7 @@ const createTokenBody = z
 
 function policyName(params: unknown): string {
   const { name } = parse(policyParams, params, 'BAD_REQUEST');
-  if (!POLICY_NAME.test(name)) throw new SignetError('POLICY_INVALID', 'name: policy names are lower-case letters, digits, . _ - (at most 64)');
+  if (!POLICY_NAME.test(name)) throw new SignetError('POLICY_INVALID', `name: ${nameRule('policy')}`);
   return name;
 }
 

@@ -7,7 +7,7 @@
 import { SignetError } from '../../errors.js';
 import type { LogIntegrationInput, LogIntegrationOutput, LogStore, LogTreeState, StoredCheckpoint } from '../log-types.js';
 import { storedHashCount, treeHashIndices } from '../../tlog/tree.js';
-import { denseEntries } from '../sqlite/log-store.js';
+import { denseEntries } from '../rows.js';
 import { ADVISORY_LOCKS, type PgDatabase, type PgQueryable } from './database.js';
 
 interface TreeRow {

@@ -9,6 +9,7 @@ import { storedHashCount, treeHashIndices } from '../../tlog/tree.js';
 import { extendTree } from '../../tlog/integrate.js';
 import { HASH_SIZE } from '../../tlog/rfc6962.js';
 import { translate } from './sqlite-store.js';
+import { denseEntries } from '../rows.js';
 
 interface TreeRow {
   size: number;
@@ -439,17 +440,4 @@ export interface WorkerReply {
 function workerError(error: NonNullable<WorkerReply['error']>): Error {
   if (error.signet) return new SignetError(error.code as ErrorCode, error.message);
   return translate(Object.assign(new Error(error.message), { code: error.code }), 'the SQLite log store failed');
-}
-
-/** Rows must be exactly start, start+1, …, end-1: a gap means a deleted (tampered) entry. */
-export function denseEntries(start: bigint, end: bigint, rows: ReadonlyArray<{ idx: number | string | bigint; entry: Buffer }>): Buffer[] {
-  const entries: Buffer[] = [];
-  let expected = start;
-  for (const row of rows) {
-    if (BigInt(row.idx) !== expected) break;
-    entries.push(row.entry);
-    expected++;
-  }
-  if (expected !== end) throw new SignetError('TLOG_VERIFY_FAILED', `log entry ${expected} is missing from the store`);
-  return entries;
 }

@@ -9,9 +9,9 @@ import { SignetError } from '../../errors.js';
 import { SqliteStore } from '../sqlite/sqlite-store.js';
 import type { Store } from '../types.js';
 import { StreamingRoot } from '../../tlog/stream-root.js';
-import type { PgQueryable } from './database.js';
-import { MIGRATIONS } from './migrations.js';
-import { PostgresStore } from './postgres-store.js';
+import type { PgQueryable } from '../postgres/database.js';
+import { MIGRATIONS } from '../postgres/migrations.js';
+import { PostgresStore } from '../postgres/postgres-store.js';
 
 export interface TableImport {
   readonly table: string;
