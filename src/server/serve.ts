@@ -19,7 +19,7 @@ import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { closeSigningPool } from '../sign/digest-signer.js';
 import { buildApp, type AppLimits } from './app.js';
-import { parseListen, readSettingsFile } from './settings.js';
+import { configuredLogOrigin, parseListen, readSettingsFile } from './settings.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:7780';
 
@@ -64,6 +64,7 @@ export const REDACT_PATHS = [
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const settings = options.settingsFile ? readSettingsFile(options.settingsFile) : {};
+  const logOrigin = configuredLogOrigin(settings);
   const dataDir = resolve(options.dataDir);
   ensureDataDir(dataDir);
 
@@ -100,7 +101,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
     const keys = new KeyService(store, master.key);
     const log = await LogService.open(store, master.key, {
-      ...(settings.tlog?.origin ? { origin: settings.tlog.origin } : {}),
+      // Configured (tlog.origin or public_url), else the stored one, else a generated unique one.
+      ...(logOrigin !== undefined ? { origin: logOrigin } : {}),
       onError: (err) => logger.error({ err, event: 'tlog.integrate' }, 'log integration failed'),
     });
     log.start();

@@ -26,6 +26,11 @@ const settingsFileSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * The URL clients reach this deployment at (behind a reverse proxy: the proxy's). A new log's
+     * origin is derived from it (`host[:port][/path]/log`) unless `tlog.origin` says otherwise.
+     */
+    public_url: z.string().max(2048).optional(),
     /** The transparency log. `origin` names the log (checkpoint line 1, log key name) for good. */
     tlog: z
       .object({ origin: z.string().min(1).max(255).regex(/^[^\s+]+$/, 'no white space or +').optional() })
@@ -71,4 +76,34 @@ export function parseListen(listen: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new SignetError('USAGE', `--listen wants HOST:PORT, got ${JSON.stringify(listen)}`);
   return { host: (m[1] ?? m[2]) as string, port };
+}
+
+/**
+ * The log origin a public URL implies: C2SP tlog-checkpoint wants "a schema-less URL" naming the
+ * log, so `https://sign.example.org/signet/` gives `sign.example.org/signet/log`.
+ */
+export function originFromPublicUrl(publicUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(publicUrl);
+  } catch {
+    throw new SignetError('CONFIG_INVALID', `public_url is not a URL: ${JSON.stringify(publicUrl)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SignetError('CONFIG_INVALID', 'public_url must be an http(s) URL');
+  if (url.username || url.password || url.search || url.hash) {
+    throw new SignetError('CONFIG_INVALID', 'public_url must not carry credentials, a query or a fragment');
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  const origin = `${url.host}${path}/log`;
+  if (/[\s+]/u.test(decodeURIComponent(origin)) || origin.includes('+')) {
+    throw new SignetError('CONFIG_INVALID', 'public_url gives a log origin with white space or +');
+  }
+  return origin;
+}
+
+/** The configured log origin: `tlog.origin`, else one derived from `public_url`, else none. */
+export function configuredLogOrigin(settings: SettingsFile): string | undefined {
+  if (settings.tlog?.origin !== undefined) return settings.tlog.origin;
+  if (settings.public_url !== undefined) return originFromPublicUrl(settings.public_url);
+  return undefined;
 }

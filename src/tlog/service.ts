@@ -10,6 +10,7 @@
 // master key like signing keys, never a release key). Before signing, the integrator checks that
 // the stored hashes still produce the last signed root and that the new tree is consistent with it
 // (RFC 9162 §2.1.4.2): the log never signs a checkpoint inconsistent with an earlier one.
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SignetError } from '../errors.js';
 import { sealPrivateKey, unsealPrivateKey } from '../keys/seal.js';
@@ -25,12 +26,28 @@ import { encodeEntryBundle, encodeTile, parseTilePath, tileHashIndices, TILE_HEI
 import { proveRecordAsync, proveTreeAsync, storedHashCount, treeHashFrom } from './tree.js';
 import { verifyConsistency } from './verify.js';
 
+/**
+ * The origin of logs made before origins were unique per deployment; such logs keep it (the
+ * origin is stored with the log key and never changes).
+ */
 export const DEFAULT_LOG_ORIGIN = 'signet.local/log';
+
+/**
+ * The origin a new log gets when the operator configured none: unique per deployment, because
+ * witnesses and monitors key their state by origin (C2SP tlog-checkpoint: the origin "should be
+ * a schema-less URL"; `.local` says it resolves nowhere public). 64 random bits.
+ */
+export function generateLogOrigin(): string {
+  return `signet-${randomBytes(8).toString('hex')}.local/log`;
+}
 /** Entries one /v1/log/entries request returns at most. */
 export const MAX_ENTRIES_PER_READ = 1000;
 
 export interface LogServiceOptions {
-  /** Checkpoint origin line and log key name (settings `tlog.origin`). */
+  /**
+   * Checkpoint origin line and log key name (settings `tlog.origin` or derived from `public_url`).
+   * Absent: an existing log keeps its stored origin, a new one gets `generateLogOrigin()`.
+   */
   readonly origin?: string;
   /** Most entries one append transaction carries (Tessera's default batch is 256). */
   readonly batchMaxEntries?: number;
@@ -65,18 +82,19 @@ const storedLogKey = z.strictObject({
 /**
  * The log's note signer: generated and stored (sealed) on first start; several nodes starting
  * together agree on one through putMetaIfAbsent. The origin of an existing log cannot change.
+ * `origin` undefined: the stored one, or a generated one for a new log.
  */
-export async function loadLogSigner(store: Store, master: Secret, origin: string): Promise<NoteSigner & { readonly verifierKey: string }> {
+export async function loadLogSigner(store: Store, master: Secret, origin: string | undefined): Promise<NoteSigner & { readonly verifierKey: string }> {
   let stored = await store.getMeta(LOG_KEY_META);
   if (stored === undefined) {
-    const { signerKey, verifierKey } = generateSignerKey(origin);
+    const { signerKey, verifierKey } = generateSignerKey(origin ?? generateLogOrigin());
     const sealed = sealPrivateKey(master, { name: LOG_KEY_BINDING_NAME, fingerprint: verifierKey }, signerKey.reveal());
     signerKey.wipe();
     stored = await store.putMetaIfAbsent(
       LOG_KEY_META,
       JSON.stringify({
         v: 1,
-        origin,
+        origin: parseVerifierKey(verifierKey).name,
         verifier_key: verifierKey,
         sealed_secret: sealed.sealedSecret.toString('base64'),
         wrapped_data_key: sealed.wrappedDataKey.toString('base64'),
@@ -89,8 +107,13 @@ export async function loadLogSigner(store: Store, master: Secret, origin: string
   } catch {
     throw new SignetError('KEY_DECRYPT_FAILED', 'the stored log key is malformed');
   }
-  if (record.origin !== origin) {
-    throw new SignetError('CONFIG_INVALID', `this log's origin is ${record.origin}; a log's origin cannot change (settings tlog.origin)`);
+  // A node that configured no origin takes the stored one (several nodes starting together may
+  // each have generated one: putMetaIfAbsent kept the first).
+  if (origin !== undefined && record.origin !== origin) {
+    throw new SignetError(
+      'CONFIG_INVALID',
+      `this log's origin is ${record.origin}, the settings say ${origin}; a log's origin cannot change (set tlog.origin: ${record.origin})`,
+    );
   }
   const secret = unsealPrivateKey(
     master,
@@ -142,7 +165,7 @@ export class LogService {
 
   /** Loads (or creates) the log key and signs the first checkpoint if the log has none. */
   static async open(store: Store, master: Secret, options: LogServiceOptions = {}): Promise<LogService> {
-    const signer = await loadLogSigner(store, master, options.origin ?? DEFAULT_LOG_ORIGIN);
+    const signer = await loadLogSigner(store, master, options.origin);
     const service = new LogService(store, signer, options);
     await service.integrate();
     return service;

@@ -109,6 +109,20 @@ export function defineLogSuite(engine: string, makeFixture: () => Promise<LogFix
       await log.close().catch(() => undefined);
     });
 
+    it('nodes that configured no origin agree on the one the first generated', async () => {
+      const peer = await f.openPeer();
+      try {
+        const [a, b] = await Promise.all([LogService.open(f.store, master), LogService.open(peer, master)]);
+        expect(a.origin).toMatch(/^signet-[0-9a-f]{16}\.local\/log$/);
+        expect(b.origin).toBe(a.origin);
+        expect(b.verifierKey).toBe(a.verifierKey);
+        await a.close();
+        await b.close();
+      } finally {
+        await peer.close();
+      }
+    });
+
     it('lets one node integrate at a time; both serve the same checkpoint chain', async () => {
       const peer = await f.openPeer();
       try {
