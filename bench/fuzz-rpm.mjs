@@ -1,4 +1,4 @@
-// Mutation fuzz of the RPM parser and signature-header rebuild (security-tests.md §18–19), run as
+// Mutation fuzz of the RPM parser and signature-header rebuild (docs/formats.md "RPM"), run as
 // a benchmark-style script, not in `npm test`: FUZZ_COUNT inputs (default 1,000,000) derived from
 // real rpmbuild output, 1–8 byte changes (half inside the two index areas), sometimes truncated.
 // Any throw other than a typed RPM/OpenPGP error, or a case slower than FUZZ_CASE_MS, is a

@@ -1,4 +1,4 @@
-// Policy overhead (issue 4): signing throughput with a role-like token bound to a 20-rule policy
+// Policy overhead (docs/performance.md): signing throughput with a role-like token bound to a 20-rule policy
 // vs the admin token, on the same server and key, in interleaved short runs (ABBA order) so
 // drift on a shared machine hits both. The granting rule is the LAST of the 20 (every request
 // walks all rules), with name globs, source CIDRs and mode; the 19 others name other keys, kinds

@@ -7,7 +7,7 @@
 // figure is the mean of its two), and the ratios are the medians of the per-round ratios; every
 // round is printed too. Each server is warmed with
 // BENCH_WARM_SECONDS (3) of the same load before its first round.
-// Then (issue 4, bench/policy.mjs) Ed25519 with a role-like token bound to a 20-rule policy vs
+// Then (bench/policy.mjs) Ed25519 with a role-like token bound to a 20-rule policy vs
 // the admin token: goal within 5%. BENCH_POLICY_ONLY=1 runs only that comparison.
 import { opensslSpeed, runLoad, startBare, startSignet, table } from './lib.mjs';
 import { policyComparison } from './policy.mjs';

@@ -1,4 +1,4 @@
-// npm run bench:tlog — the transparency log's goals (issue 5):
+// npm run bench:tlog — the transparency log's performance goals (src/tlog/README.md "Performance"):
 //  1. appends: Ed25519 detached signatures through the API at a sustained, open-loop 1,000/s
 //     (every response waits for its durable log entry): p50/p99 latency and achieved rate;
 //     goal p99 <= 20 ms. Also the bare LogService append (group commit on SQLite) at the same rate.

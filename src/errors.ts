@@ -1,5 +1,5 @@
 // One error type with stable codes, and the one table that maps each code to an HTTP status and a
-// CLI exit code (style.md §4). Tests assert on `code`, never on message text.
+// CLI exit code (docs/architecture.md "Data flow of a signature", errors). Tests assert on `code`, never on message text.
 // Security-relevant failures (auth, decryption) carry fixed messages that reveal nothing.
 
 interface ErrorSpec {

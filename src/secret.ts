@@ -1,4 +1,4 @@
-// Secrets are a type that cannot be logged or serialised by accident (style.md §8).
+// Secrets are a type that cannot be logged or serialised by accident (docs/architecture.md, invariant 6).
 import { hash, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 

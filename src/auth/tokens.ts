@@ -1,5 +1,5 @@
 // Bearer tokens: random secrets handed out once, stored only as SHA-256 hashes and looked up by
-// that hash (security-tests.md §7: never compare secret bytes with a branching compare).
+// that hash (never compare secret bytes with a branching compare: its timing leaks how many bytes matched).
 import { hash, randomBytes } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { Secret, constantTimeEqual } from '../secret.js';

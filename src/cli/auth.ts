@@ -1,4 +1,4 @@
-// `signet role …`, `signet login`, `signet unwrap`, `signet token …` (design.md CLI contract).
+// `signet role …`, `signet login`, `signet unwrap`, `signet token …` (README "CLI"; docs/auth.md).
 // Commands that print one value (role_id, secret_id, wrapping token, token) print only it.
 import { Command, Option } from './commander.js';
 import { SECRET_ID_CREATION_PATH } from '../client/client.js';

@@ -1,4 +1,4 @@
-// `signet sign` in midstate mode (design.md "Midstate mode"): the file is hashed here up to its
+// `signet sign` in midstate mode (docs/midstate.md): the file is hashed here up to its
 // last full block; only the hash state, the byte count and the tail (under 128 bytes) go to the
 // server, which appends its own trailer and signs. A 1 GiB image costs a few hundred bytes on the
 // wire. Reads are double-buffered: the next chunk is read on libuv's threadpool while this one

@@ -1,4 +1,4 @@
-// `signet repo sign yum|apt|pacman` (design.md CLI contract; docs/repositories.md). Thin: the
+// `signet repo sign yum|apt|pacman` (README "CLI"; docs/repositories.md). Thin: the
 // work is in src/repo/, imported when a command runs (the signers are not loaded at startup).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';

@@ -1,4 +1,4 @@
-// `signet rpm sign` and `signet rpm verify` (design.md CLI contract; docs/rpm.md): registration
+// `signet rpm sign` and `signet rpm verify` (README "CLI"): registration
 // only. The implementations are in rpm-sign.ts and rpm-verify.ts, imported when a command runs.
 import type { Command } from 'commander';
 import { lazyAction } from './lazy.js';

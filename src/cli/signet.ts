@@ -1,4 +1,4 @@
-// The `signet` command (design.md "CLI contract"). Thin: parses arguments, calls the client or
+// The `signet` command (README "CLI"). Thin: parses arguments, calls the client or
 // the server, prints. Exit 0 success, 1 refused/failed, 2 usage; errors are one `signet: …` line.
 // Startup stays cheap: commands are registered from light modules (names, options, descriptions,
 // so --help is complete) and each implementation is imported inside its action (lazy.ts);

@@ -1,5 +1,5 @@
 // Typed HTTP client for the signet API, used by the CLI and signet-gpg. All outbound HTTP lives
-// here (style.md: domain code does no I/O). Errors from the server keep their stable codes.
+// here (docs/architecture.md "Layers": the pure cores do no I/O). Errors from the server keep their stable codes.
 import http from 'node:http';
 import type https from 'node:https';
 import { readFileSync } from 'node:fs';

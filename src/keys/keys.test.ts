@@ -1,4 +1,4 @@
-// Keys at rest (security-tests.md §27): tamper, swap and wrong-master-key cases fail closed.
+// Keys at rest (docs/security.md "Keys at rest"): tamper, swap and wrong-master-key cases fail closed.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

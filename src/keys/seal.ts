@@ -1,4 +1,4 @@
-// Encryption at rest (design.md invariant 1). A key's private material is sealed with AES-256-GCM
+// Encryption at rest (docs/architecture.md, invariant 1; docs/security.md "Keys at rest"). A key's private material is sealed with AES-256-GCM
 // under its own random data key; the data key is wrapped with AES-256-GCM under the master key.
 // The associated data binds each blob to its purpose, version, key name and fingerprint, so a
 // swapped, edited or rolled-back blob fails authentication instead of decrypting to another key.

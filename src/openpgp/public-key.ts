@@ -30,7 +30,7 @@ export interface PublicKeyInfo {
 }
 
 export function defaultHash(algorithm: KeyAlgorithm): HashAlgorithm {
-  // What gpg 2.2 picks for these key types (formats.md, seen with gpg 2.2.40).
+  // What gpg 2.2 picks for these key types (docs/formats.md "Signatures", seen with gpg 2.2.40).
   return algorithm === 'rsa4096' ? 'sha512' : 'sha256';
 }
 

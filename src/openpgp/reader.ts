@@ -1,4 +1,4 @@
-// The one bounds-checked reader for every OpenPGP parse (style.md §3). Reads past the end throw
+// The one bounds-checked reader for every OpenPGP parse (docs/architecture.md, invariant 5). Reads past the end throw
 // OPENPGP_MALFORMED; slices are zero-copy views of the input.
 import { Buffer } from 'node:buffer';
 import { SignetError } from '../errors.js';

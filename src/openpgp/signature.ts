@@ -1,6 +1,6 @@
 // v4 signatures (RFC 4880 §5.2, RFC 9580 §5.2). Building is split so a server can stream a large
 // body into the hash and sign only the digest, while the hashed area (type, time, issuer, hash
-// algorithm) is always built here and never taken from a client (design.md invariant 3).
+// algorithm) is always built here and never taken from a client (docs/architecture.md, invariant 3).
 import { Buffer } from 'node:buffer';
 import {
   constants,
@@ -163,7 +163,7 @@ function checkSigningKey(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlg
 }
 
 /** EMSA-PKCS1-v1_5 over DigestInfo ‖ digest, which is exactly what privateEncrypt with PKCS#1
- *  padding computes (RFC 4880 §5.2.2, formats.md). */
+ *  padding computes (RFC 4880 §5.2.2, docs/formats.md "Signatures"). */
 function rsaSignDigest(privateKey: KeyObject, hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
   return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING },
     Buffer.concat([DIGEST_INFO_PREFIX[hashAlgorithm], digest]));

@@ -1,4 +1,4 @@
-// The audit log's HMAC chain (security-tests.md item 11): deleting, editing, reordering or
+// The audit log's HMAC chain (docs/security.md "Threat model"): deleting, editing, reordering or
 // inserting one line, or cutting off the tail, is reported at the exact line; the chain goes on
 // across a restart of the sink.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

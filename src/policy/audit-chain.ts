@@ -1,4 +1,4 @@
-// The audit log's tamper evidence (security-tests.md item 11). Each line of DATA/audit.log is
+// The audit log's tamper evidence (docs/security.md "Threat model"). Each line of DATA/audit.log is
 // chained to the one before it by an HMAC under a key derived from the master key:
 //
 //   body = {"time":…, …the decision…, "seq":N, "prev":"<mac of line N-1, or 64 zeros>"}

@@ -1,4 +1,4 @@
-// The authorisation seam every route goes through (design.md invariant 2, deny by default).
+// The authorisation seam every route goes through (docs/architecture.md, invariant 2: deny by default).
 // A token carries policy names; what it may do is the union of those policies' rules. The
 // built-in `admin` policy may do everything. Anything no rule grants is refused with
 // POLICY_DENIED naming the grant that was missing for THIS request (key, kind, name, mode or

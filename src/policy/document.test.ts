@@ -17,7 +17,7 @@ function policyError(text: string, name = 'ci'): SignetError {
 }
 
 describe('policy documents', () => {
-  it('parses the design.md example with defaults for omitted fields', () => {
+  it('parses the docs/policy.md example with defaults for omitted fields', () => {
     const doc = parsePolicy(
       'ci',
       `rules: [{keys: [rel], kinds: [rpm, detached], names: ['pkg-*'], cidrs: [10.0.0.0/8], rate: 600/1h, mode: [content]}]`,

@@ -1,4 +1,4 @@
-// Policy documents (design.md "policy is YAML"):
+// Policy documents (docs/policy.md), YAML:
 //   rules:
 //     - keys: [rel]                  # key names or globs (required)
 //       kinds: [rpm, detached]       # artifact kinds (required)
@@ -8,7 +8,7 @@
 //       mode: [content]              # content and/or midstate (default: [content])
 // Parsing is all or nothing: the first problem throws POLICY_INVALID naming its path
 // (`rules.2.cidrs.0: …`), and nothing is stored. Unknown fields are refused, so a typo can never
-// turn into a grant (security-tests.md §4).
+// turn into a grant.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 // apt repositories: `Release` -> `InRelease` (cleartext-signed) and `Release.gpg` (armored
-// detached), both SHA-512 (apt treats SHA-1 signatures as worthless; formats.md). With a validity
+// detached), both SHA-512 (apt treats SHA-1 signatures as worthless; docs/formats.md "Repository metadata"). With a validity
 // period, `Date` and `Valid-Until` are rewritten before signing, so that a repository re-signed on
 // a schedule goes stale for clients when the re-signing stops (freeze-attack defence: apt refuses
 // a Release whose Valid-Until has passed).

@@ -1,4 +1,4 @@
-// The one bounds-checked reader for RPM input (style.md §3). Positions are absolute within the
+// The one bounds-checked reader for RPM input (docs/architecture.md, invariant 5). Positions are absolute within the
 // buffer it wraps; every read checks against the end first, so no malformed length can make a
 // read run past the input or wrap around (JS numbers are exact up to 2^53, far above 2^32 + 2^32).
 import { Buffer } from 'node:buffer';

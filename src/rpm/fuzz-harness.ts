@@ -1,5 +1,5 @@
 // One call per fuzz input: everything the signer does with an untrusted package prefix. The only
-// failure it may show is a SignetError with an RPM/OpenPGP code (security-tests.md §18); a fuzz
+// failure it may show is a SignetError with an RPM/OpenPGP code (docs/security.md "Threat model"); a fuzz
 // driver treats any other throw, or a slow input, as a finding.
 import { Buffer } from 'node:buffer';
 import { SignetError } from '../errors.js';

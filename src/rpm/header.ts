@@ -1,7 +1,7 @@
 // Strict parser for one RPM header structure: magic, index, data store (rpm lib/header.c
 // hdrblobInit, hdrblobVerifyRegion, hdrblobVerifyInfo). Stricter than rpm where rpm is lenient
 // without need: duplicate tags, entries outside the region and misplaced signature tags are
-// refused instead of resolved first-wins or last-wins (security-tests.md §18–19).
+// refused instead of resolved first-wins or last-wins (docs/formats.md "File layout").
 import { Buffer } from 'node:buffer';
 import { ByteCursor } from './cursor.js';
 import { malformed } from './malformed.js';

@@ -1,6 +1,6 @@
 // What a package is, read only from the main header: its immutable region is what the header
 // signature covers, while the signature header is unsigned and attacker-controlled, so nothing
-// from it reaches trusted output or log metadata (security-tests.md §19, CVE-2021-20271).
+// from it reaches trusted output or log metadata (docs/formats.md "What is signed, what is trusted"; CVE-2021-20271).
 import { createHash } from 'node:crypto';
 import { malformed } from './malformed.js';
 import { findEntry, readInt32, readString, readStringArray } from './header.js';

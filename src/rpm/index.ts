@@ -1,4 +1,4 @@
-// RPM lead/header parser and signature-header rewrite (design.md: src/rpm). Pure: bytes in,
+// RPM lead/header parser and signature-header rewrite (docs/architecture.md "Layers"). Pure: bytes in,
 // bytes out; no I/O.
 export {
   DEFAULT_MAX_HEADER_BYTES,

@@ -1,4 +1,4 @@
-// Hand-built bad inputs, one rule broken at a time (security-tests.md §18–20): each must fail
+// Hand-built bad inputs, one rule broken at a time (docs/formats.md "RPM"): each must fail
 // with RPM_MALFORMED (or the stated code) and the precise reason.
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 // An RPM package file up to its payload: 96-byte lead ‖ signature header ‖ zero padding to 8 ‖
-// main header (formats.md "RPM header signatures"; rpm lib/rpmlead.c, lib/signature.c
+// main header (docs/formats.md "File layout"; rpm lib/rpmlead.c, lib/signature.c
 // rpmReadSignature/rpmWriteSignature, lib/package.c). The payload is never needed.
 import type { Buffer } from 'node:buffer';
 import { ByteCursor } from './cursor.js';

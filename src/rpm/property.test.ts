@@ -1,4 +1,4 @@
-// Random byte mutations of a well-formed package prefix (security-tests.md §18): the parser and
+// Random byte mutations of a well-formed package prefix (docs/formats.md "RPM"; docs/security.md "Threat model"): the parser and
 // the signature-header rebuild either succeed, with output that parses again, or fail with a
 // SignetError of an RPM code. Never another exception, never a slow case.
 import { Buffer } from 'node:buffer';

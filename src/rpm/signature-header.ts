@@ -1,7 +1,7 @@
 // Rebuilding the signature header with a new v4 header signature, laid out exactly as
 // rpmsign 4.14–4.19 does (sign/rpmgensig.c rpmSign: unloadImmutableRegion, headerPut of the
 // packet, RESERVEDSPACE shrunk by the growth, headerReload → header.c doExport with a legacy
-// region). formats.md "Rebuilding the signature header in place" has the observed result.
+// region). docs/formats.md "Rebuilding the signature header in place" has the observed result.
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { SignetError } from '../errors.js';
@@ -90,7 +90,7 @@ export function inspectSignaturePacket(packet: Uint8Array, algorithm: SignatureA
   if (signatureType !== 0x00) throw bad(`signature type ${signatureType}, expected binary document (0)`);
   const expected = algorithm === 'rsa4096' ? PUBKEY_RSA : PUBKEY_EDDSA;
   if (pubkeyAlgorithm !== expected) throw bad(`public-key algorithm ${pubkeyAlgorithm}, expected ${expected} for ${algorithm}`);
-  // SHA-256 (8), SHA-384 (9), SHA-512 (10) only: MD5 and SHA-1 are broken (security-tests §23).
+  // SHA-256 (8), SHA-384 (9), SHA-512 (10) only: MD5 and SHA-1 are broken (collisions are practical).
   if (hashAlgorithm < 8 || hashAlgorithm > 10) throw bad(`hash algorithm ${hashAlgorithm} not allowed`);
   return { signatureType, pubkeyAlgorithm, hashAlgorithm };
 }
@@ -98,7 +98,7 @@ export function inspectSignaturePacket(packet: Uint8Array, algorithm: SignatureA
 /**
  * Everything the signer must know before it signs `layout.header.bytes`: the immutable region
  * covers a payload digest (without one, a header signature says nothing about the payload,
- * rpm#1671), the stored header digests match, and the package is not signed already unless
+ * github.com/rpm-software-management/rpm/issues/1671), the stored header digests match, and the package is not signed already unless
  * replacing was asked for.
  */
 export function checkSignable(layout: RpmPackageLayout, opts: { replace?: boolean } = {}): void {

@@ -84,7 +84,7 @@ export const SigTag = {
 /**
  * The only tags a 4.14–4.19 signature header may hold, with their types (rpmvs.c checks
  * signatures are BIN and digests STRING). Anything else there is ambiguity we refuse
- * (security-tests.md §19): e.g. PAYLOADDIGEST 5092 belongs to the signed main header only.
+ * (docs/formats.md "What is signed, what is trusted"): e.g. PAYLOADDIGEST 5092 belongs to the signed main header only.
  */
 export const SIGNATURE_HEADER_TAG_TYPES: ReadonlyMap<number, number> = new Map([
   [SigTag.BADSHA1_1, RpmType.BIN],

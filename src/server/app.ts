@@ -1,5 +1,5 @@
 // The Fastify application: authentication, error mapping, access log, metrics, and the route
-// modules. Independent of the listening socket (design.md topology 2: a request arriving through a
+// modules. Independent of the listening socket (a request arriving through a
 // tunnel is served with inject()), so serve.ts only adds the listener, TLS and lifecycle.
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -94,7 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // One access line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Identity comes from the socket; X-Forwarded-For is believed only from configured proxies
-    // (settings trust_proxy), walking from the right (security-tests.md §6).
+    // (settings trust_proxy), walking from the right (docs/security.md "Authentication", docs/policy.md).
     trustProxy: trustProxy ? (address: string) => trustProxy.matches(address) : false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;

@@ -1,5 +1,5 @@
 // The signing engine: turns an artifact (streamed, never buffered whole in binary mode) into an
-// OpenPGP signature whose hashed area the server built itself (design.md invariant 3).
+// OpenPGP signature whose hashed area the server built itself (docs/architecture.md, invariant 3).
 // The private-key operation runs off the event loop (digest-signer.ts: libuv's threadpool for
 // Ed25519, worker threads for RSA), so the event loop keeps serving HTTP while RSA-4096 signs.
 import { createHash, type KeyObject } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Midstate signing (design.md "Midstate mode"): for a large file the client hashes every full
+// Midstate signing (docs/midstate.md): for a large file the client hashes every full
 // block itself and sends the hash's chaining value, the byte count and the tail (fewer bytes
 // than a block). The server resumes the hash over the tail, then appends the hashed area and the
 // v4 trailer it builds itself (binary document, type 0x00), and signs.

@@ -2,9 +2,9 @@
 // (lead ‖ signature header ‖ padding ‖ main header, never the payload); here every prefix is
 // re-parsed as strictly as a whole file would be, the package identity (NEVRA, payload digest)
 // is read from the main header only — the signature header is unsigned and attacker-controlled
-// (security-tests.md §19) — and the main header bytes are signed as rpmsign 4.14–4.19 does: a v4
+// (docs/formats.md "What is signed, what is trusted") — and the main header bytes are signed as rpmsign 4.14–4.19 does: a v4
 // binary-document signature (type 0x00) over the header from its magic through its data
-// (formats.md "RPM header signatures").
+// (docs/formats.md "RPM").
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { SignetError, type ErrorCode } from '../errors.js';
 import {
@@ -97,7 +97,7 @@ export async function signRpmHeaders<S extends Signer>(
       }
       identity = packageIdentity(layout.header);
       checkSignable(layout, { replace: options.replace });
-      // Policies' `names` match the package name (design.md), checked per package.
+      // Policies' `names` match the package name (docs/policy.md), checked per package.
       await options.authorize(identity.name);
       admitted.push({ index, header: layout.header.bytes, identity });
     } catch (err) {
@@ -121,7 +121,7 @@ export async function signRpmHeaders<S extends Signer>(
 
 /**
  * One v4 type-0x00 signature over the main header bytes. gpg (and so rpmsign) picks SHA-512 for
- * RSA-4096 and SHA-256 for Ed25519 (formats.md). Both run on the libuv threadpool, so a batch
+ * RSA-4096 and SHA-256 for Ed25519 (docs/formats.md "Signatures"). Both run on the libuv threadpool, so a batch
  * uses every core: Ed25519 through signDigest; RSA through crypto.sign with a callback over the
  * whole hashed input (header ‖ hashed area ‖ trailer, all in memory), which computes the same
  * EMSA-PKCS1-v1_5 signature as signing the digest (RFC 4880 §5.2.4) — signDigest's RSA path

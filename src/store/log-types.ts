@@ -1,5 +1,5 @@
-// The transparency log's storage (issue 5), built for several nodes on one database (issue 9),
-// after Tessera's MySQL/AWS design (shared/tlog.md §5):
+// The transparency log's storage (src/tlog/README.md), built for several nodes on one database,
+// after the design of Tessera's MySQL and AWS storage (github.com/transparency-dev/tessera):
 // - sequencing: `append` durably stores a batch in ONE transaction and assigns it dense, unique,
 //   ordered indices (SQLite: the single writer; PostgreSQL: a row lock on the `tlog_sequence`
 //   coordinator row — not a SEQUENCE, which leaves gaps on rollback);

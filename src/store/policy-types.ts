@@ -1,4 +1,4 @@
-// Policies and rate-limit counters (issue 4, src/policy/). Both engines implement this with the
+// Policies and rate-limit counters (docs/policy.md, src/policy/). Both engines implement this with the
 // same tables (migration 25), so `signet store migrate` copies them by name.
 
 export interface PolicyRecord {

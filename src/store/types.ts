@@ -1,4 +1,4 @@
-// The one storage interface (design.md "Storage is one interface from day one").
+// The one storage interface (docs/architecture.md "Layers"): both engines implement it from day one.
 // SQLite (src/store/sqlite/) is the embedded default; PostgreSQL (src/store/postgres/) is the
 // scale-out engine. Both pass the same suite (test/store/store-suite.ts). Rules for every method:
 // - async, so a networked engine fits; no engine-specific types leak out (Buffers, numbers,

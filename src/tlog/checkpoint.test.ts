@@ -40,7 +40,7 @@ describe('golden checkpoint (made independently by test/fixtures/tlog/make-golde
   });
 });
 
-describe('tampering (security-tests.md item 15)', () => {
+describe('tampering: an edited checkpoint never verifies', () => {
   it.each([
     ['size', (n: string) => n.replace('\n8\n', '\n9\n')],
     ['size with a leading zero', (n: string) => n.replace('\n8\n', '\n08\n')],

@@ -138,7 +138,7 @@ describe('strict decoding', () => {
   });
 });
 
-describe('the leaf binds what was signed (security-tests.md item 15)', () => {
+describe('the leaf binds what was signed (docs/log-format.md "Canonical encoding")', () => {
   it('an inclusion proof for the logged entry fails for any changed digest, key or signature', () => {
     const tree = new MemoryTree();
     for (let i = 0; i < 10; i++) tree.append(encodeEntry({ ...keyEvent, key_name: `k${i}` }));

@@ -55,7 +55,7 @@ describe('golden receipt (made independently by test/fixtures/tlog/make-golden.p
   });
 });
 
-describe('verification fails closed (security-tests.md items 15 and 16)', () => {
+describe('verification fails closed: a tampered receipt, entry or checkpoint never verifies', () => {
   const tree = new MemoryTree();
   for (let i = 0; i < 300; i++) tree.append(Buffer.from(`entry ${i}`));
   const checkpointAt = (size: bigint): string => signCheckpoint({ origin: ORIGIN, size, root: tree.root(size) }, signer);

@@ -1,7 +1,7 @@
 // The log's I/O side (the rest of src/tlog is pure): group-committed appends, the integrator that
 // extends the tree and signs checkpoints, proofs, receipts and tiles read through the LogStore.
 //
-// Durability (design.md invariant 4): `append` resolves only after the store committed the entry,
+// Durability (docs/architecture.md, invariant 4): `append` resolves only after the store committed the entry,
 // so a route that awaits it before responding never hands out an unlogged signature. Appends made
 // while a commit is in flight (or in the same event-loop turn) share the next transaction, so many
 // requests pay for one fsync (SQLite) or one round of statements (PostgreSQL).

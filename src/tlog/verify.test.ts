@@ -34,7 +34,7 @@ const SOME_HASH = hex('abacaba000000000000000000000000000000000000000000060061e0
 const flipBit = (proof: Buffer[], i: number, mask: number): Buffer[] =>
   proof.map((h, j) => (j === i ? Buffer.from(h.map((b, k) => (k === 0 ? b ^ mask : b))) : h));
 
-/** transparency-dev/merkle corruptInclusionProof, plus the extra cases of security-tests.md item 13. */
+/** transparency-dev/merkle corruptInclusionProof, plus extra cases (wrong lengths, swapped and duplicated hashes). */
 function inclusionMutations(index: bigint, size: bigint, proof: Buffer[], root: Buffer, leaf: Buffer) {
   const m: [string, bigint, bigint, Buffer[], Buffer, Buffer][] = [
     ['index - 1', index - 1n, size, proof, root, leaf],
@@ -66,7 +66,7 @@ function inclusionMutations(index: bigint, size: bigint, proof: Buffer[], root: 
   return m;
 }
 
-/** transparency-dev/merkle corruptConsistencyProof, plus the extra cases of security-tests.md item 13. */
+/** transparency-dev/merkle corruptConsistencyProof, plus extra cases (wrong lengths, swapped and duplicated hashes). */
 function consistencyMutations(size1: bigint, size2: bigint, proof: Buffer[], root1: Buffer, root2: Buffer) {
   const m: [string, bigint, bigint, Buffer[], Buffer, Buffer][] = [
     ['size1 - 1', size1 - 1n, size2, proof, root1, root2],
@@ -163,7 +163,7 @@ describe('edge cases RFC 9162 leaves to the caller', () => {
   });
 });
 
-describe('proof mutation suite over sizes 1..64 (security-tests.md item 13)', () => {
+describe('proof mutation suite over sizes 1..64: every corrupted proof is refused', () => {
   const tree = new MemoryTree();
   for (let i = 0; i < 64; i++) tree.append(Buffer.from(`entry ${i}`));
 

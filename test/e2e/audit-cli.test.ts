@@ -1,4 +1,4 @@
-// `signet audit verify` on the audit log a real server wrote (security-tests.md item 11): it
+// `signet audit verify` on the audit log a real server wrote (docs/security.md "Threat model"): it
 // passes, names the exact line edited or deleted, catches a cut-off tail against a saved head,
 // and still passes after the server restarts and writes more.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -143,7 +143,7 @@ describe('signet auth CLI', () => {
     }
   });
 
-  it('the CI flow of design.md: wrapped secret_id -> unwrap -> login -> sign; gpg verifies; the policy bounds what the job signs', () => {
+  it('the CI flow of README and docs/auth.md: wrapped secret_id -> unwrap -> login -> sign; gpg verifies; the policy bounds what the job signs', () => {
     requireTools('gpg');
     const dir = mkdtempSync(join(tmpdir(), 'signet-ci-'));
     const gpg = new Gpg();

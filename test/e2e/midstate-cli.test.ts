@@ -127,7 +127,7 @@ describe('signet sign, midstate mode', () => {
     }
   });
 
-  it('1 GiB image (issue 7): under 1 KB sent, gpg verifies; a tampered copy and a foreign keyring refuse', async () => {
+  it('1 GiB image: under 1 KB sent, gpg verifies; a tampered copy and a foreign keyring refuse', async () => {
     const image = join(work, 'image.iso');
     // Mostly sparse, with random bytes at both ends and in the middle so that every region counts.
     const fd = openSync(image, 'w');

@@ -1,7 +1,7 @@
 // Invariant 4 under a crash: kill -9 the server while clients sign; after a restart every
 // signature a client received is in the log (matched by the SHA-256 of the signature packet),
 // and the log still verifies. The audit log has the allow record of every logged signature
-// (written before signing: security-tests.md item 9), and its chain still verifies (item 11).
+// (written before signing: docs/architecture.md, invariant 2), and its chain still verifies.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -28,7 +28,7 @@ const keys = {} as Record<KeyAlgorithm, GeneratedKey>;
 let foreign: GeneratedKey;
 let gpg: Gpg;
 
-/** Texts that trip up cleartext handling (security-tests.md §26). */
+/** Texts that trip up cleartext handling (docs/formats.md "Text"). */
 const AWKWARD_TEXTS: Record<string, string> = {
   dashes: '- starts with dash-space\n-----BEGIN PGP SIGNATURE-----\n--\n-\n',
   from: 'From the start\nFrom: header-like\n>From quoted\n',

@@ -90,7 +90,7 @@ export function makeKeyring(dir: string): Keyring {
   return { env, rsa, ed25519, rsaPublic, ed25519Public, stopAgent };
 }
 
-/** rpmsign as formats.md documents it; Debian's default %__gpg (/usr/bin/gpg2) does not exist. */
+/** rpmsign as docs/formats.md "How the tools call gpg" documents it; Debian's default %__gpg (/usr/bin/gpg2) does not exist. */
 export function rpmsign(keyring: Keyring, fingerprint: string, file: string): void {
   mustRun('rpmsign', ['--define', `_gpg_name ${fingerprint}`, '--define', '__gpg /usr/bin/gpg', '--addsign', file], { env: keyring.env });
 }

@@ -1,4 +1,4 @@
-// The gpg command lines release tools really pass (formats.md), and what must be refused.
+// The gpg command lines release tools really pass (docs/formats.md "How the tools call gpg"), and what must be refused.
 import { describe, expect, it } from 'vitest';
 import { SignetError } from '../../errors.js';
 import { isVerification, parseGpgArgs } from './args.js';

@@ -1,4 +1,4 @@
-// gpg's command line, for the subset release tools pass (formats.md "How the tools call gpg"):
+// gpg's command line, for the subset release tools pass (docs/formats.md "How the tools call gpg"):
 //   rpmsign   gpg --no-verbose --no-armor --no-secmem-warning [--digest-algo=N] -u NAME -sbo SIG -- -
 //   git       gpg --status-fd=2 -bsau KEY                  (payload on stdin, armor on stdout)
 //   repo-add  gpg --detach-sign --use-agent --no-armor [-u KEY] FILE      (-> FILE.sig)

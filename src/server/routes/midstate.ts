@@ -1,5 +1,5 @@
 // POST /v1/sign/:key/midstate {hash, state, length, tail}: a detached binary signature of a large
-// file whose full blocks the client hashed itself (design.md "Midstate mode"; src/sign/midstate.ts
+// file whose full blocks the client hashed itself (docs/midstate.md; src/sign/midstate.ts
 // says why invariant 3 still holds). Query as for POST /v1/sign/:key: kind, name, armor, receipt.
 // The answer has the same shape as POST /v1/sign/:key, except that `artifact` carries the file's
 // digest in the signature's hash (`sha256` or `sha512`), the only digest the server can know.

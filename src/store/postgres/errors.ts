@@ -6,7 +6,7 @@ import { SignetError, type ErrorCode } from '../../errors.js';
 export const UNIQUE_VIOLATION = '23505';
 
 // Errors that mean "the database is not there right now": retrying later may succeed, and the
-// server must answer 503 STORE_UNAVAILABLE (design.md invariant 4: fail closed).
+// server must answer 503 STORE_UNAVAILABLE (docs/architecture.md, invariant 4: fail closed).
 const UNAVAILABLE_SQLSTATES = new Set([
   '57P01', // admin_shutdown (pg_ctl stop -m fast, or pg_terminate_backend)
   '57P02', // crash_shutdown

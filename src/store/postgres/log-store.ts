@@ -1,4 +1,4 @@
-// The transparency log on PostgreSQL, shared by several nodes (Tessera's MySQL design, shared/tlog.md §5).
+// The transparency log on PostgreSQL, shared by several nodes (after Tessera's MySQL storage design, github.com/transparency-dev/tessera).
 // Sequencing: one transaction per batch that locks the single `tlog_sequence` row (an upsert takes
 // the row lock and returns the next index), inserts the entries and advances the counter; batches
 // from all nodes therefore get dense, ordered indices, and a rolled-back batch leaves no gap
