@@ -87,6 +87,9 @@ export const ERROR_TABLE = {
   STORE_UNAVAILABLE: { status: 503, exit: 1 },
   STORE_NOT_EMPTY: { status: 409, exit: 1 },
   STORE_MIGRATE_MISMATCH: { status: 500, exit: 1 },
+  /** `signet restore`: the backup's log is behind a checkpoint already published (a fork). */
+  BACKUP_BEHIND: { status: 409, exit: 1 },
+  BACKUP_INVALID: { status: 400, exit: 1 },
   AUDIT_UNAVAILABLE: { status: 503, exit: 1 },
   AUDIT_CHAIN_BROKEN: { status: 500, exit: 1 },
   SIGNER_UNAVAILABLE: { status: 503, exit: 1 },

@@ -111,7 +111,7 @@ export function rpmProgram(program: Command = baseProgram()): Command {
 
 /** Every command; the command groups' modules are loaded here. */
 export async function buildProgram(program: Command = baseProgram()): Promise<Command> {
-  const [auth, store, log, gpgShim, pulp, repo, policy, audit] = await Promise.all([
+  const [auth, store, log, gpgShim, pulp, repo, policy, audit, backup] = await Promise.all([
     import('./auth.js'),
     import('./store.js'),
     import('./log.js'),
@@ -120,6 +120,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     import('./repo.js'),
     import('./policy.js'),
     import('./audit.js'),
+    import('./backup.js'),
   ]);
   program
     .command('serve')
@@ -309,6 +310,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
   store.registerStoreCommands(program);
   log.registerLogCommands(program);
   audit.registerAuditCommands(program);
+  backup.registerBackupCommands(program);
   gpgShim.registerGpgShimCommands(program);
   pulp.registerPulpCommands(program);
   policy.registerPolicyCommands(program);

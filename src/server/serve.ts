@@ -19,6 +19,7 @@ import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { closeSigningPool } from '../sign/digest-signer.js';
 import { buildApp, type AppLimits } from './app.js';
+import { PublishedCheckpointFile } from './published-checkpoint.js';
 import { configuredLogOrigin, parseListen, readSettingsFile } from './settings.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:7780';
@@ -93,6 +94,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   let stopLog: (() => Promise<void>) | undefined;
   let stopAudit: (() => void) | undefined;
+  let stopPublished: (() => Promise<void>) | undefined;
   try {
     await store.migrate();
     await verifyMasterKey(store, master.key);
@@ -100,7 +102,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await bootstrapAdminToken(store, tokens, dataDir, options.onAdminToken);
 
     const keys = new KeyService(store, master.key);
+    const published = new PublishedCheckpointFile(dataDir, (err) => logger.error({ err, event: 'tlog.published_checkpoint' }, 'cannot record the published checkpoint'));
+    stopPublished = () => published.flush();
     const log = await LogService.open(store, master.key, {
+      onCheckpoint: (tree) => published.record(tree.size, tree.checkpoint),
       // Configured (tlog.origin or public_url), else the stored one, else a generated unique one.
       ...(logOrigin !== undefined ? { origin: logOrigin } : {}),
       onError: (err) => logger.error({ err, event: 'tlog.integrate' }, 'log integration failed'),
@@ -136,6 +141,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       async close() {
         await app.close();
         await log.close();
+        await published.flush();
         await store.close();
         audit.close();
         await closeSigningPool();
@@ -144,6 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     };
   } catch (err) {
     await stopLog?.().catch(() => undefined);
+    await stopPublished?.();
     stopAudit?.();
     await store.close();
     throw err;

@@ -57,6 +57,11 @@ export interface LogServiceOptions {
   readonly integrateMaxEntries?: number;
   /** Integrator failures (the loop retries on the next tick). */
   readonly onError?: (err: unknown) => void;
+  /**
+   * A larger signed tree than this service had seen (its own step or another node's): serve keeps
+   * the latest in DATA/published-checkpoint, which `signet restore` compares a backup against.
+   */
+  readonly onCheckpoint?: (tree: LogTreeState) => void;
 }
 
 interface PendingAppend {
@@ -142,6 +147,7 @@ export class LogService {
   readonly #integrateIntervalMs: number;
   readonly #integrateMaxEntries: number;
   readonly #onError: (err: unknown) => void;
+  readonly #onCheckpoint: ((tree: LogTreeState) => void) | undefined;
   #queue: PendingAppend[] = [];
   #flushScheduled = false;
   #flushing: Promise<void> | undefined;
@@ -161,6 +167,7 @@ export class LogService {
     this.#integrateIntervalMs = options.integrateIntervalMs ?? 500;
     this.#integrateMaxEntries = options.integrateMaxEntries ?? 4096;
     this.#onError = options.onError ?? (() => undefined);
+    this.#onCheckpoint = options.onCheckpoint;
   }
 
   /** Loads (or creates) the log key and signs the first checkpoint if the log has none. */
@@ -243,11 +250,23 @@ export class LogService {
       const tree = await this.#store.log.integrate(this.#integrateMaxEntries, (input) => this.#step(input));
       if (tree === undefined) {
         // Another node holds the integrator lock: read what it published.
-        this.#tree = await this.#store.log.treeState();
+        this.#seen(await this.#store.log.treeState());
         return this.#tree;
       }
-      this.#tree = tree;
+      this.#seen(tree);
       if (tree.size === before || tree.size - (before ?? 0n) < BigInt(this.#integrateMaxEntries)) return tree;
+    }
+  }
+
+  #seen(tree: LogTreeState | undefined): void {
+    const grew = tree !== undefined && (this.#tree === undefined || tree.size > this.#tree.size);
+    this.#tree = tree;
+    if (grew && this.#onCheckpoint) {
+      try {
+        this.#onCheckpoint(tree);
+      } catch (err) {
+        this.#onError(err);
+      }
     }
   }
 
