@@ -23,8 +23,8 @@ function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-async function getText(client: SignetClient, path: string): Promise<string> {
-  return (await client.request('GET', path, undefined)).body.toString('utf8');
+function getText(client: SignetClient, path: string): Promise<string> {
+  return client.requestText(path);
 }
 
 /** --log-key: a vkey string or a file holding one; else the key the server (or store) states. */

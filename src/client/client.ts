@@ -208,8 +208,18 @@ export class SignetClient {
     return this.requestJson('GET', `/v1/keys/${encodeURIComponent(name)}`);
   }
 
-  async exportKey(name: string): Promise<string> {
-    const r = await this.request('GET', `/v1/keys/${encodeURIComponent(name)}/public`, undefined);
+  exportKey(name: string): Promise<string> {
+    return this.requestText(`/v1/keys/${encodeURIComponent(name)}/public`, ['application/pgp-keys', 'text/plain']);
+  }
+
+  /**
+   * GET a text resource (checkpoint, verifier key, receipt, armored key). The media type must be
+   * one signet serves for it: a web server's HTML page at the same path is not a signet answer.
+   */
+  async requestText(path: string, types: readonly string[] = ['text/plain']): Promise<string> {
+    const r = await this.request('GET', path, undefined);
+    const type = r.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+    if (type === undefined || !types.includes(type)) throw notSignet(this.#base, r.status, r.headers);
     return r.body.toString('utf8');
   }
 
