@@ -82,17 +82,22 @@ describe('signet CLI, dependable', () => {
     it('writes through a FIFO instead of replacing it', async () => {
       const fifo = join(work, 'sig.fifo');
       expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-      const reader = new Promise<Buffer>((resolve, reject) => {
-        const cat = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
-        const chunks: Buffer[] = [];
-        cat.stdout.on('data', (c: Buffer) => chunks.push(c));
-        cat.on('close', () => resolve(Buffer.concat(chunks)));
-        cat.on('error', reject);
-      });
-      const r = await signetAsync(['sign', '--key', 'rel', '--armor', '-o', fifo, join(work, 'f.txt')], env);
-      expect(r.status, r.stderr).toBe(0);
-      expect((await reader).toString()).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
-      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      const cat = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        const reader = new Promise<Buffer>((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          cat.stdout.on('data', (c: Buffer) => chunks.push(c));
+          cat.on('close', () => resolve(Buffer.concat(chunks)));
+          cat.on('error', reject);
+        });
+        const r = await signetAsync(['sign', '--key', 'rel', '--armor', '-o', fifo, join(work, 'f.txt')], env);
+        expect(r.status, r.stderr).toBe(0);
+        expect(lstatSync(fifo).isFIFO()).toBe(true);
+        expect((await reader).toString()).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
+      } finally {
+        // A replaced FIFO leaves cat waiting on the old one for ever.
+        cat.kill();
+      }
     });
 
     it('writes through a character device (a private /dev/null) instead of replacing it', () => {
