@@ -22,6 +22,8 @@ export const ERROR_TABLE = {
   FILE_UNREADABLE: { status: 400, exit: 1 },
   FILE_CHANGED: { status: 409, exit: 1 },
   FILE_WRITE_FAILED: { status: 500, exit: 1 },
+  /** An output path that is a symbolic link, directory, socket or block device (`-o`). */
+  OUTPUT_REFUSED: { status: 400, exit: 1 },
   DISK_FULL: { status: 507, exit: 1 },
   NOT_FOUND: { status: 404, exit: 1 },
   METHOD_NOT_ALLOWED: { status: 405, exit: 1 },
@@ -94,6 +96,10 @@ export const ERROR_TABLE = {
   AUDIT_CHAIN_BROKEN: { status: 500, exit: 1 },
   SIGNER_UNAVAILABLE: { status: 503, exit: 1 },
   SERVER_UNREACHABLE: { status: 503, exit: 1 },
+  /** Something answers at the address, but not as a signet server (HTML, another API, plain HTTP to https://). */
+  SERVER_NOT_SIGNET: { status: 502, exit: 1 },
+  /** `signet serve`: the listen address is taken or not allowed. */
+  LISTEN_FAILED: { status: 500, exit: 1 },
   NOT_READY: { status: 503, exit: 1 },
   INTERNAL: { status: 500, exit: 1 },
 } as const satisfies Record<string, ErrorSpec>;

@@ -5,7 +5,8 @@
 //   addr: https://signet.example.org:7780
 //   token_file: /etc/signet/ci-token        # or token: … (then the file must not be readable by others)
 //   ca_file: /etc/signet/ca.pem
-//   default_key: release                     # signet-gpg, when no -u is given
+//   default_key: release                     # signet sign and signet-gpg, when no key is given
+//   timeout: 60s                             # how long the server may stay silent (--timeout)
 //
 // Found at $SIGNET_CONFIG, else $XDG_CONFIG_HOME/signet/client.yaml (~/.config/…), else
 // /etc/signet/client.yaml. Flags and SIGNET_* environment variables take precedence over it.
@@ -17,6 +18,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type * as Yaml from 'yaml';
 import type * as Zod from 'zod';
 import { SignetError } from '../errors.js';
+import { parseTimeout } from './timeout.js';
 
 export interface ClientConfig {
   readonly path?: string;
@@ -24,6 +26,8 @@ export interface ClientConfig {
   readonly token?: string;
   readonly caFile?: string;
   readonly defaultKey?: string;
+  /** Milliseconds (`timeout:` as 30s, 2m, …). */
+  readonly timeout?: number;
 }
 
 // yaml and zod are loaded only when a configuration file exists (most runs have none): every
@@ -39,6 +43,7 @@ function buildSchema() {
       token_file: z.string().min(1).max(4096).optional(),
       ca_file: z.string().min(1).max(4096).optional(),
       default_key: z.string().min(1).max(256).optional(),
+      timeout: z.union([z.string().min(1).max(32), z.number().positive()]).optional(),
     })
     .strict()
     .refine((c) => !(c.token !== undefined && c.token_file !== undefined), 'give token or token_file, not both');
@@ -103,8 +108,17 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientCo
         throw invalid(path, `cannot read token_file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       }
     }
+    let timeout: number | undefined;
+    if (c.timeout !== undefined) {
+      try {
+        timeout = parseTimeout(String(c.timeout), 'timeout');
+      } catch (err) {
+        throw invalid(path, (err as Error).message);
+      }
+    }
     return {
       path,
+      ...(timeout !== undefined ? { timeout } : {}),
       ...(c.addr !== undefined ? { addr: c.addr } : {}),
       ...(token !== undefined ? { token } : {}),
       ...(c.ca_file !== undefined ? { caFile: resolve(path, '..', c.ca_file) } : {}),

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { SignetError } from '../errors.js';
 import { SignetClient } from '../client/client.js';
 import { loadClientConfig, type ClientConfig } from './client-config.js';
+import { parseTimeout } from './timeout.js';
 
 export const DEFAULT_ADDR = 'http://127.0.0.1:7780';
 export const DEFAULT_DATA = './.signet';
@@ -14,7 +15,10 @@ export interface GlobalOptions {
   data?: string;
   json?: boolean;
   caFile?: string;
+  /** --timeout: how long the server may stay silent (30s, 2m, 500ms; a bare number is seconds). */
+  timeout?: string;
 }
+
 
 export function dataDir(g: GlobalOptions): string {
   return resolve(g.data ?? process.env.SIGNET_DATA ?? DEFAULT_DATA);
@@ -47,10 +51,17 @@ export function makeClient(g: GlobalOptions, extra: { correlationId?: string; an
   const token = extra.anonymous ? undefined : resolveToken(g, config);
   // An empty variable counts as unset, as for SIGNET_TOKEN.
   const caFile = g.caFile ?? (process.env.SIGNET_CA_FILE || config().caFile);
+  const timeout =
+    g.timeout !== undefined
+      ? parseTimeout(g.timeout)
+      : process.env.SIGNET_TIMEOUT
+        ? parseTimeout(process.env.SIGNET_TIMEOUT, 'SIGNET_TIMEOUT')
+        : config().timeout;
   return new SignetClient({
     addr: g.addr ?? (process.env.SIGNET_ADDR || config().addr || DEFAULT_ADDR),
     ...(token !== undefined ? { token } : {}),
     ...(caFile ? { caFile } : {}),
+    ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
     ...(extra.correlationId !== undefined ? { correlationId: extra.correlationId } : {}),
   });
 }

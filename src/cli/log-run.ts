@@ -23,8 +23,8 @@ function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-async function getText(client: SignetClient, path: string): Promise<string> {
-  return (await client.request('GET', path, undefined)).body.toString('utf8');
+function getText(client: SignetClient, path: string): Promise<string> {
+  return client.requestText(path);
 }
 
 /** --log-key: a vkey string or a file holding one; else the key the server (or store) states. */
@@ -150,11 +150,29 @@ function parseInterval(text: string): number {
 // ---- commands --------------------------------------------------------------------------------
 
 export async function logCheckpointAction(_opts: unknown, cmd: Command): Promise<void> {
-  process.stdout.write(await withClient(globals(cmd), (c) => getText(c, '/v1/log/checkpoint')));
+  const g = globals(cmd);
+  if (!g.json) {
+    process.stdout.write(await withClient(g, (c) => getText(c, '/v1/log/checkpoint')));
+    return;
+  }
+  // --json: the note's fields, read through its signature check with the key the server states.
+  const { note, checkpoint } = await withClient(g, async (c) => {
+    const verifier = parseVerifierKey((await getText(c, '/v1/log/key')).trim());
+    const text = await getText(c, '/v1/log/checkpoint');
+    return { note: text, checkpoint: openCheckpoint(text, verifier).checkpoint };
+  });
+  printJson({ origin: checkpoint.origin, size: Number(checkpoint.size), root: checkpoint.root.toString('base64'), checkpoint: note });
 }
 
 export async function logKeyAction(_opts: unknown, cmd: Command): Promise<void> {
-  process.stdout.write(await withClient(globals(cmd), (c) => getText(c, '/v1/log/key')));
+  const g = globals(cmd);
+  const vkey = await withClient(g, (c) => getText(c, '/v1/log/key'));
+  if (!g.json) {
+    process.stdout.write(vkey);
+    return;
+  }
+  const verifier = parseVerifierKey(vkey.trim());
+  printJson({ name: verifier.name, key_id: verifier.keyId.toString(16).padStart(8, '0'), verifier_key: vkey.trim() });
 }
 
 export async function logVerifyAction(opts: { fromCheckpoint?: string; logKey?: string; offline?: boolean; store?: string; saveCheckpoint?: string }, cmd: Command): Promise<void> {
@@ -204,14 +222,20 @@ export async function logVerifyAction(opts: { fromCheckpoint?: string; logKey?: 
 
 export async function logProofAction(index: string, opts: { logKey?: string }, cmd: Command): Promise<void> {
   if (!/^(?:0|[1-9][0-9]{0,18})$/.test(index)) throw new SignetError('USAGE', 'the entry is its decimal log index');
-  const receipt = await withClient(globals(cmd), async (c) => {
+  const g = globals(cmd);
+  const { receipt, verified } = await withClient(g, async (c) => {
     const text = await getText(c, `/v1/log/receipt?index=${index}`);
     const verifier = pinnedVerifier(opts.logKey) ?? parseVerifierKey((await getText(c, '/v1/log/key')).trim());
     const parsed = parseReceipt(text);
-    verifyReceipt(parsed, hashLeaf(parsed.extra ?? Buffer.alloc(0)), verifier);
-    return text;
+    return { receipt: text, verified: verifyReceipt(parsed, hashLeaf(parsed.extra ?? Buffer.alloc(0)), verifier) };
   });
-  process.stdout.write(receipt);
+  if (g.json) {
+    printJson({
+      index: Number(verified.index),
+      checkpoint: { origin: verified.checkpoint.origin, size: Number(verified.checkpoint.size), root: verified.checkpoint.root.toString('base64') },
+      receipt,
+    });
+  } else process.stdout.write(receipt);
 }
 
 export async function logTailAction(opts: { lines: string; follow?: boolean }, cmd: Command): Promise<void> {

@@ -177,7 +177,9 @@ export async function rpmSignAction(files: string[], opts: { key: string; replac
   if (g.json) printJson(summary);
   else {
     for (const f of summary.files) {
-      if (f.status === 'failed') process.stderr.write(`signet: ${f.file}: ${f.error?.message} (${f.error?.code})\n`);
+      if (f.status !== 'failed') continue;
+      const hint = f.error?.code === 'RPM_ALREADY_SIGNED' ? '; pass --replace to sign it again' : '';
+      process.stderr.write(`signet: ${f.file}: ${f.error?.message}${hint} (${f.error?.code})\n`);
     }
     process.stderr.write(
       `signet: signed ${summary.signed} of ${summary.files.length} packages with ${opts.key}${summary.fingerprint ? ` (${summary.fingerprint})` : ''} in ${summary.seconds} s\n`,

@@ -15,13 +15,14 @@ import { accessSync, constants, createReadStream, realpathSync, writeSync } from
 import { basename, delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SignetError, isErrorCode } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { writeOutputFile } from '../fsutil.js';
 // Targeted imports, not the openpgp and rpm barrels: rpmsign and git start this program once per
 // signature, and loading those whole modules cost more than the request itself.
 import { HASH_ID, pkAlgorithmId } from '../openpgp/public-key.js';
 import type { KeyInfo, SignetClient } from '../client/client.js';
 import { loadClientConfig } from './client-config.js';
 import { makeClient, regularFileSize } from './common.js';
+import { endQuietlyOnClosedPipe } from './pipe.js';
 import { SUPPORTED_SUBSET, isVerification, parseGpgArgs, type GpgCommand } from './gpg/args.js';
 import { isKeyName, selectKey } from './gpg/keys.js';
 import { colonListing, humanListing } from './gpg/listing.js';
@@ -38,6 +39,7 @@ const PACMAN_FILE = /\.(?:pkg|src|db|files)\.tar(?:\.(?:gz|bz2|xz|zst|lz4|lrz|lz
 type SignCommand = Extract<GpgCommand, { op: 'sign' }>;
 
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe('signet-gpg');
   const args = argv.slice(2);
   try {
     if (isVerification(args)) {
@@ -232,7 +234,7 @@ async function sign(command: SignCommand): Promise<void> {
     const pkId = signed.algorithm === 'rsa4096' || signed.algorithm === 'ed25519' ? pkAlgorithmId(signed.algorithm) : 0;
     status.line(`BEGIN_SIGNING H${hashId}`);
     if (output === '-') process.stdout.write(signed.output);
-    else writeFileAtomic(output, signed.output, 0o644);
+    else writeOutputFile(output, signed.output, 0o644);
     // SIG_CREATED type pkalgo hashalgo class timestamp fingerprint (gnupg doc/DETAILS).
     status.line(
       `SIG_CREATED ${command.mode === 'clear' ? 'C' : 'D'} ${pkId} ${hashId} ${command.mode === 'clear' ? '01' : '00'} ${signed.created} ${signed.fingerprint.toUpperCase()}`,

@@ -6,16 +6,18 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import { Command, CommanderError, Option } from './commander.js';
+import { Argument, Command, CommanderError, Option } from './commander.js';
 import { SignetError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { endQuietlyOnClosedPipe } from './pipe.js';
+import { writeOutputFile } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
+import { loadClientConfig } from './client-config.js';
 import { dataDir, printJson, printLine, readInputFile, regularFileSize, withClient, type GlobalOptions } from './common.js';
 import { registerRpmCommands } from './rpm.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
 interface SignOptions {
-  key: string;
+  key?: string;
   armor?: boolean;
   clearsign?: boolean;
   output?: string;
@@ -32,6 +34,7 @@ const VERSION = '0.1.0';
 const DEFAULT_LISTEN = '127.0.0.1:7780';
 
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe('signet');
   const base = baseProgram();
   // `signet rpm …` gets the rpm commands only (rpmProgram); every other command line, `--help`
   // and `--version` included, the whole program.
@@ -43,17 +46,34 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** Every failure is one `signet: MESSAGE (CODE)` line on stderr; the exit code follows the code. */
 export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     // commander already printed its message through outputError.
     return err.exitCode === 0 ? 0 : 2;
   }
-  if (err instanceof SignetError) {
-    process.stderr.write(`signet: ${err.message}${err.code === 'USAGE' ? '' : ` (${err.code})`}\n`);
-    return err.exitCode;
+  const e = asSignetError(err);
+  process.stderr.write(`signet: ${e.message} (${e.code})\n`);
+  return e.exitCode;
+}
+
+/** An error from below the CLI (Node's own, a library's) in the CLI's terms. */
+export function asSignetError(err: unknown): SignetError {
+  if (err instanceof SignetError) return err;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.syscall === 'listen') {
+    const where = e.address !== undefined ? `${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : 'the listen address';
+    const why = e.code === 'EADDRINUSE' ? 'the address is already in use (another signet serve?)' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : (e.code ?? 'error');
+    return new SignetError('LISTEN_FAILED', `cannot listen on ${where}: ${why}`, { cause: err });
   }
-  process.stderr.write(`signet: ${(err as Error)?.message ?? String(err)}\n`);
-  return 1;
+  const message = (e?.message ?? String(err)).split('\n')[0] ?? '';
+  return new SignetError('INTERNAL', message, { cause: err });
+}
+
+function rootOf(cmd: Command): Command {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return root;
 }
 
 function globals(cmd: Command): GlobalOptions {
@@ -61,7 +81,7 @@ function globals(cmd: Command): GlobalOptions {
 }
 
 /** The program with its global options only: what every command line starts from. */
-function baseProgram(): Command {
+export function baseProgram(): Command {
   return new Command('signet')
     .description('Release signing service: keys that never leave the server, every signature in a transparency log.')
     .version(VERSION, '-V, --version')
@@ -69,12 +89,25 @@ function baseProgram(): Command {
     .option('--token <token>', 'API token (env SIGNET_TOKEN; default: DATA/admin-token when readable)')
     .option('--data <dir>', 'server data directory (env SIGNET_DATA)', undefined)
     .option('--ca-file <pem>', 'CA certificates to trust for an https:// server (env SIGNET_CA_FILE)')
+    .option('--timeout <duration>', 'give up when the server is silent this long, e.g. 30s, 2m (env SIGNET_TIMEOUT; default 60s)')
     .option('--json', 'machine-readable JSON output')
-    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
-    .configureOutput({
-      outputError: (str, write) => write(`signet: ${str.replace(/^error: /, '')}`),
-    });
+    .configureOutput({ outputError: (str, write) => write(usageLine(str)) });
+}
+
+/**
+ * commander's error text (`error: unknown option '--jsno'\n(Did you mean --json?)\n`) as the
+ * CLI's one line: `signet: unknown option '--jsno' (did you mean --json?) (USAGE)`.
+ */
+export function usageLine(text: string): string {
+  const parts = text
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .map((l) => l.replace(/^\(Did you mean/, '(did you mean'));
+  return `signet: ${parts.join(' ')} (USAGE)\n`;
 }
 
 /**
@@ -195,8 +228,9 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .action(async (name: string, opts: { output?: string }, cmd: Command) => {
       const g = globals(cmd);
       const armored = await withClient(g, (c) => c.exportKey(name));
-      if (opts.output) writeFileAtomic(opts.output, Buffer.from(armored), 0o644);
-      else process.stdout.write(armored);
+      if (opts.output) writeOutputFile(opts.output, Buffer.from(armored), 0o644);
+      if (g.json) printJson({ name, public_key: armored, ...(opts.output ? { output: opts.output } : {}) });
+      else if (!opts.output) process.stdout.write(armored);
     });
 
   key
@@ -226,7 +260,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       'make a detached signature (binary by default) or a cleartext signature of FILE; files above the midstate threshold are hashed here and only the hash state crosses the wire',
     )
     .argument('<file>', 'file to sign, or - for standard input')
-    .requiredOption('--key <name>', 'signing key')
+    .option('--key <name>', 'signing key (default: SIGNET_DEFAULT_KEY, else default_key in the client configuration)')
     .option('--armor', 'ASCII-armored signature (FILE.asc)')
     .option('--clearsign', 'cleartext signature of a text file (FILE.asc)')
     .option('-o, --output <file>', 'output file (default FILE.sig, or FILE.asc with --armor/--clearsign; - for stdout)')
@@ -237,6 +271,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .option('--no-midstate', 'always send the whole file')
     .action(async (file: string, opts: SignOptions, cmd: Command) => {
       const g = globals(cmd);
+      const key = signingKey(opts.key);
       const { parseSize, signFileMidstateWithProgress } = await import('./midstate.js');
       const fromStdin = file === '-';
       const threshold = parseSize(opts.midstateThreshold);
@@ -249,7 +284,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       let response: SignResponse;
       let bytesSent: number | undefined;
       if (midstate) {
-        const result = await signFileMidstateWithProgress(g, opts.key, file, {
+        const result = await signFileMidstateWithProgress(g, key, file, {
           hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
           armor: armored,
           name,
@@ -261,7 +296,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         const stream = fromStdin ? Readable.from(process.stdin) : createReadStream(file);
         response = await withClient(g, (c) =>
           c.sign(
-            opts.key,
+            key,
             stream,
             {
               armor: armored,
@@ -281,7 +316,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
           : Buffer.from(response.signature, 'base64');
       const out = opts.output ?? (fromStdin ? '-' : `${file}${armored ? '.asc' : '.sig'}`);
       if (out === '-') process.stdout.write(output);
-      else writeFileAtomic(out, output, 0o644);
+      else writeOutputFile(out, output, 0o644);
       if (g.json) {
         const { signature: _s, armored: _a, cleartext: _c, ...rest } = response;
         printJson({ ...rest, mode: midstate ? 'midstate' : 'content', ...(bytesSent !== undefined ? { bytes_sent: bytesSent } : {}), output: out });
@@ -304,6 +339,24 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       else process.stderr.write(`signet: ${result.files} files listed in ${result.sums}, signed in ${result.signature}\n`);
     });
 
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(signet completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(async (shell: 'bash' | 'zsh', _opts: unknown, cmd: Command) => {
+      const { bashCompletion, zshCompletion } = await import('./docgen.js');
+      const root = rootOf(cmd);
+      process.stdout.write(shell === 'bash' ? bashCompletion(root) : zshCompletion(root));
+    });
+
+  program
+    .command('man')
+    .description('print the signet(1) man page (roff): signet man > signet.1; man -l signet.1')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { manPage } = await import('./docgen.js');
+      process.stdout.write(manPage(rootOf(cmd), VERSION));
+    });
+
   registerRpmCommands(program);
   repo.registerRepoCommands(program);
   repo.registerGateCommands(program);
@@ -316,6 +369,15 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
   policy.registerPolicyCommands(program);
   auth.registerAuthCommands(program);
   return program;
+}
+
+/** --key, else SIGNET_DEFAULT_KEY, else the client configuration's default_key (as signet-gpg). */
+export function signingKey(flag: string | undefined): string {
+  const key = flag ?? (process.env.SIGNET_DEFAULT_KEY || loadClientConfig().defaultKey);
+  if (key === undefined || key.trim() === '') {
+    throw new SignetError('USAGE', 'no signing key: pass --key NAME (or set SIGNET_DEFAULT_KEY, or default_key in the client configuration)');
+  }
+  return key.trim();
 }
 
 export function defaultKeyName(file: string): string {

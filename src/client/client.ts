@@ -12,7 +12,10 @@ export interface ClientOptions {
   readonly token?: string;
   /** PEM file of CA certificates to trust for https:// (in addition to the system's). */
   readonly caFile?: string;
+  /** Give up when the server sends nothing for this long (default 60 s). */
   readonly timeoutMs?: number;
+  /** Give up when the TCP (and TLS) connection is not up within this long (default 10 s). */
+  readonly connectTimeoutMs?: number;
   /** Sent as X-Signet-Correlation-Id with every request; the server logs it with each signature. */
   readonly correlationId?: string;
 }
@@ -163,6 +166,7 @@ export class SignetClient {
   readonly #token: string | undefined;
   readonly #agent: http.Agent;
   readonly #timeoutMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #correlationId: string | undefined;
   #bytesSent = 0;
 
@@ -178,7 +182,8 @@ export class SignetClient {
     }
     this.#base = base;
     this.#token = options.token;
-    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#connectTimeoutMs = Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, this.#timeoutMs);
     this.#correlationId = options.correlationId;
     this.#agent =
       base.protocol === 'https:'
@@ -203,8 +208,18 @@ export class SignetClient {
     return this.requestJson('GET', `/v1/keys/${encodeURIComponent(name)}`);
   }
 
-  async exportKey(name: string): Promise<string> {
-    const r = await this.request('GET', `/v1/keys/${encodeURIComponent(name)}/public`, undefined);
+  exportKey(name: string): Promise<string> {
+    return this.requestText(`/v1/keys/${encodeURIComponent(name)}/public`, ['application/pgp-keys', 'text/plain']);
+  }
+
+  /**
+   * GET a text resource (checkpoint, verifier key, receipt, armored key). The media type must be
+   * one signet serves for it: a web server's HTML page at the same path is not a signet answer.
+   */
+  async requestText(path: string, types: readonly string[] = ['text/plain']): Promise<string> {
+    const r = await this.request('GET', path, undefined);
+    const type = r.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+    if (type === undefined || !types.includes(type)) throw notSignet(this.#base, r.status, r.headers);
     return r.body.toString('utf8');
   }
 
@@ -341,7 +356,7 @@ export class SignetClient {
     try {
       return JSON.parse(r.body.toString('utf8')) as T;
     } catch {
-      throw new SignetError('INTERNAL', `the server sent a response that is not JSON (HTTP ${r.status})`);
+      throw notSignet(this.#base, r.status, r.headers);
     }
   }
 
@@ -373,10 +388,25 @@ export class SignetClient {
             resolvePromise({ status, body: buf, headers: res.headers });
             return;
           }
-          reject(errorFromResponse(status, buf));
+          reject(errorFromResponse(this.#base, status, buf, res.headers));
         });
       });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
+      // Two limits: the connection must be up within the connect timeout (a filtered port or a
+      // dead host fails in seconds), and afterwards the server must not stay silent longer than
+      // the idle timeout (a server that accepts and never answers fails instead of hanging).
+      req.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(
+          () => req.destroy(new SignetError('SERVER_UNREACHABLE', `cannot reach signet at ${this.#base.origin}: no connection within ${seconds(this.#connectTimeoutMs)} (--timeout)`)),
+          this.#connectTimeoutMs,
+        );
+        timer.unref();
+        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      req.on('timeout', () =>
+        req.destroy(new SignetError('SERVER_UNREACHABLE', `no answer from signet at ${this.#base.origin} within ${seconds(this.#timeoutMs)} (raise --timeout if the server is busy)`)),
+      );
       req.on('error', (err) => reject(unreachable(this.#base, err)));
       if (body && 'stream' in body) {
         body.stream.on('error', (err) => req.destroy(err));
@@ -406,7 +436,19 @@ function queryString(query: SignQuery): string {
   return qs ? `?${qs}` : '';
 }
 
-function errorFromResponse(status: number, body: Buffer): SignetError {
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/**
+ * A failed request in signet's terms. signet answers every error with `{"error":{"code",
+ * "message"}}` (README, "HTTP API"); anything else at the address (a web server's HTML 404, a proxy's
+ * 502 page, another API) is not a signet server, and saying so beats "HTTP 404".
+ */
+function errorFromResponse(base: URL, status: number, body: Buffer, headers: http.IncomingHttpHeaders): SignetError {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
     const code = parsed.error?.code;
@@ -415,14 +457,49 @@ function errorFromResponse(status: number, body: Buffer): SignetError {
   } catch {
     // not JSON: fall through
   }
-  return new SignetError(status === 503 ? 'SERVER_UNREACHABLE' : 'INTERNAL', `the server answered HTTP ${status}`);
+  return notSignet(base, status, headers);
 }
+
+function notSignet(base: URL, status: number, headers: http.IncomingHttpHeaders): SignetError {
+  const type = headers['content-type']?.split(';')[0]?.trim();
+  return new SignetError(
+    'SERVER_NOT_SIGNET',
+    `the server at ${base.origin} is not a signet server (it answered HTTP ${status}${type ? `, ${type}` : ''}); check --addr`,
+  );
+}
+
+/** Node's codes for a certificate that does not chain to a trusted CA or does not name the host. */
+const UNTRUSTED_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function unreachable(base: URL, err: Error): SignetError {
   if (err instanceof SignetError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-    return new SignetError('FILE_UNREADABLE', `cannot read the input: ${code}`);
+    const path = (err as NodeJS.ErrnoException).path;
+    return new SignetError('FILE_UNREADABLE', `cannot read ${path ?? 'the input'}: ${code}`);
+  }
+  if (code !== undefined && UNTRUSTED_CERT.has(code)) {
+    // SERVER_UNREACHABLE as before (scripts match on it); the message says what to do.
+    return new SignetError(
+      'SERVER_UNREACHABLE',
+      `the TLS certificate of ${base.origin} is not trusted (${code}); pass --ca-file with the CA that issued it (or SIGNET_CA_FILE, or ca_file in the client configuration)`,
+    );
+  }
+  if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new SignetError('SERVER_NOT_SIGNET', `the server at ${base.origin} does not speak TLS as expected (${code}); is it an http:// address?`);
+  }
+  if (code === 'HPE_INVALID_CONSTANT' || code === 'HPE_INVALID_HEADER_TOKEN' || code === 'ECONNRESET_BEFORE_RESPONSE') {
+    return new SignetError('SERVER_NOT_SIGNET', `the server at ${base.origin} does not speak HTTP as expected (${code}); is it an https:// address?`);
   }
   return new SignetError('SERVER_UNREACHABLE', `cannot reach signet at ${base.origin} (${code ?? err.message})`);
 }

@@ -38,6 +38,8 @@ export function fileError(path: string, err: unknown): SignetError {
   return new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${code ?? (err as Error).message}`, { cause: err });
 }
 
+const RPM_LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
+
 function readExactly(fd: number, into: Buffer, position: number): void {
   let done = 0;
   while (done < into.length) {
@@ -61,6 +63,11 @@ export function readPackagePrefix(path: string): PackageOnDisk {
     scratch ??= Buffer.allocUnsafe(FIRST_READ_BYTES);
     let bytes = scratch.subarray(0, Math.min(st.size, FIRST_READ_BYTES));
     readExactly(fd, bytes, 0);
+    // A package starts with the lead's magic (rpm's lib/rpmlead.c: ed ab ee db); a text file or
+    // an archive given by mistake is named as what it is not, before any length arithmetic.
+    if (bytes.length < RPM_LEAD_MAGIC.length || !bytes.subarray(0, RPM_LEAD_MAGIC.length).equals(RPM_LEAD_MAGIC)) {
+      throw new SignetError('RPM_MALFORMED', 'not an RPM package (no RPM lead magic)');
+    }
     for (;;) {
       const progress = rpmPrefixLength(bytes);
       const want = progress.complete ? progress.length : progress.needBytes;

@@ -359,7 +359,13 @@ export class LogService {
    */
   async receipt(index: bigint, tree?: LogTreeState): Promise<{ receipt: string; entry: Buffer; tree: LogTreeState }> {
     const signed = tree ?? (await this.tree());
-    if (index < 0n || index >= signed.size) throw new SignetError('NOT_READY', `log entry ${index} is not integrated yet`);
+    if (index < 0n || index >= signed.size) {
+      // An entry that was never sequenced will never be integrated: NOT_FOUND, so a client does
+      // not retry for ever; one that is sequenced but not yet under a checkpoint is NOT_READY
+      // (integration follows within a tick).
+      if (index < 0n || index >= (await this.#store.log.sequencedSize())) throw new SignetError('NOT_FOUND', `log entry ${index} does not exist`);
+      throw new SignetError('NOT_READY', `log entry ${index} is not integrated yet`);
+    }
     const [entry] = await this.#store.log.readEntries(index, index + 1n);
     const proof = await proveRecordAsync(signed.size, index, (indices) => this.#store.log.readHashes(indices));
     return { receipt: formatReceipt({ index, proof, checkpoint: signed.checkpoint, extra: entry as Buffer }), entry: entry as Buffer, tree: signed };

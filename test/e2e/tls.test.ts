@@ -52,7 +52,8 @@ describe('TLS', () => {
   it('refuses an untrusted certificate on the client side', async () => {
     const client = new SignetClient({ addr: t.url, token: t.adminToken });
     try {
-      await expect(client.listKeys()).rejects.toMatchObject({ code: 'SERVER_UNREACHABLE' });
+      // The message names the way out: the CA file to trust.
+      await expect(client.listKeys()).rejects.toMatchObject({ code: 'SERVER_UNREACHABLE', message: expect.stringMatching(/not trusted .*--ca-file/) });
     } finally {
       client.close();
     }
