@@ -31,6 +31,7 @@ export {
   signDetached,
   signDigest,
   verifyDetached,
+  verifyDetachedStream,
   type ParsedSignature,
   type SignatureHash,
   type SignatureParams,
