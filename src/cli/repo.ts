@@ -1,6 +1,5 @@
 // `signet repo sign yum|apt|pacman` (README "CLI"; docs/repositories.md). Thin: the
 // work is in src/repo/, imported when a command runs (the signers are not loaded at startup).
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { SignetClient } from '../client/client.js';
 import { SignetError } from '../errors.js';
@@ -66,15 +65,20 @@ export function registerRepoCommands(program: Command): void {
 
 // ---- gate and publish ----------------------------------------------------------------------------
 
-/** --keys K1,K2: each an armored public key file, or else the name of a key on the server. */
+/** --keys K1,K2: each the name of a key on the server, or an armored public key file when it is
+ *  unmistakably a path (contains "/", or has a "file:" prefix). Never guessed from what happens
+ *  to exist: run from inside a staging tree, a file called like the release key must not become
+ *  the key the gate trusts. */
 async function allowedKeys(g: GlobalOptions, spec: string): Promise<PublicKeyInfo[]> {
   const items = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new SignetError('USAGE', '--keys needs at least one key');
   const { publicKeysFromArmor } = await import('../openpgp/index.js');
+  const { readFileLimited } = await import('../repo/files.js');
   const keys: PublicKeyInfo[] = [];
   const names: string[] = [];
   for (const item of items) {
-    if (existsSync(item) && statSync(item).isFile()) keys.push(...publicKeysFromArmor(readFileSync(item, 'utf8')));
+    const path = item.startsWith('file:') ? item.slice('file:'.length) : item.includes('/') ? item : null;
+    if (path !== null) keys.push(...publicKeysFromArmor(readFileLimited(path, 16 * 1024 * 1024).toString('utf8')));
     else names.push(item);
   }
   if (names.length > 0) {
@@ -100,11 +104,12 @@ export function registerGateCommands(program: Command): void {
     .command('gate')
     .description('check every RPM, repository signature and detached signature in DIR against the allowed keys; exit 1 on any problem')
     .argument('<dir>', 'directory tree to check')
-    .requiredOption('--keys <k1,k2>', 'allowed keys: server key names or armored public key files, comma-separated')
-    .action(async (dir: string, opts: { keys: string }, cmd: Command) => {
+    .requiredOption('--keys <k1,k2>', 'allowed keys, comma-separated: server key names, or armored public key files given as paths (containing "/", or file:NAME)')
+    .option('--require-signed', 'every file needs a signature or an entry in signed metadata or a signed checksum list')
+    .action(async (dir: string, opts: { keys: string; requireSigned?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const { gateDirectory } = await import('../repo/gate.js');
-      const report = await gateDirectory(dir, await allowedKeys(g, opts.keys));
+      const report = await gateDirectory(dir, await allowedKeys(g, opts.keys), { requireSigned: opts.requireSigned === true });
       printReport(g, dir, report);
       if (!report.ok) process.exitCode = 1;
     });
@@ -115,11 +120,12 @@ export function registerGateCommands(program: Command): void {
     .argument('<staging>', 'the tree to publish')
     .argument('[live]', 'the published path: a symbolic link that publish switches (created if absent)')
     .option('--key <name>', 'sign unsigned, wrongly signed or stale repository metadata in STAGING with this key')
-    .option('--keys <k1,k2>', 'keys the gate accepts (default: --key)')
+    .option('--keys <k1,k2>', 'keys the gate accepts: server key names, or public key files given as paths (containing "/", or file:NAME) (default: --key)')
+    .option('--no-require-signed', 'let files that no signature covers through (by default every file needs one)')
     .option('--valid-for <duration>', 'apt: rewrite Date/Valid-Until and re-sign every Release (needs --key)')
     .option('--keep <n>', 'releases to keep, the live one included (default 3)')
     .option('--rollback', 'switch LIVE back to the previous release (`signet publish --rollback LIVE`; gated again when --keys is given)')
-    .action(async (staging: string, liveArg: string | undefined, opts: { key?: string; keys?: string; validFor?: string; keep?: string; rollback?: boolean }, cmd: Command) => {
+    .action(async (staging: string, liveArg: string | undefined, opts: { key?: string; keys?: string; validFor?: string; keep?: string; rollback?: boolean; requireSigned: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const [{ publish, rollback }, { parseValidFor }] = await Promise.all([import('../repo/publish.js'), import('../repo/apt.js')]);
       // `signet publish --rollback LIVE` or `signet publish STAGING LIVE --rollback`.
@@ -141,6 +147,7 @@ export function registerGateCommands(program: Command): void {
       const run = (client?: SignetClient) =>
         publish(staging, live, {
           keys,
+          requireSigned: opts.requireSigned,
           ...(client && opts.key ? { client, key: opts.key } : {}),
           ...(validForSeconds !== undefined ? { validForSeconds } : {}),
           ...(keep !== undefined ? { keep } : {}),

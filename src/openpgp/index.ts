@@ -32,6 +32,7 @@ export {
   signDetached,
   signDigest,
   verifyDetached,
+  verifyDetachedStream,
   type ParsedSignature,
   type SignatureHash,
   type SignatureParams,

@@ -332,24 +332,36 @@ function leftPad(value: Buffer, length: number): Buffer | null {
 /** Cryptographic check of a parsed signature over `chunks` ‖ hashed area ‖ trailer by one key.
  *  Uses node:crypto only (no JS bignum), so PKCS#1 parsing is OpenSSL's strict one. */
 export function verifyParsed(info: PublicKeyInfo, parsed: ParsedSignature, chunks: Uint8Array[]): boolean {
+  const v = parsedVerifier(info, parsed);
+  if (!v) return false;
+  for (const chunk of chunks) v.update(chunk);
+  return v.verify();
+}
+
+/** The incremental form of verifyParsed: data is fed in chunks (a file of any size is checked
+ *  without holding it in memory); null when the key cannot have made the signature. */
+function parsedVerifier(info: PublicKeyInfo, parsed: ParsedSignature): { update(chunk: Uint8Array): void; verify(): boolean } | null {
   const hashName = VERIFY_HASHES.get(parsed.hashAlgorithm);
-  if (!hashName || parsed.pkAlgorithm !== pkAlgorithmId(info.algorithm)) return false;
+  if (!hashName || parsed.pkAlgorithm !== pkAlgorithmId(info.algorithm)) return null;
   const key = publicKeyObject(info);
   const trailer = signatureTrailer(parsed.hashedArea);
   if (info.algorithm === 'rsa4096') {
     const signature = leftPad(parsed.mpis[0]!, 512);
-    if (!signature) return false;
+    if (!signature) return null;
     const verifier = createVerify(hashName);
-    for (const chunk of chunks) verifier.update(chunk);
-    return verifier.update(parsed.hashedArea).update(trailer).verify(key, signature);
+    return {
+      update: (chunk) => void verifier.update(chunk),
+      verify: () => verifier.update(parsed.hashedArea).update(trailer).verify(key, signature),
+    };
   }
   const r = leftPad(parsed.mpis[0]!, 32);
   const s = leftPad(parsed.mpis[1]!, 32);
-  if (!r || !s) return false;
+  if (!r || !s) return null;
   const hash = createHash(hashName);
-  for (const chunk of chunks) hash.update(chunk);
-  const digest = hash.update(parsed.hashedArea).update(trailer).digest();
-  return cryptoVerify(null, digest, key, Buffer.concat([r, s]));
+  return {
+    update: (chunk) => void hash.update(chunk),
+    verify: () => cryptoVerify(null, hash.update(parsed.hashedArea).update(trailer).digest(), key, Buffer.concat([r, s])),
+  };
 }
 
 export type VerifyResult =
@@ -360,6 +372,34 @@ export type VerifyResult =
  *  signature packet (binary; armored input is accepted and dearmored strictly), made by one of
  *  `keys`. Never throws for bad input: every failure is a reason. */
 export function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: PublicKeyInfo[]): VerifyResult {
+  const pre = verifyCandidates(signature, keys);
+  if ('reason' in pre) return pre;
+  const { parsed, candidates } = pre;
+  const signed = parsed.type === 0x01 ? textModeBytes(data) : data;
+  for (const key of candidates) {
+    if (verifyParsed(key, parsed, [signed])) return { ok: true, signer: key, signature: parsed };
+  }
+  return { ok: false, reason: 'BAD_SIGNATURE' };
+}
+
+/** verifyDetached over data read in chunks: `open()` is called once per candidate key (usually
+ *  once) and must yield the same bytes each time. Memory stays bounded whatever the size. */
+export async function verifyDetachedStream(open: () => AsyncIterable<Uint8Array>, signature: Uint8Array, keys: PublicKeyInfo[]): Promise<VerifyResult> {
+  const pre = verifyCandidates(signature, keys);
+  if ('reason' in pre) return pre;
+  const { parsed, candidates } = pre;
+  for (const key of candidates) {
+    const v = parsedVerifier(key, parsed);
+    if (!v) continue;
+    const text = parsed.type === 0x01 ? new TextModeConverter() : null;
+    for await (const chunk of open()) v.update(text ? text.push(chunk) : chunk);
+    if (text) v.update(text.end());
+    if (v.verify()) return { ok: true, signer: key, signature: parsed };
+  }
+  return { ok: false, reason: 'BAD_SIGNATURE' };
+}
+
+function verifyCandidates(signature: Uint8Array, keys: PublicKeyInfo[]): { parsed: ParsedSignature; candidates: PublicKeyInfo[] } | { ok: false; reason: 'NO_PUBKEY' | 'MALFORMED' | 'WEAK_HASH' } {
   let parsed: ParsedSignature;
   try {
     parsed = parseSignaturePacket(signatureBytes(signature));
@@ -373,11 +413,7 @@ export function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: Pu
     parsed.issuerFingerprint ? k.fingerprint.equals(parsed.issuerFingerprint)
       : parsed.issuerKeyId ? k.keyId.equals(parsed.issuerKeyId) : true);
   if (candidates.length === 0) return { ok: false, reason: 'NO_PUBKEY' };
-  const signed = parsed.type === 0x01 ? textModeBytes(data) : data;
-  for (const key of candidates) {
-    if (verifyParsed(key, parsed, [signed])) return { ok: true, signer: key, signature: parsed };
-  }
-  return { ok: false, reason: 'BAD_SIGNATURE' };
+  return { parsed, candidates };
 }
 
 function textModeBytes(data: Uint8Array): Buffer {

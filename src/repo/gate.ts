@@ -5,10 +5,11 @@
 // refuses the tree. Signatures are checked with src/openpgp (node:crypto); the interop tests
 // prove the same files against dnf, apt, pacman and gpgv.
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { createReadStream, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { SignetError } from '../errors.js';
-import { canonicalText, verifyClearsigned, verifyDetached, type PublicKeyInfo, type VerifyResult } from '../openpgp/index.js';
+import { canonicalText, verifyClearsigned, verifyDetached, verifyDetachedStream, type PublicKeyInfo, type VerifyResult } from '../openpgp/index.js';
 import { verifyRpmFile } from '../rpm-io/verify.js';
 import { parseReleaseDate, releaseField } from './apt.js';
 import { pacmanDbName } from './pacman.js';
@@ -21,7 +22,8 @@ export type GateProblem =
   | 'EXPIRED'
   | 'MISMATCH'
   | 'MALFORMED'
-  | 'ORPHAN_SIGNATURE';
+  | 'ORPHAN_SIGNATURE'
+  | 'UNSAFE_MODE';
 
 export type GateKind = 'rpm' | 'yum' | 'apt' | 'pacman' | 'detached';
 
@@ -49,6 +51,10 @@ export interface GateReport {
 export interface GateOptions {
   /** "Now" for Valid-Until checks (tests). */
   readonly now?: Date;
+  /** Every file must be covered by a signature: its own (RPM header, detached .sig/.asc/.gpg),
+   *  signed repository metadata that lists it with a checksum, or a signed SHA256SUMS/SHA512SUMS
+   *  entry. Without it, files no rule covers (a README) pass unchecked. */
+  readonly requireSigned?: boolean;
 }
 
 /** Largest metadata or signature file the gate reads into memory. */
@@ -125,23 +131,41 @@ async function fileDigest(path: string, algorithm: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Every regular file under root (following symlinks that stay inside root), sorted. */
+/** Set-user-ID, set-group-ID and sticky bits: never published (publish writes 0644/0755); the
+ *  gate reports them so the operator learns that the staging tree carries them. */
+const SPECIAL_BITS = 0o7000;
+
+/** Every file under root, hidden entries included, sorted: the gate sees every entry that a
+ *  publish would copy. Symbolic links are listed when they name a file inside root; a link to a
+ *  directory, a link that leaves root or dangles, a FIFO, socket or device, a name that is not
+ *  UTF-8 and a file with special mode bits are findings (never followed, never read). */
 function walk(gate: Gate): string[] {
   const realRoot = realpathSync(gate.root);
   const out: string[] = [];
   const visit = (dir: string): void => {
     let entries;
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      // Names as bytes: a name that is not UTF-8 would otherwise be read with U+FFFD in it and
+      // collide with the UTF-8 twin that carries those three bytes (the gate would check the twin
+      // twice and never the file itself).
+      entries = readdirSync(dir, { encoding: 'buffer' });
     } catch (err) {
       throw new SignetError('FILE_UNREADABLE', `cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    for (const e of entries) {
-      // Temp files of an interrupted write (.NAME.xxx.tmp) and hidden files are not published
-      // content; they are skipped, not trusted.
-      if (e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      if (e.isSymbolicLink()) {
+    for (const raw of entries) {
+      const name = raw.toString('utf8');
+      if (!Buffer.from(name, 'utf8').equals(raw)) {
+        gate.find(join(dir, raw.toString('latin1')), 'detached', 'MALFORMED', `a name that is not UTF-8 (${raw.toString('hex')})`);
+        continue;
+      }
+      const p = join(dir, name);
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch (err) {
+        throw new SignetError('FILE_UNREADABLE', `cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      if (st.isSymbolicLink()) {
         let target: string;
         try {
           target = realpathSync(p);
@@ -153,10 +177,21 @@ function walk(gate: Gate): string[] {
           gate.find(p, 'detached', 'MALFORMED', 'a symbolic link that leaves the tree');
           continue;
         }
-        if (statSync(target).isDirectory()) continue; // links to directories are not followed
+        // A link to a directory would publish a second view of a subtree under a name the
+        // gate's rules (repodata/, dists/) would judge differently: refused, not followed.
+        if (statSync(target).isDirectory()) {
+          gate.find(p, 'detached', 'MALFORMED', 'a symbolic link to a directory');
+          continue;
+        }
         out.push(p);
-      } else if (e.isDirectory()) visit(p);
-      else if (e.isFile()) out.push(p);
+        continue;
+      }
+      if ((st.mode & SPECIAL_BITS) !== 0) {
+        gate.find(p, 'detached', 'UNSAFE_MODE', `mode ${(st.mode & 0o7777).toString(8)} has set-user-ID, set-group-ID or sticky bits`);
+      }
+      if (st.isDirectory()) visit(p);
+      else if (st.isFile()) out.push(p);
+      else gate.find(p, 'detached', 'MALFORMED', 'not a regular file, directory or symbolic link');
     }
   };
   visit(gate.root);
@@ -281,6 +316,40 @@ async function checkApt(gate: Gate, dist: string): Promise<void> {
     if (!isFile(file)) continue;
     gate.covered.add(file);
     if ((await fileDigest(file, sums.algorithm)) !== digest) gate.find(file, 'apt', 'MISMATCH', 'checksum differs from the signed Release');
+    else if (/(^|\/)Packages(\.gz)?$/.test(name)) await checkAptPackages(gate, dist, file);
+  }
+}
+
+/** The packages a verified Packages index lists (Filename + SHA256, Debian policy §5.6): those
+ *  present must have that checksum, and are then covered by the Release signature. */
+async function checkAptPackages(gate: Gate, dist: string, index: string): Promise<void> {
+  // Filename is relative to the archive root, the directory holding dists/.
+  let root = dist;
+  while (basename(root) !== 'dists') {
+    if (dirname(root) === root || relative(gate.root, root).startsWith('..')) return;
+    root = dirname(root);
+  }
+  root = dirname(root);
+  const raw = readLimited(index, METADATA_MAX_BYTES);
+  if (!raw) return;
+  let text: string;
+  try {
+    text = (index.endsWith('.gz') ? gunzipSync(raw, { maxOutputLength: METADATA_MAX_BYTES }) : raw).toString('utf8');
+  } catch {
+    return gate.find(index, 'apt', 'MALFORMED', 'the index cannot be decompressed');
+  }
+  for (const paragraph of text.split(/\n(?:[ \t]*\n)+/)) {
+    const filename = /^Filename:[ \t]*(\S+)[ \t]*$/m.exec(paragraph)?.[1];
+    const sha256 = /^SHA256:[ \t]*([0-9a-fA-F]{64})[ \t]*$/m.exec(paragraph)?.[1];
+    if (filename === undefined || sha256 === undefined) continue;
+    if (filename.startsWith('/') || filename.split('/').includes('..')) {
+      gate.find(index, 'apt', 'MALFORMED', `entry ${filename} leaves the archive`);
+      continue;
+    }
+    const file = join(root, ...filename.split('/'));
+    if (!isFile(file) || gate.covered.has(file)) continue;
+    gate.covered.add(file);
+    if ((await fileDigest(file, 'sha256')) !== sha256.toLowerCase()) gate.find(file, 'apt', 'MISMATCH', `checksum differs from ${gate.rel(index)}`);
   }
 }
 
@@ -301,12 +370,13 @@ async function checkSums(gate: Gate, sumsPath: string, algorithm: 'sha256' | 'sh
       continue;
     }
     const file = join(dirname(sumsPath), ...name.split('/'));
+    gate.covered.add(file);
     if (!isFile(file)) gate.find(file, 'detached', 'MISMATCH', `listed in ${basename(sumsPath)} but missing`);
     else if ((await fileDigest(file, algorithm)) !== m[1]!.toLowerCase()) gate.find(file, 'detached', 'MISMATCH', `checksum differs from ${basename(sumsPath)}`);
   }
 }
 
-function checkDetached(gate: Gate, file: string, signaturePath: string, kind: GateKind, options: { binaryOnly?: boolean } = {}): boolean {
+async function checkDetached(gate: Gate, file: string, signaturePath: string, kind: GateKind, options: { binaryOnly?: boolean } = {}): Promise<boolean> {
   gate.covered.add(file);
   gate.covered.add(signaturePath);
   const signature = readLimited(signaturePath, SIGNATURE_MAX_BYTES);
@@ -318,14 +388,20 @@ function checkDetached(gate: Gate, file: string, signaturePath: string, kind: Ga
     gate.find(signaturePath, kind, 'MALFORMED', 'pacman needs a binary signature, not an armored one');
     return false;
   }
-  let data: Buffer;
+  if (!isFile(file)) {
+    gate.find(file, kind, 'MALFORMED', 'unreadable');
+    return false;
+  }
+  // Streamed: a signed file of any size (an ISO image past 2 GiB) is checked without reading it
+  // whole into memory.
+  let result: VerifyResult;
   try {
-    data = readFileSync(file);
+    result = await verifyDetachedStream(() => createReadStream(file), signature, gate.keys);
   } catch {
     gate.find(file, kind, 'MALFORMED', 'unreadable');
     return false;
   }
-  return gate.verdict(file, kind, verifyDetached(data, signature, gate.keys));
+  return gate.verdict(file, kind, result);
 }
 
 function isPublicKeyFile(path: string): boolean {
@@ -342,6 +418,8 @@ export async function gateDirectory(dir: string, keys: PublicKeyInfo[], options:
     throw new SignetError('FILE_UNREADABLE', `${dir} is not a directory`);
   }
   const gate = new Gate(dir, keys, options.now ?? new Date());
+  const rootMode = statSync(dir).mode;
+  if ((rootMode & SPECIAL_BITS) !== 0) gate.find(dir, 'detached', 'UNSAFE_MODE', `mode ${(rootMode & 0o7777).toString(8)} has set-user-ID, set-group-ID or sticky bits`);
   const files = walk(gate);
   const present = new Set(files);
 
@@ -358,7 +436,7 @@ export async function gateDirectory(dir: string, keys: PublicKeyInfo[], options:
       if (!present.has(`${f}.sig`)) {
         gate.covered.add(f);
         gate.find(f, 'pacman', 'UNSIGNED', `no ${name}.sig`);
-      } else checkDetached(gate, f, `${f}.sig`, 'pacman', { binaryOnly: true });
+      } else await checkDetached(gate, f, `${f}.sig`, 'pacman', { binaryOnly: true });
     } else if (/\.(db|files)$/.test(name) && lstatSync(f).isSymbolicLink()) {
       // foo.db -> foo.db.tar.gz: the archive is checked under its own name.
       gate.covered.add(f);
@@ -366,7 +444,7 @@ export async function gateDirectory(dir: string, keys: PublicKeyInfo[], options:
       const signature = SIGNATURE_SUFFIXES.map((s) => `${f}${s}`).find((p) => present.has(p));
       gate.covered.add(f);
       if (!signature) gate.find(f, 'detached', 'UNSIGNED', `no ${name}.asc`);
-      else if (checkDetached(gate, f, signature, 'detached')) await checkSums(gate, f, name === 'SHA256SUMS' ? 'sha256' : 'sha512');
+      else if (await checkDetached(gate, f, signature, 'detached')) await checkSums(gate, f, name === 'SHA256SUMS' ? 'sha256' : 'sha512');
     }
   }
   // Any other signature: verify it against the file it names.
@@ -374,15 +452,31 @@ export async function gateDirectory(dir: string, keys: PublicKeyInfo[], options:
     if (gate.covered.has(f)) continue;
     const suffix = SIGNATURE_SUFFIXES.find((s) => f.endsWith(s));
     if (!suffix) continue;
-    if (suffix === '.asc' && isPublicKeyFile(f)) continue; // a published public key, not a signature
     const subject = f.slice(0, -suffix.length);
+    if (isPublicKeyFile(f)) {
+      // A key block never counts as a signature: beside the file it would sign, it is what an
+      // attacker leaves after tampering with that file. Alone, it is a published public key
+      // (needing a signed checksum entry when every file must be signed).
+      if (present.has(subject)) {
+        gate.covered.add(subject);
+        gate.find(f, 'detached', 'MALFORMED', `a public key block, not a signature of ${basename(subject)}`);
+      }
+      continue;
+    }
     // foo.db.sig -> foo.db.tar.gz.sig: the link's own subject is the foo.db link.
     if (!present.has(subject)) {
       gate.find(f, 'detached', 'ORPHAN_SIGNATURE', `no ${basename(subject)} beside it`);
       continue;
     }
     const isPacmanLink = lstatSync(f).isSymbolicLink() && /\.(db|files)\.sig$/.test(basename(f));
-    checkDetached(gate, subject, f, isPacmanLink ? 'pacman' : 'detached', { binaryOnly: isPacmanLink });
+    await checkDetached(gate, subject, f, isPacmanLink ? 'pacman' : 'detached', { binaryOnly: isPacmanLink });
+  }
+  if (options.requireSigned) {
+    for (const f of files) {
+      // A link inside the tree is checked under its target's own name.
+      if (gate.covered.has(f) || lstatSync(f).isSymbolicLink()) continue;
+      gate.find(f, 'detached', 'UNSIGNED', 'no signature and no entry in signed metadata or a signed checksum list');
+    }
   }
   return { ok: gate.findings.length === 0, checked: gate.checked, findings: gate.findings };
 }

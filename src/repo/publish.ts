@@ -7,7 +7,27 @@
 //   LIVE                     -> LIVE.releases/20261130T193000123Z-1a2b3c  (symlink, relative)
 //   LIVE.releases/<id>/      one complete, gated tree per publish
 import { randomBytes } from 'node:crypto';
-import { closeSync, cpSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SignetError } from '../errors.js';
 import { syncDirectory } from '../fsutil.js';
@@ -29,6 +49,8 @@ export interface PublishOptions {
   /** Releases to keep, the live one included (default 3, at least 2). */
   readonly keep?: number;
   readonly now?: Date;
+  /** Every file must be covered by a signature (default true; see GateOptions.requireSigned). */
+  readonly requireSigned?: boolean;
 }
 
 export interface SignedUnit {
@@ -83,22 +105,79 @@ function listReleases(live: string): string[] {
   }
 }
 
-/** fsync every file and directory of a tree (cpSync does not), so the switch never exposes data
- *  that a crash could still lose. */
-function syncTree(dir: string): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) syncTree(p);
-    else if (e.isFile()) {
-      const fd = openSync(p, 'r');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
+/** Set-user-ID, set-group-ID and sticky: refused, never copied. */
+const SPECIAL_BITS = 0o7000;
+
+function unsafe(path: string, what: string): SignetError {
+  return new SignetError('GATE_REFUSED', `${path}: ${what}; publish refuses it`);
+}
+
+/**
+ * Copies STAGING's contents, not its permissions: directories 0755, files 0644 (0755 when the
+ * source has any execute bit), owned by the publishing user, every file and directory fsynced.
+ * Symbolic links are recreated verbatim (the gate then checks them in the copy). Names that are
+ * not UTF-8, set-user-ID/set-group-ID/sticky bits, FIFOs, sockets and devices are refused, and a
+ * file is opened without following links and without blocking, then checked to be the regular
+ * file that was listed: a staging user swapping an entry mid-copy gets an error, not a copy of
+ * what the link points at.
+ */
+function copyTree(src: string, dest: string, rel = '.'): void {
+  const st = lstatSync(src);
+  if (!st.isDirectory()) throw unsafe(rel, 'not a directory');
+  if ((st.mode & SPECIAL_BITS) !== 0) throw unsafe(rel, `mode ${(st.mode & 0o7777).toString(8)} has set-user-ID, set-group-ID or sticky bits`);
+  mkdirSync(dest, { mode: 0o755 });
+  const fd = openSync(dest, 'r');
+  try {
+    fchmodSync(fd, 0o755); // the umask may have taken bits; the mode is ours, not the umask's
+  } finally {
+    closeSync(fd);
   }
-  syncDirectory(dir);
+  for (const raw of readdirSync(src, { encoding: 'buffer' })) {
+    const name = raw.toString('utf8');
+    const childRel = rel === '.' ? name : `${rel}/${name}`;
+    if (!Buffer.from(name, 'utf8').equals(raw)) throw unsafe(`${rel}/${raw.toString('hex')}`, 'a name that is not UTF-8');
+    const from = join(src, name);
+    const to = join(dest, name);
+    const entry = lstatSync(from);
+    if (entry.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+    else if (entry.isDirectory()) copyTree(from, to, childRel);
+    else if (entry.isFile()) copyFile(from, to, childRel, entry.ino);
+    else throw unsafe(childRel, 'not a regular file, directory or symbolic link');
+  }
+  syncDirectory(dest);
+}
+
+function copyFile(from: string, to: string, rel: string, ino: number): void {
+  let input: number;
+  try {
+    input = openSync(from, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(rel, 'replaced by a symbolic link while publishing');
+    throw err;
+  }
+  try {
+    const st = fstatSync(input);
+    if (!st.isFile() || st.ino !== ino) throw unsafe(rel, 'replaced while publishing');
+    if ((st.mode & SPECIAL_BITS) !== 0) throw unsafe(rel, `mode ${(st.mode & 0o7777).toString(8)} has set-user-ID, set-group-ID or sticky bits`);
+    const mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
+    const output = openSync(to, 'wx', mode);
+    try {
+      fchmodSync(output, mode);
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const n = readSync(input, buf, 0, buf.length, null);
+        if (n === 0) break;
+        let off = 0;
+        while (off < n) off += writeSync(output, buf, off, n - off);
+      }
+      futimesSync(output, st.atime, st.mtime);
+      fsyncSync(output);
+    } finally {
+      closeSync(output);
+    }
+  } finally {
+    closeSync(input);
+  }
 }
 
 /** Point LIVE at releases/<id> with rename(2): readers see the old link or the new one. */
@@ -181,33 +260,82 @@ function walkNames(dir: string, match: (name: string) => boolean): string[] {
   return out;
 }
 
-/** One publish or rollback at a time per LIVE: LIVE.releases/.lock holds the owner's pid; a lock
- *  whose process is gone (a crash) is taken over. */
+/** LIVE.releases must be a real directory of the publishing user that nobody else can write:
+ *  a link would put the releases (and the lock) wherever its owner chose, and a directory others
+ *  can write lets them change a release after the gate. */
+function checkReleasesDir(releases: string): void {
+  const st = lstatSync(releases);
+  const uid = process.getuid?.();
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new SignetError('USAGE', `${releases} must be a directory, not a symbolic link or a file`);
+  if (uid !== undefined && st.uid !== uid) throw new SignetError('USAGE', `${releases} must be owned by the publishing user (uid ${uid}), not uid ${st.uid}`);
+  if ((st.mode & 0o022) !== 0) throw new SignetError('USAGE', `${releases} must not be writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`);
+}
+
+/** One publish or rollback at a time per LIVE: LIVE.releases/.lock holds the owner's pid and a
+ *  nonce. A lock whose process is gone (a crash) is taken over by renaming it aside and checking
+ *  that what was renamed is the very lock found dead (same content): of two publishes that find the same dead owner,
+ *  one takes it over and the other sees the new owner alive (or puts back the live lock it
+ *  renamed by mistake) and refuses. */
 async function withLock<T>(live: string, fn: () => Promise<T>): Promise<T> {
   const releases = releasesDir(live);
-  mkdirSync(releases, { recursive: true });
-  const lock = join(releases, '.lock');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx', 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-        throw new SignetError('PUBLISH_FAILED', `another publish of ${live} is in progress (${lock})`);
-      }
-      const owner = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-        throw new SignetError('PUBLISH_FAILED', `another publish of ${live} is in progress (pid ${owner})`);
-      }
-      rmSync(lock, { force: true });
-    }
-  }
+  mkdirSync(releases, { recursive: true, mode: 0o755 });
+  checkReleasesDir(releases);
+  const release = acquireLock(join(releases, '.lock'), live);
   try {
     return await fn();
   } finally {
-    rmSync(lock, { force: true });
+    release();
+  }
+}
+
+/** Takes LOCK (see withLock) or throws PUBLISH_FAILED; returns its release. `hooks` lets a test
+ *  run a second contender at the moment the first has found the owner dead. */
+export function acquireLock(lock: string, live: string, hooks: { afterDeadOwner?: () => void } = {}): () => void {
+  const busy = (detail: string) => new SignetError('PUBLISH_FAILED', `another publish of ${live} is in progress (${detail})`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx', 0o644);
+      // The pid (is the owner alive?) and a nonce: a lock file is told from a later one by its
+      // content, as a freed inode number is soon reused.
+      writeSync(fd, `${process.pid} ${randomBytes(8).toString('hex')}\n`);
+      closeSync(fd);
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw busy(lock);
+    }
+    let found: string;
+    let owner;
+    try {
+      found = readFileSync(lock, 'utf8');
+      owner = Number.parseInt(found, 10);
+    } catch {
+      continue; // released meanwhile: try again
+    }
+    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) throw busy(`pid ${owner}`);
+    hooks.afterDeadOwner?.();
+    const aside = join(dirname(lock), `.lock.dead.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      renameSync(lock, aside);
+    } catch {
+      continue; // someone else took it over first
+    }
+    let moved = '';
+    try {
+      moved = readFileSync(aside, 'utf8');
+    } catch {
+      // unreadable: treated as not the one found dead
+    }
+    if (moved !== found) {
+      // Not the dead owner's lock any more: a live contender's, renamed by mistake. Put it back
+      // (link fails rather than replace a lock taken meanwhile) and refuse.
+      try {
+        linkSync(aside, lock);
+      } finally {
+        rmSync(aside, { force: true });
+      }
+      throw busy('taken over by another publish');
+    }
+    rmSync(aside, { force: true });
   }
 }
 
@@ -226,6 +354,12 @@ function refuse(report: GateReport, where: string): SignetError {
     'GATE_REFUSED',
     `${where}: ${report.findings.length} problem(s)${first ? `, first ${first.path}: ${first.problem} (${first.detail})` : ''}`,
   );
+}
+
+function removePartials(releases: string): string[] {
+  const partials = readdirSync(releases).filter((n) => n.startsWith('.') && n.endsWith('.partial'));
+  for (const p of partials) rmSync(join(releases, p), { recursive: true, force: true });
+  return partials;
 }
 
 function prune(live: string, keep: number, protect: (string | null)[]): string[] {
@@ -256,20 +390,21 @@ async function publishLocked(staging: string, live: string, options: PublishOpti
   const signed = await signWhatNeedsSigning(staging, options);
 
   const releases = releasesDir(live);
-  mkdirSync(releases, { recursive: true });
+  // Under the lock, a .partial directory is what a killed publish left: remove it.
+  const stale = removePartials(releases);
   const id = releaseId(options.now ?? new Date());
   const building = join(releases, `.${id}.partial`);
   const target = join(releases, id);
   try {
-    // verbatimSymlinks keeps relative links (foo.db.sig -> foo.db.tar.gz.sig) relative.
-    cpSync(staging, building, { recursive: true, verbatimSymlinks: true, errorOnExist: true, preserveTimestamps: true });
-    syncTree(building);
-    const report = await gateDirectory(building, options.keys, options.now ? { now: options.now } : {});
+    // Links are copied verbatim, so relative ones (foo.db.sig -> foo.db.tar.gz.sig) stay relative.
+    copyTree(staging, building);
+    syncDirectory(releases);
+    const report = await gateDirectory(building, options.keys, { requireSigned: options.requireSigned ?? true, ...(options.now ? { now: options.now } : {}) });
     if (!report.ok) throw Object.assign(refuse(report, 'the gate refused the release'), { report });
     renameSync(building, target);
     syncDirectory(releases);
     switchLive(live, id);
-    const removed = prune(live, keep, [id, previous]);
+    const removed = [...stale, ...prune(live, keep, [id, previous])];
     return { live: resolve(live), release: target, previous: previous !== null ? join(releases, previous) : null, signed, gate: report, removed };
   } catch (err) {
     rmSync(building, { recursive: true, force: true });

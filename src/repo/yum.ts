@@ -38,16 +38,53 @@ function unescapeXml(value: string): string {
 export function repomdEntries(xml: string): RepomdEntry[] {
   if (!/<repomd[\s>]/.test(xml)) throw new SignetError('BODY_INVALID', 'repomd.xml has no <repomd> element');
   const entries: RepomdEntry[] = [];
-  for (const m of xml.matchAll(/<data\s+type="([^"]+)"\s*>([\s\S]*?)<\/data>/g)) {
-    const body = m[2]!;
-    const checksum = /<checksum\s+type="([^"]+)"\s*>\s*([0-9a-fA-F]+)\s*<\/checksum>/.exec(body);
-    const location = /<location\s+(?:[^>]*\s)?href="([^"]+)"/.exec(body);
-    if (!checksum || !location) throw new SignetError('BODY_INVALID', `repomd.xml entry ${m[1]} lacks a checksum or location`);
-    entries.push({ type: unescapeXml(m[1]!), href: unescapeXml(location[1]!), checksumType: checksum[1]!, checksum: checksum[2]!.toLowerCase() });
+  // Scanned with indexOf, each character looked at a bounded number of times: a lazy
+  // <data ...>[\s\S]*?</data> expression rescans to the end of the text for every unclosed
+  // <data, which is quadratic in a repomd.xml made of them.
+  const opening = /<data[\s>]/g;
+  let opened = 0;
+  let from = 0;
+  for (let m = opening.exec(xml); m !== null; m = opening.exec(xml)) {
+    opened++;
+    if (m.index < from) throw new SignetError('BODY_INVALID', 'repomd.xml has a <data> element inside another');
+    const close = xml.indexOf('</data>', m.index);
+    if (close === -1) throw new SignetError('BODY_INVALID', 'repomd.xml has a <data> element that is not closed');
+    const element = xml.slice(m.index, close);
+    const head = /^<data\s+type="([^"]+)"\s*>/.exec(element);
+    if (!head) throw new SignetError('BODY_INVALID', 'repomd.xml has <data> elements that could not be read');
+    const body = element.slice(head[0].length);
+    const checksum = firstElement(body, 'checksum');
+    const location = firstTag(body, 'location');
+    const checksumType = checksum && /\stype="([^"]+)"/.exec(checksum.tag)?.[1];
+    const checksumValue = checksum && /^\s*([0-9a-fA-F]+)\s*$/.exec(checksum.content)?.[1];
+    const href = location && /\shref="([^"]+)"/.exec(location)?.[1];
+    if (!checksumType || !checksumValue || !href) throw new SignetError('BODY_INVALID', `repomd.xml entry ${head[1]} lacks a checksum or location`);
+    entries.push({ type: unescapeXml(head[1]!), href: unescapeXml(href), checksumType, checksum: checksumValue.toLowerCase() });
+    from = close + '</data>'.length;
+    opening.lastIndex = Math.max(opening.lastIndex, m.index + 1);
   }
-  const opened = xml.match(/<data[\s>]/g)?.length ?? 0;
   if (opened !== entries.length) throw new SignetError('BODY_INVALID', 'repomd.xml has <data> elements that could not be read');
   return entries;
+}
+
+/** The first <NAME ...> start tag in `text` (its attributes part), found with indexOf. */
+function firstTag(text: string, name: string): string | null {
+  const at = /<([a-z]+)[\s>/]/g;
+  for (let m = at.exec(text); m !== null; m = at.exec(text)) {
+    if (m[1] !== name) continue;
+    const end = text.indexOf('>', m.index);
+    return end === -1 ? null : text.slice(m.index + name.length + 1, end);
+  }
+  return null;
+}
+
+/** The first <NAME ...>content</NAME> in `text`. */
+function firstElement(text: string, name: string): { tag: string; content: string } | null {
+  const tag = firstTag(text, name);
+  if (tag === null) return null;
+  const start = text.indexOf(`<${name}${tag}>`) + name.length + tag.length + 2;
+  const end = text.indexOf(`</${name}>`, start);
+  return end === -1 ? null : { tag, content: text.slice(start, end) };
 }
 
 /** `signet repo sign yum DIR`: DIR/repodata/repomd.xml -> repomd.xml.asc. */

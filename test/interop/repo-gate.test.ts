@@ -2,7 +2,7 @@
 // sign, createrepo_c), an apt distribution, a pacman repository and a SHA256SUMS passes; each
 // kind of bad artifact is listed with its problem and exit 1. What the gate accepts and refuses
 // is cross-checked with gpgv where a stock verifier applies directly.
-import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
@@ -169,5 +169,37 @@ describe('signet gate', () => {
     const bad = signet(['gate', dir, '--keys', join(dir, 'image.iso')], { env });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^signet: .*\(ARMOR_MALFORMED\)\n$/);
+  });
+
+  it('--keys NAME is a key on the server, never a file of that name in the current directory', () => {
+    // Mallory's staging tree: her package signature, and her public key in a file named like the
+    // release key, gated and published from inside the tree.
+    const dir = join(ws.dir, 'keys-by-name');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'app.tar.gz'), 'mallory was here\n');
+    expect(signet(['sign', '--key', 'other', join(dir, 'app.tar.gz')], { env }).status).toBe(0);
+    copyFileSync(keyFiles.other as string, join(dir, 'rel'));
+    const r = signet(['gate', '.', '--keys', 'rel', '--json'], { env, cwd: dir });
+    expect(r.status, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout).findings).toContainEqual(expect.objectContaining({ path: 'app.tar.gz', problem: 'UNKNOWN_KEY' }));
+    const live = join(ws.dir, 'keys-by-name-live');
+    const p = signet(['publish', '.', live, '--keys', 'rel', '--no-require-signed'], { env, cwd: dir });
+    expect(p.status).toBe(1);
+    expect(p.stderr).toMatch(/GATE_REFUSED/);
+    expect(existsSync(live)).toBe(false);
+    // A path is a file when it says so: ./rel or file:rel.
+    expect(signet(['gate', '.', '--keys', './rel'], { env, cwd: dir }).status).toBe(0);
+    expect(signet(['gate', '.', '--keys', 'file:rel'], { env, cwd: dir }).status).toBe(0);
+  });
+
+  it('--require-signed: every file needs a signature or a signed checksum entry', () => {
+    const dir = copy();
+    // The template's published key was added after SHA256SUMS was made: nothing covers it.
+    const strict = signet(['gate', dir, '--keys', keyFiles.rel as string, '--require-signed', '--json'], { env });
+    expect(strict.status).toBe(1);
+    expect(JSON.parse(strict.stdout).findings.map((f: any) => `${f.path} ${f.problem}`)).toEqual(['RPM-GPG-KEY-release.asc UNSIGNED']);
+    expect(signet(['sums', dir, '--key', 'rel'], { env }).status).toBe(0);
+    const again = signet(['gate', dir, '--keys', keyFiles.rel as string, '--require-signed', '--json'], { env });
+    expect(again.status, again.stdout).toBe(0);
   });
 });

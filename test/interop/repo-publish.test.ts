@@ -78,6 +78,9 @@ describe('signet publish', () => {
   /** New unsigned metadata in staging for `version` (what a build would produce). */
   function stage(version: string): void {
     writeFileSync(join(staging, 'VERSION'), `${version}\n`);
+    // Publish requires every file signed: VERSION gets its own signature.
+    const sig = signet(['sign', '--key', 'rel', join(staging, 'VERSION')], { env });
+    expect(sig.status, sig.stderr).toBe(0);
     mustRun('createrepo_c', ['-q', '--revision', version, join(staging, 'el9')]);
     const dist = join(staging, 'debian/dists/stable');
     const release = readFileSync(join(dist, 'Release'), 'utf8').replace(/^Label:.*\n/m, '');
