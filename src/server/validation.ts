@@ -18,6 +18,7 @@ export const artifactName = z
   .string()
   .min(1)
   .max(255)
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= 255, 'at most 255 bytes (UTF-8)')
   .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
 
 export const keyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'key names are lower-case letters, digits, . _ -');
