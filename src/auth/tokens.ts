@@ -138,3 +138,32 @@ export function bearerToken(authorization: string | undefined, headerToken: stri
   }
   return headerToken;
 }
+
+/**
+ * The token a request presents, from its raw header list (Node keeps only the first of two
+ * Authorization headers and joins repeated X-Signet-Token values). Refused with TOKEN_INVALID:
+ * two Authorization headers, two X-Signet-Token headers, or both kinds naming different tokens:
+ * a request must not be read one way by a proxy and another by the server.
+ */
+export function presentedToken(rawHeaders: readonly string[]): string | undefined {
+  let authorization: string | undefined;
+  let headerToken: string | undefined;
+  let authorizations = 0;
+  let headerTokens = 0;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      authorizations++;
+      authorization = rawHeaders[i + 1];
+    } else if (name.length === 14 && name.toLowerCase() === 'x-signet-token') {
+      headerTokens++;
+      headerToken = rawHeaders[i + 1];
+    }
+  }
+  if (authorizations > 1 || headerTokens > 1) throw new SignetError('TOKEN_INVALID', 'more than one credential header');
+  const fromAuthorization = authorization === undefined ? undefined : bearerToken(authorization, undefined);
+  if (fromAuthorization !== undefined && headerToken !== undefined && fromAuthorization !== headerToken.trim()) {
+    throw new SignetError('TOKEN_INVALID', 'Authorization and X-Signet-Token name different tokens');
+  }
+  return bearerToken(authorization, headerToken);
+}

@@ -70,6 +70,20 @@ export function describeDenial(token: TokenRecord, action: Action): string {
 
 type SignAction = Extract<Action, { op: 'sign' }>;
 
+/** The longest name a sign request may carry, in UTF-8 bytes: the query's `name` and an RPM's name
+ *  tag alike (rpm names are far shorter; a 20,000-character tag is an attack on the matcher). */
+export const MAX_NAME_BYTES = 255;
+
+function nameWithinLimit(name: string): boolean {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: the exact count only for the long ones.
+  return name.length * 3 <= MAX_NAME_BYTES || Buffer.byteLength(name, 'utf8') <= MAX_NAME_BYTES;
+}
+
+/** Refuse an over-long name before any glob sees it (NAME_INVALID), whoever asks. */
+export function checkName(name: string): void {
+  if (!nameWithinLimit(name)) throw new SignetError('NAME_INVALID', `the name is longer than ${MAX_NAME_BYTES} bytes`);
+}
+
 /** How far the best rule got for a sign request; the first dimension it failed on is reported. */
 const Reach = { None: 0, Key: 1, Kind: 2, Name: 3, Mode: 4, Source: 5 } as const;
 type Reach = (typeof Reach)[keyof typeof Reach];
@@ -105,6 +119,7 @@ export class PolicyAuthorizer implements Authorizer {
   }
 
   async permits(token: TokenRecord, action: Action, context: RequestContext): Promise<boolean> {
+    if (action.op === 'sign' && !nameWithinLimit(action.name)) return false;
     if (token.policies.includes(ADMIN_POLICY)) return true;
     const rules = await this.#rules(token);
     switch (action.op) {
@@ -120,6 +135,7 @@ export class PolicyAuthorizer implements Authorizer {
   }
 
   async authorize(token: TokenRecord, action: Action, context: RequestContext): Promise<Grant> {
+    if (action.op === 'sign') checkName(action.name);
     if (token.policies.includes(ADMIN_POLICY)) return { rule: ADMIN_POLICY };
     if (action.op === 'keys.list') return { rule: 'any-token' };
     if (action.op === 'admin') throw new SignetError('POLICY_DENIED', describeDenial(token, action));

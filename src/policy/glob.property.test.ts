@@ -125,3 +125,49 @@ describe('glob matcher vs the documented reference', () => {
     );
   });
 });
+
+describe('glob matcher cost', () => {
+  // A backtracking matcher takes exponential time in the number of `*` on a name that almost
+  // matches (`*-*-*-*.tar.gz` against 255 dashes held the event loop about 1.5 s). The matcher
+  // visits each (glob step, name code point) pair at most once: the bound below allows 2 µs per
+  // pair plus 20 ms, orders of magnitude above what it needs, far below what backtracking takes.
+  const bound = (glob: string, name: string) => 20 + ([...glob].length * [...name].length * 2) / 1000;
+  const timed = (glob: string, name: string): number => {
+    const compiled = compileGlob(glob);
+    const t0 = performance.now();
+    compiled.matches(name);
+    return performance.now() - t0;
+  };
+
+  it('the worst globs against the longest names stay within a per-size bound', () => {
+    const worst: Array<[string, string]> = [
+      ['*-*-*-*.tar.gz', '-'.repeat(255)],
+      ['*-'.repeat(127) + 'x', '-'.repeat(255)],
+      ['**-'.repeat(85) + 'x', '-'.repeat(255)],
+      ['*?'.repeat(128), 'a'.repeat(254) + '/'],
+      ['lib*-*-*-devel', 'lib' + '-'.repeat(252)],
+      ['*[!a]*[!a]*[!a]*[!a]*[!a]*[!a]*[!a]*[!a]*b', '-'.repeat(255)],
+    ];
+    for (const [glob, name] of worst) expect(timed(glob, name), glob).toBeLessThan(bound(glob, name));
+  });
+
+  it('random star-heavy globs against long names stay within the bound', () => {
+    const piece = fc.constantFrom('*', '**', '-', '?', 'a', '[!b]', '/');
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 80 }), fc.array(fc.constantFrom('-', 'a', '/'), { minLength: 200, maxLength: 255 }), (g, n) => {
+        const glob = g.join('').replace(/\*{3,}/g, '**');
+        const name = n.join('');
+        let compiled;
+        try {
+          compiled = compileGlob(glob);
+        } catch {
+          return;
+        }
+        const t0 = performance.now();
+        compiled.matches(name);
+        expect(performance.now() - t0).toBeLessThan(bound(glob, name));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -21,9 +21,17 @@ export interface Glob {
 
 export class GlobError extends Error {}
 
-// With the `u` flag only syntax characters (and `-` inside a class) may be escaped.
-const escapeRegex = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
-const escapeClass = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+/** One step of a compiled glob; a name is matched against the steps by a set-of-states
+ *  simulation (Thompson's construction), never by a backtracking regular expression, so a match
+ *  costs at most (name length) x (steps) state visits whatever the glob and name. */
+type Step =
+  | { readonly t: 'lit'; readonly cp: number }
+  /** `*` (slash false) or `**` (slash true): any run, possibly empty. */
+  | { readonly t: 'star'; readonly slash: boolean }
+  /** `?` and `[...]`: one code point other than `/`, in the ranges (or not, when negated). */
+  | { readonly t: 'one'; readonly negate: boolean; readonly ranges: readonly number[] | undefined };
+
+const SLASH = 0x2f;
 
 /** Compile a glob once (at policy load); throws GlobError with the reason. */
 export function compileGlob(source: string): Glob {
@@ -34,17 +42,17 @@ export function compileGlob(source: string): Glob {
     if (c < 0x20 || c === 0x7f) throw new GlobError('control characters are not allowed');
   }
   const chars = [...source];
-  let re = '';
+  const steps: Step[] = [];
   let literal = true;
   let plain = '';
-  /** The literal characters before the first wildcard: a cheap reject before the regex. */
+  /** The literal characters before the first wildcard: a cheap reject before the simulation. */
   let prefix: string | undefined;
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i]!;
     if (ch === '\\') {
       const next = chars[i + 1];
       if (next === undefined) throw new GlobError('trailing backslash');
-      re += escapeRegex(next);
+      steps.push({ t: 'lit', cp: next.codePointAt(0)! });
       plain += next;
       i++;
     } else if (ch === '*') {
@@ -52,38 +60,91 @@ export function compileGlob(source: string): Glob {
       let run = 1;
       while (chars[i + run] === '*') run++;
       if (run > 2) throw new GlobError('more than two * in a row');
-      re += run === 2 ? '[^]*' : '[^/]*';
+      steps.push({ t: 'star', slash: run === 2 });
       literal = false;
       i += run - 1;
     } else if (ch === '?') {
       prefix ??= plain;
-      re += '[^/]';
+      steps.push({ t: 'one', negate: true, ranges: undefined });
       literal = false;
     } else if (ch === '[') {
       prefix ??= plain;
-      const { pattern, end } = characterClass(chars, i);
-      re += pattern;
+      const { step, end } = characterClass(chars, i);
+      steps.push(step);
       literal = false;
       i = end;
     } else {
-      re += escapeRegex(ch);
+      steps.push({ t: 'lit', cp: ch.codePointAt(0)! });
       plain += ch;
     }
   }
   if (literal) return { source, literal: true, matches: (name) => name === plain };
-  const regex = new RegExp(`^${re}$`, 'u');
   const head = prefix ?? '';
-  return { source, literal: false, matches: (name) => name.startsWith(head) && regex.test(name) };
+  return { source, literal: false, matches: (name) => name.startsWith(head) && simulate(steps, name) };
 }
 
-function characterClass(chars: string[], start: number): { pattern: string; end: number } {
+function inRanges(ranges: readonly number[], cp: number): boolean {
+  for (let k = 0; k < ranges.length; k += 2) if (cp >= ranges[k]! && cp <= ranges[k + 1]!) return true;
+  return false;
+}
+
+/** Whether the step consumes the code point (staying on a star, moving past anything else). */
+function accepts(step: Step, cp: number): boolean {
+  switch (step.t) {
+    case 'lit':
+      return step.cp === cp;
+    case 'star':
+      return step.slash || cp !== SLASH;
+    case 'one':
+      // A class never matches `/`, negated or not (a range such as `.-a` spans `/`).
+      if (cp === SLASH) return false;
+      return step.ranges === undefined ? true : inRanges(step.ranges, cp) !== step.negate;
+  }
+}
+
+/**
+ * The set of live states is the steps still to match (state steps.length: the whole glob matched).
+ * A star state also stands for the state after it (it may match the empty run). Each code point
+ * of the name moves every live state once: O(name x steps) with no backtracking.
+ */
+function simulate(steps: readonly Step[], name: string): boolean {
+  const m = steps.length;
+  let current = new Uint8Array(m + 1);
+  let next = new Uint8Array(m + 1);
+  const add = (set: Uint8Array, from: number): void => {
+    for (let s = from; s <= m; s++) {
+      if (set[s] === 1) return;
+      set[s] = 1;
+      if (s === m || steps[s]!.t !== 'star') return;
+    }
+  };
+  add(current, 0);
+  for (let i = 0; i < name.length; ) {
+    const cp = name.codePointAt(i)!;
+    i += cp > 0xffff ? 2 : 1;
+    next.fill(0);
+    let any = false;
+    for (let s = 0; s < m; s++) {
+      if (current[s] !== 1) continue;
+      const step = steps[s]!;
+      if (!accepts(step, cp)) continue;
+      any = true;
+      add(next, step.t === 'star' ? s : s + 1);
+    }
+    if (!any) return false;
+    [current, next] = [next, current];
+  }
+  return current[m] === 1;
+}
+
+function characterClass(chars: string[], start: number): { step: Step; end: number } {
   let i = start + 1;
   let negate = false;
   if (chars[i] === '!') {
     negate = true;
     i++;
   }
-  const members: string[] = [];
+  const ranges: number[] = [];
   let first = true;
   for (;;) {
     let ch = chars[i];
@@ -106,15 +167,14 @@ function characterClass(chars: string[], start: number): { pattern: string; end:
       }
       if (hi === '/') throw new GlobError('/ inside [...]');
       if (hi.codePointAt(0)! < ch.codePointAt(0)!) throw new GlobError(`reversed range ${ch}-${hi}`);
-      members.push(`${escapeClass(ch)}-${escapeClass(hi)}`);
+      ranges.push(ch.codePointAt(0)!, hi.codePointAt(0)!);
       i += skip + 1;
     } else {
-      members.push(escapeClass(ch));
+      const cp = ch.codePointAt(0)!;
+      ranges.push(cp, cp);
       i++;
     }
   }
-  if (members.length === 0) throw new GlobError('empty [...]');
-  // A class never matches `/`, negated or not (a range such as `.-a` spans `/`).
-  const pattern = `(?![/])[${negate ? '^' : ''}${members.join('')}]`;
-  return { pattern, end: i };
+  if (ranges.length === 0) throw new GlobError('empty [...]');
+  return { step: { t: 'one', negate, ranges }, end: i };
 }

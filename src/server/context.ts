@@ -25,6 +25,32 @@ export const DEFAULT_LIMITS: AppLimits = {
   maxJsonBytes: 1024 * 1024,
 };
 
+/** Timeouts and caps of the listening socket (settings `connections`, docs/security.md). */
+export interface ConnectionLimits {
+  /** The request line and headers must have arrived within this (slowloris). */
+  readonly headersTimeoutMs: number;
+  /** The whole request, body included, must have arrived within this. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** A connection on which nothing moves for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** Open connections in all; one more is closed at once. */
+  readonly maxConnections: number;
+  /** Open connections from one source address (trusted proxies exempt). */
+  readonly maxConnectionsPerSource: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  // An 8 GiB artifact at 30 MB/s; larger files over slower links: midstate mode, or raise it.
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 4096,
+  maxConnectionsPerSource: 256,
+};
+
 export interface RouteContext {
   readonly store: Store;
   readonly keys: KeyService;

@@ -18,7 +18,7 @@ import { LogService } from '../tlog/service.js';
 import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { closeSigningPool } from '../sign/digest-signer.js';
-import { buildApp, type AppLimits } from './app.js';
+import { buildApp, type AppLimits, type ConnectionLimits } from './app.js';
 import { PublishedCheckpointFile } from './published-checkpoint.js';
 import { configuredLogOrigin, parseListen, readSettingsFile } from './settings.js';
 
@@ -39,6 +39,8 @@ export interface ServeOptions {
   /** Called once, on the first start, with the new admin token. */
   readonly onAdminToken?: (token: Secret, path: string) => void;
   readonly limits?: Partial<AppLimits>;
+  /** Socket timeouts and connection caps; override settings `connections`. */
+  readonly connections?: Partial<ConnectionLimits>;
   /** CIDR blocks of trusted reverse proxies (X-Forwarded-For); overrides settings `trust_proxy`. */
   readonly trustProxy?: readonly string[];
   /** The clock for token, secret_id and wrapping expiry (tests); default Date.now. */
@@ -117,6 +119,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...(settings.limits?.max_json_bytes ? { maxJsonBytes: settings.limits.max_json_bytes } : {}),
       ...options.limits,
     };
+    const c = settings.connections;
+    const connections: Partial<ConnectionLimits> = {
+      ...(c?.header_timeout_ms !== undefined ? { headersTimeoutMs: c.header_timeout_ms } : {}),
+      ...(c?.request_timeout_ms !== undefined ? { requestTimeoutMs: c.request_timeout_ms } : {}),
+      ...(c?.keep_alive_timeout_ms !== undefined ? { keepAliveTimeoutMs: c.keep_alive_timeout_ms } : {}),
+      ...(c?.idle_timeout_ms !== undefined ? { idleTimeoutMs: c.idle_timeout_ms } : {}),
+      ...(c?.max !== undefined ? { maxConnections: c.max } : {}),
+      ...(c?.max_per_source !== undefined ? { maxConnectionsPerSource: c.max_per_source } : {}),
+      ...options.connections,
+    };
     const tls = tlsOptions(options, settings.tls);
     const trustProxy = trustedProxies(options.trustProxy ?? settings.trust_proxy);
     // Authorisation decisions (allow and deny) go to DATA/audit.log, 0600.
@@ -125,7 +137,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const audit = new FileAuditSink(join(dataDir, 'audit.log'), { chainKey: auditChainKey(master.key) });
     stopAudit = () => audit.close();
     const app = await buildApp({
-      store, keys, tokens, log, logger, accessLog, limits, audit,
+      store, keys, tokens, log, logger, accessLog, limits, audit, connections,
       ...(trustProxy ? { trustProxy } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(tls ? { https: tls } : {}),

@@ -31,6 +31,18 @@ const settingsFileSchema = z
      * origin is derived from it (`host[:port][/path]/log`) unless `tlog.origin` says otherwise.
      */
     public_url: z.string().max(2048).optional(),
+    /** Timeouts (milliseconds) and caps of the listening socket; defaults in docs/security.md. */
+    connections: z
+      .object({
+        header_timeout_ms: z.number().int().min(100).max(600_000).optional(),
+        request_timeout_ms: z.number().int().min(100).max(86_400_000).optional(),
+        keep_alive_timeout_ms: z.number().int().min(100).max(600_000).optional(),
+        idle_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
+        max: z.number().int().min(1).max(1_000_000).optional(),
+        max_per_source: z.number().int().min(1).max(1_000_000).optional(),
+      })
+      .strict()
+      .optional(),
     /** The transparency log. `origin` names the log (checkpoint line 1, log key name) for good. */
     tlog: z
       .object({ origin: z.string().min(1).max(255).regex(/^[^\s+]+$/, 'no white space or +').optional() })

@@ -19,6 +19,7 @@ export const artifactName = z
   .string()
   .min(1)
   .max(ARTIFACT_NAME_MAX)
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= ARTIFACT_NAME_MAX, `at most ${ARTIFACT_NAME_MAX} bytes (UTF-8)`)
   .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
 
 export const keyName = z.string().regex(NAME_PATTERN, nameRule('key'));

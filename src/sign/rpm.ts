@@ -65,6 +65,8 @@ const PER_ITEM_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'POLICY_DENIED',
   'RATE_LIMITED',
   'BODY_INVALID',
+  // A name tag longer than policies' names may be (255 bytes): that package only.
+  'NAME_INVALID',
 ]);
 
 interface Admitted {

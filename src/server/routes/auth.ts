@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { APPROLE_BOUNDS, checkCidrs } from '../../auth/approle.js';
 import { formatDuration, parseDuration } from '../../auth/duration.js';
-import { bearerToken, tokenView } from '../../auth/tokens.js';
+import { presentedToken, tokenView } from '../../auth/tokens.js';
 import { WRAP_TTL_BOUNDS } from '../../auth/wrapping.js';
 import { SignetError } from '../../errors.js';
 import { ADMIN_POLICY } from '../../policy/authorize.js';
@@ -186,7 +186,7 @@ export const authRoutes: RouteModule = (app, ctx) => {
 
   app.post('/v1/sys/wrapping/unwrap', async (request) => {
     request.signetAudit = { event: 'unwrap' };
-    const presented = bearerToken(request.headers.authorization, header(request, 'x-signet-token'));
+    const presented = presentedToken(request.raw.rawHeaders);
     const unwrapped = await audited(ctx, request, { op: 'unwrap' }, () =>
       ctx.auth.wrapping.unwrap(presented, (fields) => {
         request.signetAudit = { ...request.signetAudit, ...fields };
@@ -225,8 +225,3 @@ export const authRoutes: RouteModule = (app, ctx) => {
     return { revoked };
   });
 };
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}

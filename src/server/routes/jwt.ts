@@ -98,15 +98,25 @@ export const jwtRoutes: RouteModule = (app, ctx) => {
   app.post('/v1/auth/jwt/login', async (request, reply) => {
     request.signetAudit = { event: 'login', method: 'jwt' };
     const body = parse(jwtLoginBody, request.body, 'BODY_INVALID');
-    request.signetAudit = { event: 'login', method: 'jwt', role: body.role };
+    // The role field as typed may be a secret pasted in the wrong place: it reaches the audit and
+    // server logs only when it names an existing JWT role.
+    const known = await ctx.auth.jwt.getRole(body.role).then(
+      (role) => role.name,
+      (err: unknown) => {
+        if (err instanceof SignetError && err.code === 'ROLE_NOT_FOUND') return undefined;
+        throw err;
+      },
+    );
+    const role: Record<string, string> = known !== undefined ? { role: known } : {};
+    request.signetAudit = { event: 'login', method: 'jwt', ...role };
     const { token, record } = await withRetryAfter(reply, () =>
-      audited(ctx, request, { op: 'login', method: 'jwt', role: body.role }, () =>
+      audited(ctx, request, { op: 'login', method: 'jwt', ...role }, () =>
         ctx.auth.jwt.login(body.role, body.jwt, ctx.source(request), (reason) => {
           request.signetAudit = { ...request.signetAudit, reason };
         }),
       ),
     );
-    request.signetAudit = { event: 'login', method: 'jwt', role: body.role, issued: record.accessor };
+    request.signetAudit = { event: 'login', method: 'jwt', ...role, issued: record.accessor };
     return loginResponse(token.revealString(), record, ctx.auth.now());
   });
 };

@@ -32,6 +32,8 @@ const createTokenBody = z
       .max(128)
       .refine((s) => !hasControlCharacters(s), 'control characters are not allowed')
       .optional(),
+    /** Not a child of the creating token: survives its revocation (an admin made to replace the first-start one). */
+    orphan: z.boolean().optional(),
   })
   .strict();
 
@@ -96,8 +98,9 @@ export const policyRoutes: RouteModule = (app, ctx) => {
       policies: body.policies,
       displayName: body.display_name ?? `token (${body.policies.join(',')})`,
       ttlMs,
-      // An orphan: revoking the creating admin token (e.g. the first-start one) leaves it valid.
-      parentAccessor: null,
+      // A child of the creating token: revoking that one revokes this one too (docs/auth.md),
+      // unless asked for an orphan.
+      parentAccessor: body.orphan === true ? null : parent.accessor,
       meta: { created_by: parent.accessor },
     });
     request.signetAudit = { event: 'token.create', accessor: record.accessor, policies: record.policies, admin: record.policies.includes(ADMIN_POLICY) };
