@@ -61,7 +61,7 @@ export function contentCheck(kind: ArtifactKind): ContentCheck {
     case 'yum':
       return new YumCheck();
     case 'apt':
-      return new LineCheck('apt', new AptLines());
+      return new LineCheck('apt', new AptLines(), PULP_APT_PROBE);
     case 'sums':
       return new LineCheck('sums', new SumsLines());
     case 'git':
@@ -223,16 +223,41 @@ interface LineRules {
   end(): void;
 }
 
+/**
+ * pulp_deb's AptReleaseSigningService.validate() checks a signing service by having it sign a file
+ * `Release` holding exactly these 14 bytes (docs/pulp.md). They are accepted as an apt body: no
+ * tool reads a signature over them as anything (not a Release file, an RPM header or a git object).
+ */
+const PULP_APT_PROBE = Buffer.from('arbitrary data', 'latin1');
+
 /** Splits the stream into lines of at most MAX_LINE_BYTES, keeping only the current one. */
 class LineCheck implements ContentCheck {
   #parts: Buffer[] = [];
   #partBytes = 0;
   #sawAny = false;
+  /** While the body may still be exactly `exact`: how many of its bytes have been seen (held
+   *  back from the rules until it is certain either way). */
+  #exact: { readonly bytes: Buffer; seen: number } | undefined;
   constructor(
     readonly kind: ArtifactKind,
     readonly rules: LineRules,
-  ) {}
+    exact?: Buffer,
+  ) {
+    this.#exact = exact ? { bytes: exact, seen: 0 } : undefined;
+  }
   update(chunk: Uint8Array): void {
+    const exact = this.#exact;
+    if (exact) {
+      if (exact.seen + chunk.length <= exact.bytes.length && exact.bytes.subarray(exact.seen, exact.seen + chunk.length).equals(chunk)) {
+        exact.seen += chunk.length;
+        return;
+      }
+      this.#exact = undefined;
+      if (exact.seen > 0) this.#judge(exact.bytes.subarray(0, exact.seen));
+    }
+    this.#judge(chunk);
+  }
+  #judge(chunk: Uint8Array): void {
     if (!this.#sawAny && chunk.length > 0) {
       this.#sawAny = true;
       if (foreignShape(chunk) === 'rpm-header') refuseForeign(chunk, this.kind);
@@ -258,6 +283,9 @@ class LineCheck implements ContentCheck {
     }
   }
   finish(): void {
+    const exact = this.#exact;
+    if (exact && exact.seen === exact.bytes.length) return;
+    if (exact && exact.seen > 0) this.#judge(exact.bytes.subarray(0, exact.seen));
     if (this.#partBytes > 0) {
       this.rules.line(Buffer.concat(this.#parts));
       this.#parts = [];
