@@ -54,6 +54,8 @@ export const ERROR_TABLE = {
   ROLE_NOT_FOUND: { status: 404, exit: 1 },
   ROLE_EXISTS: { status: 409, exit: 1 },
   RATE_LIMITED: { status: 429, exit: 1 },
+  /** The key's purposes (the kinds it may ever sign) do not include the request's kind or mode. */
+  KEY_PURPOSE: { status: 403, exit: 1 },
 
   // Keys
   KEY_NOT_FOUND: { status: 404, exit: 1 },
@@ -75,6 +77,10 @@ export const ERROR_TABLE = {
   RPM_FILE_CHANGED: { status: 409, exit: 1 },
   RPM_VERIFY_FAILED: { status: 400, exit: 1 },
   MIDSTATE_INVALID: { status: 400, exit: 1 },
+  /** The kind cannot be signed this way (route, clear or midstate mode): docs/security.md. */
+  KIND_MISMATCH: { status: 400, exit: 1 },
+  /** The body is not what the kind says (a Release file for apt, repomd.xml for yum, …). */
+  CONTENT_INVALID: { status: 400, exit: 1 },
   GATE_REFUSED: { status: 409, exit: 1 },
   PUBLISH_FAILED: { status: 409, exit: 1 },
 

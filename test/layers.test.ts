@@ -47,7 +47,7 @@ describe('the allowed neighbours pass', () => {
     ['src/tlog/service.ts', `import type { Store } from '../store/types.js';\nexport type T = Store;\n`],
     ['src/repo/x.ts', `import { verifyRpmFile } from '../rpm-io/verify.js';${use('verifyRpmFile')}`],
     ['src/rpm-io/x.ts', `import { parseRpmPrefix } from '../rpm/package.js';${use('parseRpmPrefix')}`],
-    ['src/server/routes/x.ts', `import { answerSigned } from '../answer.js';${use('answerSigned')}`],
+    ['src/server/routes/x.ts', `import { signingPipeline } from '../signing.js';${use('signingPipeline')}`],
     ['src/server/routes/x.test.ts', `import { decodeHeader } from './rpm.js';${use('decodeHeader')}`],
     ['src/store/postgres/x.ts', `import { denseEntries } from '../rows.js';${use('denseEntries')}`],
     ['src/store/migrate/x.ts', `import { SqliteStore } from '../sqlite/sqlite-store.js';\nimport { PostgresStore } from '../postgres/postgres-store.js';\nexport const used = [SqliteStore, PostgresStore];\n`],

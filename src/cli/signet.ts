@@ -200,11 +200,29 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .argument('<name>', 'key name (lower-case letters, digits, . _ -)')
     .addOption(new Option('--algo <algorithm>', 'key algorithm').choices(['rsa4096', 'ed25519']).default('ed25519'))
     .option('--uid <user-id>', 'user ID, e.g. "Release Team <release@example.org>"')
-    .action(async (name: string, opts: { algo: string; uid?: string }, cmd: Command) => {
+    .option('--purpose <kinds>', 'the kinds the key may ever sign, e.g. rpm,yum (default: every kind; docs/policy.md)')
+    .action(async (name: string, opts: { algo: string; uid?: string; purpose?: string }, cmd: Command) => {
       const g = globals(cmd);
-      const created = await withClient(g, (c) => c.createKey({ name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}` }));
+      const purposes = opts.purpose === undefined ? undefined : purposeList(opts.purpose);
+      const created = await withClient(g, (c) =>
+        c.createKey({ name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}`, ...(purposes ? { purposes } : {}) }),
+      );
+      warnAll(created.warnings);
       if (g.json) printJson(created);
       else printLine(`${created.name} ${created.algorithm} ${created.fingerprint} ${created.user_id}`);
+    });
+
+  key
+    .command('purpose')
+    .description('replace the kinds a key may ever sign (admin; logged)')
+    .argument('<name>', 'key name')
+    .argument('<kinds>', 'comma-separated kinds, e.g. rpm,yum')
+    .action(async (name: string, kinds: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const updated = await withClient(g, (c) => c.setKeyPurposes(name, purposeList(kinds)));
+      warnAll(updated.warnings);
+      if (g.json) printJson(updated);
+      else printLine(`${updated.name} ${(updated.purposes ?? []).join(',')}`);
     });
 
   key
@@ -217,7 +235,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         printJson(keys);
         return;
       }
-      for (const k of keys) printLine(`${k.name}\t${k.algorithm}\t${k.fingerprint}\t${k.state}\t${k.user_id}`);
+      for (const k of keys) printLine(`${k.name}\t${k.algorithm}\t${k.fingerprint}\t${k.state}\t${k.user_id}\t${(k.purposes ?? []).join(',')}`);
     });
 
   key
@@ -239,7 +257,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .argument('<file>', 'the exported secret key')
     .option('--name <name>', 'key name in signet (default: the file name without extension)')
     .option('--passphrase-file <file>', 'read the passphrase from FILE (or set SIGNET_KEY_PASSPHRASE)')
-    .action(async (file: string, opts: { name?: string; passphraseFile?: string }, cmd: Command) => {
+    .option('--purpose <kinds>', 'the kinds the key may ever sign, e.g. rpm,yum (default: every kind)')
+    .action(async (file: string, opts: { name?: string; passphraseFile?: string; purpose?: string }, cmd: Command) => {
       const g = globals(cmd);
       const material = readInputFile(file);
       const text = material.toString('latin1');
@@ -248,8 +267,14 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       if (opts.passphraseFile) passphrase = readInputFile(opts.passphraseFile).toString('utf8').replace(/\r?\n$/, '');
       const name = opts.name ?? defaultKeyName(file);
       const imported = await withClient(g, (c) =>
-        c.importKey({ name, secret_key: secretKey, ...(passphrase !== undefined ? { passphrase } : {}) }),
+        c.importKey({
+          name,
+          secret_key: secretKey,
+          ...(passphrase !== undefined ? { passphrase } : {}),
+          ...(opts.purpose !== undefined ? { purposes: purposeList(opts.purpose) } : {}),
+        }),
       );
+      warnAll(imported.warnings);
       if (g.json) printJson(imported);
       else printLine(`${imported.name} ${imported.algorithm} ${imported.fingerprint} ${imported.user_id}`);
     });
@@ -387,3 +412,14 @@ export function defaultKeyName(file: string): string {
   return cleaned;
 }
 
+
+/** `rpm,yum` → ['rpm', 'yum']; the server checks the kinds. */
+function purposeList(text: string): string[] {
+  const list = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new SignetError('USAGE', '--purpose needs at least one kind, e.g. rpm,yum');
+  return list;
+}
+
+function warnAll(warnings: readonly string[] | undefined): void {
+  for (const w of warnings ?? []) process.stderr.write(`signet: warning: ${w}\n`);
+}

@@ -29,6 +29,10 @@ export interface KeyInfo {
   created: string;
   state: string;
   origin: string;
+  /** The kinds the key may ever sign (servers before purposes existed send none). */
+  purposes?: string[];
+  /** On create, import and purpose changes: advice about the purposes chosen. */
+  warnings?: string[];
 }
 
 export interface SignResponse {
@@ -223,12 +227,17 @@ export class SignetClient {
     return r.body.toString('utf8');
   }
 
-  createKey(body: { name: string; algorithm: string; user_id: string }): Promise<KeyInfo> {
+  createKey(body: { name: string; algorithm: string; user_id: string; purposes?: string[] }): Promise<KeyInfo> {
     return this.requestJson('POST', '/v1/keys', { json: body });
   }
 
-  importKey(body: { name: string; secret_key: string; passphrase?: string }): Promise<KeyInfo> {
+  importKey(body: { name: string; secret_key: string; passphrase?: string; purposes?: string[] }): Promise<KeyInfo> {
     return this.requestJson('POST', '/v1/keys/import', { json: body });
+  }
+
+  /** POST /v1/keys/:name/purpose (admin): replace the kinds the key may ever sign. */
+  setKeyPurposes(name: string, purposes: string[]): Promise<KeyInfo> {
+    return this.requestJson('POST', `/v1/keys/${encodeURIComponent(name)}/purpose`, { json: { purposes } });
   }
 
   sign(key: string, artifact: Readable, query: SignQuery, length?: number): Promise<SignResponse> {

@@ -3,6 +3,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { generateKey, publicKeyInfo, type KeyAlgorithm, type PublicKeyInfo } from '../openpgp/index.js';
+import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
 import type { Secret } from '../secret.js';
 import type { KeyRecord, Store } from '../store/types.js';
 import { NAME_PATTERN, isValidName, nameRule } from '../names.js';
@@ -37,11 +38,11 @@ export class KeyService {
     this.#revalidateMs = options.revalidateMs ?? 2000;
   }
 
-  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string }): Promise<KeyRecord> {
+  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[] }): Promise<KeyRecord> {
     checkKeyName(name);
     if (await this.#store.getKey(name)) throw new SignetError('KEY_EXISTS', `a key named ${name} exists`);
     const generated = await generateKey({ algorithm: options.algorithm, userId: options.userId });
-    return this.#insert(name, generated.privateKey, generated.info, generated.transferablePublicKey, generated.userIds, 'generated');
+    return this.#insert(name, generated.privateKey, generated.info, generated.transferablePublicKey, generated.userIds, 'generated', options.purposes);
   }
 
   async importSecret(
@@ -50,9 +51,19 @@ export class KeyService {
     info: PublicKeyInfo,
     transferablePublicKey: Buffer,
     userIds: string[],
+    purposes?: readonly ArtifactKind[],
   ): Promise<KeyRecord> {
     checkKeyName(name);
-    return this.#insert(name, privateKey, info, transferablePublicKey, userIds, 'imported');
+    return this.#insert(name, privateKey, info, transferablePublicKey, userIds, 'imported', purposes);
+  }
+
+  /** Replace the kinds the key may ever sign (admin; the route logs and audits it). Cached
+   *  signers are dropped so the change holds from the next request on this node (other nodes:
+   *  within the revalidation time). */
+  async setPurposes(name: string, purposes: readonly ArtifactKind[]): Promise<KeyRecord> {
+    await this.#store.setKeyPurposes(name, purposes);
+    this.#signers.delete(name);
+    return this.get(name);
   }
 
   async get(name: string): Promise<KeyRecord> {
@@ -76,8 +87,10 @@ export class KeyService {
     if (cached && this.#now() - cached.checkedAt < this.#revalidateMs) return cached.signer;
     const record = await this.get(name);
     if (cached && record.fingerprint === cached.signer.record.fingerprint && record.state === 'active') {
-      cached.checkedAt = this.#now();
-      return cached.signer;
+      // The record is re-read, so purposes changed on another node apply here too.
+      const signer: KeySigner = record.purposes.join(',') === cached.signer.record.purposes.join(',') ? cached.signer : { ...cached.signer, record };
+      this.#signers.set(name, { signer, checkedAt: this.#now() });
+      return signer;
     }
     this.#signers.delete(name);
     if (record.state !== 'active') throw new SignetError('KEY_REVOKED', `the key ${name} is revoked`);
@@ -107,6 +120,7 @@ export class KeyService {
     transferablePublicKey: Buffer,
     userIds: string[],
     origin: KeyRecord['origin'],
+    purposes: readonly ArtifactKind[] = ARTIFACT_KINDS,
   ): Promise<KeyRecord> {
     const fingerprint = info.fingerprint.toString('hex').toUpperCase();
     const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
@@ -124,6 +138,7 @@ export class KeyService {
       wrappedDataKey: sealed.wrappedDataKey,
       origin,
       state: 'active',
+      purposes: [...purposes],
       createdAt: this.#now(),
     };
     await this.#store.insertKey(record);

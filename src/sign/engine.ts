@@ -32,6 +32,9 @@ export interface SignOptions {
   readonly maxBytes: number;
   /** Signature creation time, Unix seconds (defaults to now). */
   readonly creationTime?: number;
+  /** The kind's content check (src/sign/content.ts): sees every chunk, and the end before the
+   *  signature is made; its CONTENT_INVALID stops the request. */
+  readonly check?: { update(chunk: Uint8Array): void; finish(): void };
 }
 
 export interface SignedArtifact {
@@ -67,10 +70,12 @@ export async function signArtifact(
     await eachChunk(body, (chunk) => {
       artifactBytes += chunk.length;
       if (artifactBytes > limit) throw tooLarge(limit);
+      options.check?.update(chunk);
       artifactHash.update(chunk);
       chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     });
     if (artifactBytes === 0) throw new SignetError('BODY_EMPTY', 'the artifact is empty');
+    options.check?.finish();
     const raw = Buffer.concat(chunks, artifactBytes);
     const text = raw.toString('utf8');
     if (!Buffer.from(text, 'utf8').equals(raw)) {
@@ -95,10 +100,12 @@ export async function signArtifact(
   await eachChunk(body, (chunk) => {
     artifactBytes += chunk.length;
     if (artifactBytes > options.maxBytes) throw tooLarge(options.maxBytes);
+    options.check?.update(chunk);
     hasher.update(chunk);
     artifactHash.update(chunk);
   });
   if (artifactBytes === 0) throw new SignetError('BODY_EMPTY', 'the artifact is empty');
+  options.check?.finish();
   const packet = await signFinishedHash(signer, hasher.finish(), hashAlgorithm);
   return {
     packet,

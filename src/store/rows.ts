@@ -21,6 +21,8 @@ export interface KeyRow {
   origin: string;
   state: string;
   created_at: Int;
+  /** Comma-separated kinds (migration 2 gave older keys every kind). */
+  purposes: string;
 }
 
 export interface TokenRow {
@@ -57,6 +59,7 @@ export function keyFromRow(r: KeyRow | undefined, d: RowDecoders): KeyRecord | u
     wrappedDataKey: Buffer.from(r.wrapped_data_key),
     origin: r.origin as KeyRecord['origin'],
     state: r.state as KeyState,
+    purposes: r.purposes.split(','),
     createdAt: d.int(r.created_at),
   };
 }
@@ -76,7 +79,7 @@ export function tokenFromRow(r: TokenRow | undefined, d: RowDecoders): TokenReco
   };
 }
 
-/** Column values in table order, for INSERT … VALUES. */
+/** Column values in table order (purposes last: migration 2 added it), for INSERT … VALUES. */
 export function keyValues(key: KeyRecord): unknown[] {
   return [
     key.name,
@@ -91,6 +94,7 @@ export function keyValues(key: KeyRecord): unknown[] {
     key.origin,
     key.state,
     key.createdAt,
+    key.purposes.join(','),
   ];
 }
 
@@ -106,3 +110,7 @@ export function denseEntries(start: bigint, end: bigint, rows: ReadonlyArray<{ i
   if (expected !== end) throw new SignetError('TLOG_VERIFY_FAILED', `log entry ${expected} is missing from the store`);
   return entries;
 }
+
+/** Every kind, in ARTIFACT_KINDS order (src/policy/kinds.ts): the purposes migration 2 gives keys
+ *  made before purposes existed (docs/policy.md "Key purposes"). */
+export const ALL_PURPOSES_COLUMN = 'detached,clearsign,rpm,yum,apt,pacman,sums,git';

@@ -39,6 +39,9 @@ export interface KeyRecord {
   readonly wrappedDataKey: Buffer;
   readonly origin: 'generated' | 'imported';
   readonly state: KeyState;
+  /** The artifact kinds the key may ever sign, whatever a policy grants (docs/policy.md
+   *  "Key purposes"); in ARTIFACT_KINDS order. Keys made before purposes existed have every kind. */
+  readonly purposes: readonly string[];
   /** row creation time, Unix ms. */
   readonly createdAt: number;
 }
@@ -90,6 +93,8 @@ export interface Store {
   listKeys(): Promise<KeyRecord[]>;
   /** Throws KEY_NOT_FOUND. */
   setKeyState(name: string, state: KeyState): Promise<void>;
+  /** Replace the key's purposes (comma-free kind names). Throws KEY_NOT_FOUND. */
+  setKeyPurposes(name: string, purposes: readonly string[]): Promise<void>;
 
   // Tokens
   insertToken(token: TokenRecord): Promise<void>;

@@ -15,7 +15,7 @@ import { MAX_ENTRY_BYTES } from './tiles.js';
 // The artifact kinds of policies (src/policy/authorize.ts ARTIFACT_KINDS), listed here because
 // the core does not import the server side.
 export const SIGNATURE_KINDS = ['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git'] as const;
-export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke'] as const;
+export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke', 'purpose'] as const;
 export const KEY_ALGORITHMS = ['rsa4096', 'ed25519'] as const;
 const DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
 
@@ -76,6 +76,13 @@ const keyEntry = z.strictObject({
   key_fingerprint: fingerprint,
   key_name: text(256),
   algorithm: z.enum(KEY_ALGORITHMS),
+  /** The kinds the key may sign, comma-separated (docs/policy.md "Key purposes"): on create,
+   *  import and purpose events. Entries from before purposes existed have none. */
+  purposes: z
+    .string()
+    .regex(new RegExp(`^(?:${SIGNATURE_KINDS.join('|')})(?:,(?:${SIGNATURE_KINDS.join('|')}))*$`), 'a comma-separated list of kinds')
+    .max(128)
+    .optional(),
   time,
   requester,
 });

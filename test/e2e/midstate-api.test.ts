@@ -23,7 +23,7 @@ describe('POST /v1/sign/:key/midstate input', () => {
   beforeAll(async () => {
     t = await startTestServer({ limits: { maxArtifactBytes: MAX_ARTIFACT } });
     for (const [name, algorithm] of [['ed', 'ed25519'], ['rsa', 'rsa4096']] as const) {
-      const r = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name, algorithm, user_id: `${name} <${name}@example.org>` } });
+      const r = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name, algorithm, user_id: `${name} <${name}@example.org>`, purposes: ['detached', 'sums'] } });
       expect(r.status, r.text).toBe(201);
     }
   }, 120_000);

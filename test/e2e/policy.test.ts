@@ -20,7 +20,9 @@ async function writePolicy(t: TestServer, name: string, policy: string): Promise
 }
 
 function sign(t: TestServer, tok: string, key: string, query: string, headers: Record<string, string> = {}) {
-  return api(t, 'POST', `/v1/sign/${key}?${query}`, { token: tok, body: Buffer.from('artifact bytes'), headers });
+  // The server checks the body against the kind (src/sign/content.ts): a checksum list for sums.
+  const body = /(?:^|&)kind=sums(?:&|$)/.test(query) ? `${'ab'.repeat(32)}  artifact\n` : 'artifact bytes';
+  return api(t, 'POST', `/v1/sign/${key}?${query}`, { token: tok, body: Buffer.from(body), headers });
 }
 
 function rpmPrefix(name: string): Buffer {

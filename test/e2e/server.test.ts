@@ -60,8 +60,8 @@ describe('signet server', () => {
     const latency = 'signet_sign_duration_seconds_count{key="ed",kind="sums"}';
     const other = 'signet_signatures_total{key="rsa",kind="sums"}';
     const before = [await value(count), await value(latency), await value(other)];
-    for (let i = 0; i < 3; i++) expect((await api(t, 'POST', '/v1/sign/ed?kind=sums', { token: t.adminToken, body: `sums ${i}` })).status).toBe(200);
-    expect((await api(t, 'POST', '/v1/sign/rsa?kind=sums', { token: t.adminToken, body: 'sums' })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await api(t, 'POST', '/v1/sign/ed?kind=sums', { token: t.adminToken, body: `${'0'.repeat(63)}${i}  f${i}\n` })).status).toBe(200);
+    expect((await api(t, 'POST', '/v1/sign/rsa?kind=sums', { token: t.adminToken, body: `${'0'.repeat(64)}  f\n` })).status).toBe(200);
     expect([await value(count), await value(latency), await value(other)]).toEqual([before[0]! + 3, before[1]! + 3, before[2]! + 1]);
   });
 
@@ -101,7 +101,9 @@ describe('signet server', () => {
     expect(r.status).toBe(200);
     expect(r.json.keys.map((k: { name: string }) => k.name).sort()).toEqual(['ed', 'rsa']);
     for (const k of r.json.keys) {
-      expect(Object.keys(k).sort()).toEqual(['algorithm', 'created', 'fingerprint', 'key_id', 'name', 'origin', 'state', 'user_id']);
+      expect(Object.keys(k).sort()).toEqual(['algorithm', 'created', 'fingerprint', 'key_id', 'name', 'origin', 'purposes', 'state', 'user_id']);
+      // Keys created without purposes may sign every kind (docs/policy.md "Key purposes").
+      expect(k.purposes).toEqual(['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git']);
       expect(k.fingerprint).toMatch(/^[0-9A-F]{40}$/);
     }
   });

@@ -126,12 +126,13 @@ describe('signet pulp-sign, run as Pulp runs its signing scripts', () => {
     // Without PULP_TEMP_WORKING_DIR the signatures go next to Release; a real Release verifies too.
     const dist = join(s.dir, 'dists', 'stable');
     mkdirSync(dist, { recursive: true });
-    writeFileSync(join(dist, 'Release'), 'Origin: signet\nSuite: stable\nCodename: stable\nDate: Mon, 30 Nov 2026 12:00:00 UTC\n');
+    // (The server signs kind apt only for a Release file: fields, a Date and a SHA256 list.)
+    writeFileSync(join(dist, 'Release'), `Origin: signet\nSuite: stable\nCodename: stable\nDate: Mon, 30 Nov 2026 12:00:00 UTC\nSHA256:\n ${'0'.repeat(64)} 0 main/binary-amd64/Packages\n`);
     const r2 = pulp(scripts.apt, 'dists/stable/Release', s.dir, { PULP_SIGNING_KEY_FINGERPRINT: s.keys.rsa.fingerprint, CORRELATION_ID: 'pulp-task-0004' });
     expect(r2.status, r2.stderr).toBe(0);
     expect(JSON.parse(r2.stdout)).toEqual({ signatures: { inline: join(dist, 'InRelease'), detached: join(dist, 'Release.gpg') } });
     expect(gpgVerify(join(dist, 'Release.gpg'), join(dist, 'Release')).status).toBe(0);
-    writeFileSync(join(dist, 'Release'), 'Origin: evil\nSuite: stable\nCodename: stable\nDate: Mon, 30 Nov 2026 12:00:00 UTC\n');
+    writeFileSync(join(dist, 'Release'), `Origin: evil\nSuite: stable\nCodename: stable\nDate: Mon, 30 Nov 2026 12:00:00 UTC\nSHA256:\n ${'0'.repeat(64)} 0 main/binary-amd64/Packages\n`);
     expect(gpgVerify(join(dist, 'Release.gpg'), join(dist, 'Release')).status).not.toBe(0);
   });
 

@@ -21,6 +21,7 @@ export function keyRecord(name: string, overrides: Partial<KeyRecord> = {}): Key
     wrappedDataKey: randomBytes(61),
     origin: 'generated',
     state: 'active',
+    purposes: ['detached', 'sums'],
     createdAt: 1_700_000_000_123,
     ...overrides,
   };

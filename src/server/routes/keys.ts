@@ -1,6 +1,9 @@
-// Key management: list, show, export public keys; create and import (admin).
+// Key management: list, show, export public keys; create, import and set purposes (admin).
 import { z } from 'zod';
 import { armor, importSecretKey } from '../../openpgp/index.js';
+import type { ArtifactKind } from '../../policy/kinds.js';
+import { ARTIFACT_KINDS } from '../../policy/kinds.js';
+import { parsePurposes, purposeWarnings } from '../../sign/pipeline.js';
 import { Secret } from '../../secret.js';
 import type { KeyRecord } from '../../store/types.js';
 import type { RouteModule } from '../context.js';
@@ -12,13 +15,19 @@ const userId = z
   .max(256)
   .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
 
+/** The kinds a key may ever sign (docs/policy.md "Key purposes"); default: every kind. */
+const purposeList = z.array(z.string().max(32)).min(1).max(ARTIFACT_KINDS.length * 2);
+
 const createKeyBody = z
   .object({
     name: keyName,
     algorithm: z.enum(['rsa4096', 'ed25519']).default('ed25519'),
     user_id: userId,
+    purposes: purposeList.optional(),
   })
   .strict();
+
+const purposeBody = z.object({ purposes: purposeList }).strict();
 
 const importKeyBody = z
   .object({
@@ -26,6 +35,7 @@ const importKeyBody = z
     /** base64 of the binary export, or the armored text. */
     secret_key: z.string().min(1).max(700_000),
     passphrase: z.string().max(4096).optional(),
+    purposes: purposeList.optional(),
   })
   .strict();
 
@@ -39,6 +49,7 @@ export function keyView(k: KeyRecord): Record<string, unknown> {
     created: new Date(k.keyCreatedAt * 1000).toISOString(),
     state: k.state,
     origin: k.origin,
+    purposes: k.purposes,
   };
 }
 
@@ -68,10 +79,11 @@ export const keyRoutes: RouteModule = (app, ctx) => {
   app.post('/v1/keys', async (request, reply) => {
     await ctx.authorize(request, { op: 'admin', what: 'create keys' });
     const body = parse(createKeyBody, request.body, 'BODY_INVALID');
-    const key = await ctx.keys.create(body.name, { algorithm: body.algorithm, userId: body.user_id });
-    const logIndex = await ctx.log.recordKeyEvent(request, { event: 'create', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm });
-    request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint, log_index: Number(logIndex) };
-    return reply.status(201).send({ ...keyView(key), log: await ctx.log.reference(logIndex, false) });
+    const purposes = body.purposes === undefined ? undefined : parsePurposes(body.purposes);
+    const key = await ctx.keys.create(body.name, { algorithm: body.algorithm, userId: body.user_id, ...(purposes ? { purposes } : {}) });
+    const logIndex = await ctx.log.recordKeyEvent(request, { event: 'create', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
+    request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint, purposes: key.purposes, log_index: Number(logIndex) };
+    return reply.status(201).send({ ...keyView(key), warnings: purposeWarnings(key.purposes as ArtifactKind[]), log: await ctx.log.reference(logIndex, false) });
   });
 
   app.post('/v1/keys/import', async (request, reply) => {
@@ -79,10 +91,24 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     const body = parse(importKeyBody, request.body, 'BODY_INVALID');
     const material = body.secret_key.includes('-----BEGIN') ? Buffer.from(body.secret_key, 'utf8') : Buffer.from(body.secret_key, 'base64');
     const passphrase = body.passphrase === undefined ? undefined : new Secret(body.passphrase);
+    const purposes = body.purposes === undefined ? undefined : parsePurposes(body.purposes);
     const imported = importSecretKey(material, passphrase);
-    const key = await ctx.keys.importSecret(body.name, imported.privateKey, imported.info, imported.transferablePublicKey, imported.userIds);
-    const logIndex = await ctx.log.recordKeyEvent(request, { event: 'import', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm });
-    request.signetAudit = { event: 'key.import', key: key.name, fingerprint: key.fingerprint, log_index: Number(logIndex) };
-    return reply.status(201).send({ ...keyView(key), log: await ctx.log.reference(logIndex, false) });
+    const key = await ctx.keys.importSecret(body.name, imported.privateKey, imported.info, imported.transferablePublicKey, imported.userIds, purposes);
+    const logIndex = await ctx.log.recordKeyEvent(request, { event: 'import', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
+    request.signetAudit = { event: 'key.import', key: key.name, fingerprint: key.fingerprint, purposes: key.purposes, log_index: Number(logIndex) };
+    return reply.status(201).send({ ...keyView(key), warnings: purposeWarnings(key.purposes as ArtifactKind[]), log: await ctx.log.reference(logIndex, false) });
+  });
+
+  // Change the kinds a key may ever sign: admin only, logged (a key entry, event `purpose`) and audited.
+  app.post('/v1/keys/:name/purpose', async (request, reply) => {
+    const { name } = parse(nameParams, request.params, 'BAD_REQUEST');
+    await ctx.authorize(request, { op: 'admin', what: 'change key purposes' });
+    const body = parse(purposeBody, request.body, 'BODY_INVALID');
+    const purposes = parsePurposes(body.purposes);
+    const before = await ctx.keys.get(name);
+    const key = await ctx.keys.setPurposes(name, purposes);
+    const logIndex = await ctx.log.recordKeyEvent(request, { event: 'purpose', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
+    request.signetAudit = { event: 'key.purpose', key: key.name, fingerprint: key.fingerprint, before: before.purposes, purposes: key.purposes, log_index: Number(logIndex) };
+    return reply.send({ ...keyView(key), warnings: purposeWarnings(purposes), log: await ctx.log.reference(logIndex, false) });
   });
 };

@@ -46,10 +46,12 @@ export interface SignatureRecord {
 }
 
 export interface KeyEventRecord {
-  readonly event: 'create' | 'import' | 'rotate' | 'revoke';
+  readonly event: 'create' | 'import' | 'rotate' | 'revoke' | 'purpose';
   readonly keyName: string;
   readonly keyFingerprint: string;
   readonly algorithm: 'rsa4096' | 'ed25519';
+  /** The key's purposes after the event. */
+  readonly purposes?: readonly string[];
 }
 
 /** What goes in a sign response: the entry's index, and a receipt when the client waited. */
@@ -122,6 +124,7 @@ export function createLogRecorder(service: LogService): LogRecorder {
         key_fingerprint: record.keyFingerprint,
         key_name: record.keyName,
         algorithm: record.algorithm,
+        ...(record.purposes ? { purposes: record.purposes.join(',') } : {}),
         time: new Date().toISOString(),
         requester: requester(request),
       });

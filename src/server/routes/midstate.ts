@@ -1,24 +1,27 @@
 // POST /v1/sign/:key/midstate {hash, state, length, tail}: a detached binary signature of a large
-// file whose full blocks the client hashed itself (docs/midstate.md; src/sign/midstate.ts
-// says why invariant 3 still holds). Query as for POST /v1/sign/:key: kind, name, armor, receipt.
-// The answer has the same shape as POST /v1/sign/:key, except that `artifact` carries the file's
-// digest in the signature's hash (`sha256` or `sha512`), the only digest the server can know.
+// file whose full blocks the client hashed itself (docs/midstate.md; src/sign/midstate.ts says why
+// no client-chosen digest is signed). Query as for POST /v1/sign/:key: kind, name, armor, receipt.
+// Only kinds detached and sums, and only on keys that sign neither rpm nor git (the server never
+// sees the content: docs/security.md). The answer has the same shape as POST /v1/sign/:key, except
+// that `artifact` carries the file's digest in the signature's hash (`sha256` or `sha512`).
+// HTTP only: the signing pipeline (src/sign/pipeline.ts) does the rest.
 import { z } from 'zod';
 import { SignetError } from '../../errors.js';
-import { signMidstate } from '../../sign/midstate.js';
 import type { RouteModule } from '../context.js';
+import { signingPipeline, signQuery } from '../signing.js';
 import { keyParams, parse } from '../validation.js';
-import { answerSigned, signQuery } from '../answer.js';
 
-/** Kinds whose signatures are binary-document (0x00) detached signatures. rpm has its own
- *  header-aware route; clearsign needs the whole text. */
-export const MIDSTATE_KINDS = ['detached', 'yum', 'apt', 'pacman', 'sums', 'git'] as const;
+export { MIDSTATE_KINDS } from '../../sign/pipeline.js';
 
 /** The whole request is a few hundred bytes; anything near this limit is not a midstate. */
 export const MIDSTATE_BODY_LIMIT = 4096;
 
+/** Kinds the query accepts: those this route took before kinds were checked (rpm and clearsign
+ *  stay QUERY_INVALID); the pipeline refuses the repository and git kinds with KIND_MISMATCH. */
+const QUERY_KINDS = ['detached', 'yum', 'apt', 'pacman', 'sums', 'git'] as const;
+
 /** The content route's query without what only whole content allows (clear, hash). */
-const midstateQuery = signQuery.omit({ clear: true, hash: true }).extend({ kind: z.enum(MIDSTATE_KINDS).optional() });
+const midstateQuery = signQuery.omit({ clear: true, hash: true }).extend({ kind: z.enum(QUERY_KINDS).optional() });
 
 const midstateBody = z
   .object({
@@ -40,31 +43,24 @@ function decode(encoded: string, field: string): Buffer {
 }
 
 export const midstateRoutes: RouteModule = (app, ctx) => {
+  const pipeline = signingPipeline(ctx);
   app.post('/v1/sign/:key/midstate', { bodyLimit: MIDSTATE_BODY_LIMIT }, async (request, reply) => {
-    const started = process.hrtime.bigint();
     const { key } = parse(keyParams, request.params, 'BAD_REQUEST');
     const query = parse(midstateQuery, request.query, 'QUERY_INVALID');
     const kind = query.kind ?? 'detached';
     const name = query.name ?? 'artifact';
-    await ctx.authorize(request, { op: 'sign', key, kind, name, mode: 'midstate' });
-    const body = parse(midstateBody, request.body, 'BODY_INVALID');
-    const state = decode(body.state, 'state');
-    const tail = decode(body.tail, 'tail');
-    const signer = await ctx.keys.signer(key);
-    const signed = await signMidstate(
-      signer,
-      { hash: body.hash, state, length: body.length, tail },
-      { armor: query.armor ?? false, maxBytes: ctx.limits.maxArtifactBytes },
-    );
-    return answerSigned(ctx, request, reply, {
+    const answer = await pipeline.signMidstate(request, {
       key,
       kind,
       name,
-      started,
-      signer,
-      signed: { ...signed, digestAlgorithm: signed.hashAlgorithm },
+      armor: query.armor ?? false,
       receipt: query.receipt ?? false,
-      mode: 'midstate',
+      // Parsed only once authorised (the pipeline authorises first, then asks for it).
+      body: () => {
+        const body = parse(midstateBody, request.body, 'BODY_INVALID');
+        return { hash: body.hash, state: decode(body.state, 'state'), length: body.length, tail: decode(body.tail, 'tail') };
+      },
     });
+    return reply.send(answer);
   });
 };

@@ -3,6 +3,7 @@
 // Each runs once, in its own transaction, under an advisory lock: nodes that start together on
 // one database wait for each other and the schema is migrated exactly once.
 import { ADVISORY_LOCKS, type PgDatabase } from './database.js';
+import { ALL_PURPOSES_COLUMN } from '../rows.js';
 import { LOG_MIGRATIONS } from './log-migrations.js';
 import { POLICY_MIGRATIONS } from './policy-migrations.js';
 import { AUTH_MIGRATIONS } from './auth-migrations.js';
@@ -48,6 +49,12 @@ export const BASE_MIGRATIONS: readonly PgMigration[] = [
       );
       CREATE INDEX tokens_parent ON tokens (parent_accessor);
     `,
+  },
+  {
+    version: 2,
+    description: 'key purposes',
+    // Keys made before purposes existed keep signing every kind (docs/policy.md "Key purposes").
+    sql: `ALTER TABLE keys ADD COLUMN purposes TEXT NOT NULL DEFAULT '${ALL_PURPOSES_COLUMN}';`,
   },
 ];
 

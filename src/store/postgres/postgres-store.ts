@@ -70,7 +70,7 @@ export class PostgresStore implements Store {
   async insertKey(key: KeyRecord): Promise<void> {
     await this.db.query(
       `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
-         wrapped_data_key, origin, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+         wrapped_data_key, origin, state, created_at, purposes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       keyValues(key),
       { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
     );
@@ -92,6 +92,11 @@ export class PostgresStore implements Store {
 
   async setKeyState(name: string, state: KeyState): Promise<void> {
     const rows = await this.db.query('UPDATE keys SET state = $1 WHERE name = $2 RETURNING name', [state, name]);
+    if (rows.length === 0) throw new SignetError('KEY_NOT_FOUND', `no key named ${name}`);
+  }
+
+  async setKeyPurposes(name: string, purposes: readonly string[]): Promise<void> {
+    const rows = await this.db.query('UPDATE keys SET purposes = $1 WHERE name = $2 RETURNING name', [purposes.join(','), name]);
     if (rows.length === 0) throw new SignetError('KEY_NOT_FOUND', `no key named ${name}`);
   }
 

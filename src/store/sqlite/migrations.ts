@@ -1,6 +1,7 @@
 // Numbered schema migrations. Each runs once, in its own transaction; adding a table is adding an
 // entry. The PostgreSQL store keeps its own list with the same version numbers and meaning.
 import { authSchemaFor } from '../auth-rows.js';
+import { ALL_PURPOSES_COLUMN } from '../rows.js';
 
 export interface Migration {
   readonly version: number;
@@ -41,6 +42,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX tokens_parent ON tokens (parent_accessor);
     `,
+  },
+  {
+    version: 2,
+    description: 'key purposes',
+    // Keys made before purposes existed keep signing every kind (docs/policy.md "Key purposes").
+    sqlite: `ALTER TABLE keys ADD COLUMN purposes TEXT NOT NULL DEFAULT '${ALL_PURPOSES_COLUMN}';`,
   },
   {
     version: 10,

@@ -109,7 +109,7 @@ export class SqliteStore implements Store {
         this.#db
           .prepare(
             `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
-               wrapped_data_key, origin, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               wrapped_data_key, origin, state, created_at, purposes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(...keyValues(key)),
       { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
@@ -130,6 +130,11 @@ export class SqliteStore implements Store {
 
   async setKeyState(name: string, state: KeyState): Promise<void> {
     const changes = this.#run(() => this.#stmt('UPDATE keys SET state = ? WHERE name = ?').run(state, name).changes);
+    if (changes === 0) throw new SignetError('KEY_NOT_FOUND', `no key named ${name}`);
+  }
+
+  async setKeyPurposes(name: string, purposes: readonly string[]): Promise<void> {
+    const changes = this.#run(() => this.#stmt('UPDATE keys SET purposes = ? WHERE name = ?').run(purposes.join(','), name).changes);
     if (changes === 0) throw new SignetError('KEY_NOT_FOUND', `no key named ${name}`);
   }
 

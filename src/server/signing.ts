@@ -1,0 +1,46 @@
+// The signing pipeline (src/sign/pipeline.ts) bound to the server's services: the one place that
+// says how a signing route authorises, logs and audits. Every signing route takes it from here.
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ARTIFACT_KINDS } from '../policy/authorize.js';
+import { SigningPipeline } from '../sign/pipeline.js';
+import type { RouteContext } from './context.js';
+import { artifactName, flag } from './validation.js';
+
+/** The query of POST /v1/sign/:key and /v1/sign/:key/midstate (route modules do not import each other). */
+export const signQuery = z
+  .object({
+    kind: z.enum(ARTIFACT_KINDS).optional(),
+    name: artifactName.optional(),
+    armor: flag.optional(),
+    clear: flag.optional(),
+    hash: z.enum(['sha256', 'sha512']).optional(),
+    /** Wait for the log to integrate the entry and return its receipt (C2SP tlog-proof). */
+    receipt: flag.optional(),
+  })
+  .strict();
+
+
+const pipelines = new WeakMap<RouteContext, SigningPipeline<FastifyRequest>>();
+
+export function signingPipeline(ctx: RouteContext): SigningPipeline<FastifyRequest> {
+  let pipeline = pipelines.get(ctx);
+  if (!pipeline) {
+    pipeline = new SigningPipeline<FastifyRequest>({
+      authorize: async (request, action) => {
+        await ctx.authorize(request, action);
+        return request.signetGrant?.rule;
+      },
+      signer: (key) => ctx.keys.signer(key),
+      recordSignature: (request, record) => ctx.log.recordSignature(request, record),
+      reference: (index, receipt) => ctx.log.reference(index, receipt),
+      audit: (request, fields) => {
+        request.signetAudit = { ...request.signetAudit, ...fields };
+      },
+      recordSigning: (key, kind, seconds, count) => ctx.metrics.recordSigning(key, kind, seconds, count),
+      maxArtifactBytes: ctx.limits.maxArtifactBytes,
+    });
+    pipelines.set(ctx, pipeline);
+  }
+  return pipeline;
+}
