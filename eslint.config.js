@@ -27,6 +27,19 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex: CORE_FORBIDDEN, message: PURE_CORE }] }] },
   },
   {
+    // ... and their code does no I/O either (their tests may read fixtures).
+    files: ['src/openpgp/**/*.ts', 'src/rpm/**/*.ts', 'src/tlog/**/*.ts', 'src/sha2/**/*.ts'],
+    ignores: ['src/tlog/service.ts', 'src/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { regex: CORE_FORBIDDEN, message: PURE_CORE },
+          { regex: '^node:(fs|fs/promises|net|http|https|http2|tls|dgram|child_process|worker_threads)$', message: 'the pure cores do no I/O: file, network and process access belong in the layers above (e.g. src/rpm-io)' },
+        ],
+      }],
+    },
+  },
+  {
     // LogService drives the pure log core over storage: it may name the Store interface's types,
     // never an engine, and nothing of the server, CLI or client.
     files: ['src/tlog/service.ts'],

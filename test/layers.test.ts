@@ -25,6 +25,9 @@ describe('layer rules refuse forbidden imports', () => {
     ['src/tlog/x.ts', `import type { Store } from '../store/types.js';\nexport type T = Store;\n`],
     ['src/tlog/x.ts', `import { SignetClient } from '../client/client.js';${use('SignetClient')}`],
     ['src/sha2/x.ts', `import { readPackagePrefix } from '../rpm-io/file.js';${use('readPackagePrefix')}`],
+    ['src/rpm/x.ts', `import { readFileSync } from 'node:fs';${use('readFileSync')}`],
+    ['src/openpgp/x.ts', `import { open } from 'node:fs/promises';${use('open')}`],
+    ['src/rpm/x.test.ts', `import { printLine } from '../cli/common.js';${use('printLine')}`],
     ['src/tlog/service.ts', `import { SqliteStore } from '../store/sqlite/sqlite-store.js';${use('SqliteStore')}`],
     ['src/tlog/service.ts', `import { denseEntries } from '../store/rows.js';${use('denseEntries')}`],
     ['src/repo/x.ts', `import { verifyRpmFile } from '../cli/rpm-verify.js';${use('verifyRpmFile')}`],
@@ -44,6 +47,8 @@ describe('the allowed neighbours pass', () => {
   const allowed: [string, string][] = [
     ['src/openpgp/x.ts', `import { dearmor } from './armor.js';${use('dearmor')}`],
     ['src/rpm/x.ts', `import { SignetError } from '../errors.js';${use('SignetError')}`],
+    ['src/rpm/x.ts', `import { createHash } from 'node:crypto';${use('createHash')}`],
+    ['src/rpm/x.test.ts', `import { readFileSync } from 'node:fs';${use('readFileSync')}`],
     ['src/tlog/service.ts', `import type { Store } from '../store/types.js';\nexport type T = Store;\n`],
     ['src/repo/x.ts', `import { verifyRpmFile } from '../rpm-io/verify.js';${use('verifyRpmFile')}`],
     ['src/rpm-io/x.ts', `import { parseRpmPrefix } from '../rpm/package.js';${use('parseRpmPrefix')}`],

@@ -1,4 +1,4 @@
-// `signet rpm sign` (README "RPM packages"), loaded when the command runs.
+// `signet rpm sign` (README "CLI"), loaded when the command runs.
 //
 // Reads only each package's lead and headers (rpmPrefixLength says how many bytes; the
 // payload is never read), sends them (less the signature header's RESERVEDSPACE padding) in

@@ -1,4 +1,4 @@
-// `signet rpm verify` (README "RPM packages"), loaded when the command runs: the checks
+// `signet rpm verify` (README "CLI"), loaded when the command runs: the checks
 // `rpmkeys -Kv` makes (src/rpm-io/verify.ts), against the server's keys or an offline keyring.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';

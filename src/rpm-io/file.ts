@@ -3,7 +3,7 @@
 // on disk, in place when the rebuilt signature header keeps its length (as rpmsign does),
 // otherwise through a temp file + fsync + rename. Shared by `signet rpm sign`, `signet rpm
 // verify`, `signet pulp` and the publish gate (src/repo/gate.ts). Crash behaviour:
-// docs/repositories.md and README "RPM packages"; the file is either the old one or the signed one.
+// docs/formats.md "Rebuilding the signature header in place"; the file is either the old one or the signed one.
 import { closeSync, fdatasync, fstatSync, fsync, openSync, read, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
