@@ -6,10 +6,11 @@ import type * as Commander from 'commander';
 
 const commander = createRequire(import.meta.url)('commander') as typeof Commander;
 
-export const { Command, CommanderError, Option } = commander;
+export const { Argument, Command, CommanderError, Option } = commander;
 export type Command = Commander.Command;
 export type CommanderError = Commander.CommanderError;
 export type Option = Commander.Option;
+export type Argument = Commander.Argument;
 
 // A mistyped option is reported as what it is. commander checks required options before unknown
 // ones, so `signet sign --kye rel f` said "required option '--key' not specified", pointing away

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import { Command, CommanderError, Option } from './commander.js';
+import { Argument, Command, CommanderError, Option } from './commander.js';
 import { SignetError } from '../errors.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
 import { writeOutputFile } from '../fsutil.js';
@@ -70,12 +70,18 @@ export function asSignetError(err: unknown): SignetError {
   return new SignetError('INTERNAL', message, { cause: err });
 }
 
+function rootOf(cmd: Command): Command {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return root;
+}
+
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
 /** The program with its global options only: what every command line starts from. */
-function baseProgram(): Command {
+export function baseProgram(): Command {
   return new Command('signet')
     .description('Release signing service: keys that never leave the server, every signature in a transparency log.')
     .version(VERSION, '-V, --version')
@@ -222,7 +228,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       const g = globals(cmd);
       const armored = await withClient(g, (c) => c.exportKey(name));
       if (opts.output) writeOutputFile(opts.output, Buffer.from(armored), 0o644);
-      else process.stdout.write(armored);
+      if (g.json) printJson({ name, public_key: armored, ...(opts.output ? { output: opts.output } : {}) });
+      else if (!opts.output) process.stdout.write(armored);
     });
 
   key
@@ -329,6 +336,24 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       const result = await writeChecksums(g, dir, opts.key, Boolean(opts.recursive));
       if (g.json) printJson(result);
       else process.stderr.write(`signet: ${result.files} files listed in ${result.sums}, signed in ${result.signature}\n`);
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(signet completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(async (shell: 'bash' | 'zsh', _opts: unknown, cmd: Command) => {
+      const { bashCompletion, zshCompletion } = await import('./docgen.js');
+      const root = rootOf(cmd);
+      process.stdout.write(shell === 'bash' ? bashCompletion(root) : zshCompletion(root));
+    });
+
+  program
+    .command('man')
+    .description('print the signet(1) man page (roff): signet man > signet.1; man -l signet.1')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { manPage } = await import('./docgen.js');
+      process.stdout.write(manPage(rootOf(cmd), VERSION));
     });
 
   registerRpmCommands(program);
