@@ -109,6 +109,12 @@ describe('signet CLI, dependable', () => {
       expect(lstatSync(dev).isCharacterDevice()).toBe(true);
     });
 
+    it('writes -o /dev/stdout to standard output', () => {
+      const r = signet(['sign', '--key', 'rel', '--armor', '-o', '/dev/stdout', join(work, 'f.txt')], { env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
+    });
+
     it('refuses a directory', () => {
       const r = signet(['sign', '--key', 'rel', '-o', work, join(work, 'f.txt')], { env });
       expect(r.status).toBe(1);
