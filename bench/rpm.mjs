@@ -9,6 +9,8 @@
 // it): Node 20 parses that bundle at every process start, before any signet code runs (about
 // 70 ms of CPU per start on a 2-core machine with the Debian bundle), and the client talks plain
 // HTTP on loopback, where CA certificates play no part. The output says which way it ran.
+// A second section times ONE package per command (start-up included), beside rpmsign, as a
+// pipeline that signs one package per job runs it (singlePackage below).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +51,68 @@ function timed(cmd, args, env) {
       resolve({ seconds: (performance.now() - t0) / 1000, peakRss: peak, status, stdout });
     });
   });
+}
+
+/**
+ * One package per job (Koji, OBS, a CI stage per RPM): the whole command, start-up included.
+ * Rounds are interleaved (rpmsign, signet rpm sign, rpmsign through signet-gpg, then the next
+ * round) so a machine shared with other work slows all three alike; the median of the rounds is
+ * reported. `signet --version` is the CLI's own start-up (Node, module loading, argument parsing)
+ * and `node -e 0` the floor below it.
+ */
+async function singlePackage({ corpus, genv, direct, signet }) {
+  const rounds = Number(process.env.BENCH_RPM_SINGLE_ROUNDS ?? 7);
+  // The package closest to 2 MB, the size of a typical single-package job.
+  const pkg = corpus.map((f) => ({ f, d: Math.abs(statSync(f).size - 2 * 1024 * 1024) })).sort((a, b) => a.d - b.d)[0].f;
+  const dir = join(work, 'single');
+  must('mkdir', ['-p', dir]);
+  const shim = join(signetBin, '..', 'signet-gpg');
+  const viaShim = { ...genv, ...direct };
+  if (direct.NODE_EXTRA_CA_CERTS === undefined) delete viaShim.NODE_EXTRA_CA_CERTS;
+  const times = { rpmsign: [], signet: [], shim: [], startup: [], node: [] };
+  const fresh = (name) => {
+    const f = join(dir, `${name}.rpm`);
+    cpSync(pkg, f);
+    return f;
+  };
+  process.stderr.write(`bench:rpm: one package (${(statSync(pkg).size / 1024 / 1024).toFixed(1)} MiB), ${rounds} interleaved rounds ...\n`);
+  for (let i = 0; i < rounds; i++) {
+    const a = fresh(`local-${i}`);
+    const b = fresh(`signet-${i}`);
+    const c = fresh(`shim-${i}`);
+    must('sync', []);
+    const local = await timed('rpmsign', ['--define', '_gpg_name Bench RPM', '--define', '__gpg /usr/bin/gpg', '--addsign', a], genv);
+    const remote = await timed(process.execPath, [signetBin, 'rpm', 'sign', '--key', 'bench-rpm', b], direct);
+    const through = await timed('rpmsign', ['--define', `__gpg ${shim}`, '--define', '_gpg_name bench-rpm', '--addsign', c], viaShim);
+    const startup = await timed(process.execPath, [signetBin, '--version'], direct);
+    const node = await timed(process.execPath, ['-e', '0'], direct);
+    if (local.status !== 0 || remote.status !== 0 || through.status !== 0) throw new Error('single-package signing failed');
+    times.rpmsign.push(local.seconds);
+    times.signet.push(remote.seconds);
+    times.shim.push(through.seconds);
+    times.startup.push(startup.seconds);
+    times.node.push(node.seconds);
+  }
+  spawnSync('gpgconf', ['--kill', 'all'], { env: genv });
+  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  process.stdout.write(
+    `\n${table([
+      ['one package', 'rpmsign (local) s', 'signet rpm sign s', 'x local', 'rpmsign via signet-gpg s', 'x local', 'signet --version s', 'node -e 0 s'],
+      [
+        `${(statSync(pkg).size / 1024 / 1024).toFixed(1)} MiB`,
+        m.rpmsign.toFixed(3),
+        m.signet.toFixed(3),
+        `${(m.signet / m.rpmsign).toFixed(2)}x`,
+        m.shim.toFixed(3),
+        `${(m.shim / m.rpmsign).toFixed(2)}x`,
+        m.startup.toFixed(3),
+        m.node.toFixed(3),
+      ],
+    ])}\n(median of ${rounds} interleaved rounds, start-up included; goal: each signet path at most 2x local rpmsign, signet --version below 0.1 s)\n`,
+  );
+  process.stdout.write(`${JSON.stringify({ single_package: { bytes: statSync(pkg).size, rounds, median_s: m, samples_s: times } })}\n`);
+  void signet;
 }
 
 const rpms = (dir) => readdirSync(dir).filter((f) => f.endsWith('.rpm')).map((f) => join(dir, f));
@@ -117,6 +181,8 @@ try {
       ])}\n(signet timed straight to the server; bytes counted in a separate, untimed run through a relay; NODE_EXTRA_CA_CERTS ${extraCa})\n`,
     );
     process.stdout.write(`${JSON.stringify({ signet_timed: 'direct to the server', bytes_counted: 'separate untimed run through a relay', node_extra_ca_certs: extraCa, packages: corpus.length, corpus_bytes: totalBytes, rpmsign_s: local.seconds, signet_s: remote.seconds, bytes_sent: counts.up, bytes_received: counts.down, client_peak_rss: remote.peakRss, server_peak_rss: serverPeak })}\n`);
+
+    await singlePackage({ corpus, genv, direct, signet });
   } finally {
     await signet.stop();
   }

@@ -42,7 +42,7 @@ export function syncDirectory(dir: string): void {
 
 /**
  * Write a command's output to PATH as `gpg -o` does, without ever turning something else into
- * a regular file: a missing path or a regular file is written atomically (writeFileAtomic); a
+ * a regular file: /dev/stdout, /dev/stderr and /dev/fd/N are the process's own descriptors; a missing path or a regular file is written atomically (writeFileAtomic); a
  * character device (/dev/null, /dev/stdout, a terminal) or a FIFO is written through, opened
  * without O_CREAT and with O_NOFOLLOW so a path swapped in between cannot redirect the write; a
  * symbolic link is refused, never followed or replaced (a link planted where a signature is
@@ -50,6 +50,19 @@ export function syncDirectory(dir: string): void {
  * socket or block device is refused.
  */
 export function writeOutputFile(path: string, data: Uint8Array, mode = 0o644): void {
+  // /dev/stdout, /dev/stderr and /dev/fd/N name this process's own descriptors (through links
+  // into /proc): write to the descriptor, as the shell that opened it meant.
+  const fdName = /^(?:\/dev\/(stdout|stderr)|\/dev\/fd\/(\d{1,4})|\/proc\/self\/fd\/(\d{1,4}))$/.exec(path);
+  if (fdName) {
+    const fd = fdName[1] === 'stdout' ? 1 : fdName[1] === 'stderr' ? 2 : Number(fdName[2] ?? fdName[3]);
+    try {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    } catch (cause) {
+      throw new SignetError('FILE_WRITE_FAILED', `cannot write ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, { cause });
+    }
+    return;
+  }
   let st;
   try {
     st = lstatSync(path);

@@ -35,6 +35,12 @@ const DEFAULT_LISTEN = '127.0.0.1:7780';
 
 export async function main(argv: string[]): Promise<void> {
   endQuietlyOnClosedPipe('signet');
+  // `signet --version` alone needs no command definitions (a probe scripts run often).
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
   const base = baseProgram();
   // `signet rpm …` gets the rpm commands only (rpmProgram); every other command line, `--help`
   // and `--version` included, the whole program.

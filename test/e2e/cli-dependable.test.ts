@@ -109,6 +109,12 @@ describe('signet CLI, dependable', () => {
       expect(lstatSync(dev).isCharacterDevice()).toBe(true);
     });
 
+    it('writes -o /dev/stdout to standard output', () => {
+      const r = signet(['sign', '--key', 'rel', '--armor', '-o', '/dev/stdout', join(work, 'f.txt')], { env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
+    });
+
     it('refuses a directory', () => {
       const r = signet(['sign', '--key', 'rel', '-o', work, join(work, 'f.txt')], { env });
       expect(r.status).toBe(1);
@@ -127,14 +133,17 @@ describe('signet CLI, dependable', () => {
     expect(readFileSync(join(work, 'tail.err'), 'utf8')).toBe('');
   });
 
-  it('gives up on a server that accepts and never answers (--timeout, SIGNET_TIMEOUT)', async () => {
+  it('gives up on a server that accepts and never answers (--timeout, SIGNET_TIMEOUT, timeout: in the client configuration)', async () => {
     const sockets: net.Socket[] = [];
     const silent = net.createServer((s) => sockets.push(s));
     const port = await listen(silent);
     try {
+      const config = join(work, 'timeout.yaml');
+      writeFileSync(config, 'timeout: 1s\n');
       for (const [args, extra] of [
         [['--timeout', '1s', 'key', 'list'], {}],
         [['key', 'list'], { SIGNET_TIMEOUT: '500ms' }],
+        [['key', 'list'], { SIGNET_CONFIG: config }],
       ] as const) {
         const r = await signetAsync([...args], { SIGNET_ADDR: `http://127.0.0.1:${port}`, SIGNET_TOKEN: 'x', ...extra });
         expect(r.status).toBe(1);

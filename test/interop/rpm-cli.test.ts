@@ -64,6 +64,8 @@ describe('signet rpm', () => {
       const again = signet(['rpm', 'sign', '--key', 'other', files[0] as string], { env });
       expect(again.status).toBe(1);
       expect(again.stdout + again.stderr).toMatch(/RPM_ALREADY_SIGNED/);
+      // The one line says what to do about it.
+      expect(again.stderr.split('\n')[0]).toMatch(/already has a signature.*; pass --replace to sign it again \(RPM_ALREADY_SIGNED\)$/);
     });
   }
 
