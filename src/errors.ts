@@ -39,6 +39,7 @@ export const ERROR_TABLE = {
   /** The wrapped response is not what the client asked for (wrap substitution). */
   WRAPPING_PATH_MISMATCH: { status: 400, exit: 1 },
   TOKEN_NOT_FOUND: { status: 404, exit: 1 },
+  TOKEN_NOT_RENEWABLE: { status: 400, exit: 1 },
   LAST_ADMIN_TOKEN: { status: 409, exit: 1 },
   LOGIN_RATE_LIMITED: { status: 429, exit: 1 },
   JWT_INVALID: { status: 401, exit: 1 },
