@@ -83,6 +83,8 @@ export const ERROR_TABLE = {
   TLOG_CHECKPOINT_INVALID: { status: 400, exit: 1 },
   TLOG_INCONSISTENT: { status: 409, exit: 1 },
   TLOG_VERIFY_FAILED: { status: 500, exit: 1 },
+  /** `signet log verify-receipt`: the signature or artifact given is not the one the receipt logs. */
+  RECEIPT_MISMATCH: { status: 400, exit: 1 },
 
   // Infrastructure
   STORE_UNAVAILABLE: { status: 503, exit: 1 },
