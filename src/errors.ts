@@ -41,6 +41,7 @@ export const ERROR_TABLE = {
   /** The wrapped response is not what the client asked for (wrap substitution). */
   WRAPPING_PATH_MISMATCH: { status: 400, exit: 1 },
   TOKEN_NOT_FOUND: { status: 404, exit: 1 },
+  TOKEN_NOT_RENEWABLE: { status: 400, exit: 1 },
   LAST_ADMIN_TOKEN: { status: 409, exit: 1 },
   LOGIN_RATE_LIMITED: { status: 429, exit: 1 },
   JWT_INVALID: { status: 401, exit: 1 },
@@ -90,6 +91,8 @@ export const ERROR_TABLE = {
   TLOG_CHECKPOINT_INVALID: { status: 400, exit: 1 },
   TLOG_INCONSISTENT: { status: 409, exit: 1 },
   TLOG_VERIFY_FAILED: { status: 500, exit: 1 },
+  /** `signet log verify-receipt`: the signature or artifact given is not the one the receipt logs. */
+  RECEIPT_MISMATCH: { status: 400, exit: 1 },
 
   // Infrastructure
   STORE_UNAVAILABLE: { status: 503, exit: 1 },

@@ -172,6 +172,49 @@ export function registerAuthCommands(program: Command): void {
   const token = program.command('token').description('list, look up and revoke tokens (by accessor; secrets are never shown)');
 
   token
+    .command('create')
+    .description('create a token bound to policies (admin); prints it once')
+    .requiredOption('--policy <names>', 'policy name, or several separated by commas (repeatable)', (v: string, p: string[] = []) => [...p, ...v.split(',')])
+    .option('--ttl <duration>', 'lifetime, or with --renewable the lifetime each renewal gives (default 20m, at most 32d)')
+    .option('--renewable', 'renewable with `signet token renew` until --max-ttl after creation')
+    .option('--max-ttl <duration>', 'with --renewable: the hard end, counted from creation (default 32d, at most 366d)')
+    .option('--orphan', 'not a child of the token in use: revoking that one leaves this one valid (for a timer made with the first-start admin token)')
+    .option('--display-name <name>', 'shown in token list and the audit log')
+    .action(async (opts: { policy: string[]; ttl?: string; renewable?: boolean; maxTtl?: string; displayName?: string; orphan?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      if (opts.maxTtl !== undefined && !opts.renewable) throw new SignetError('USAGE', '--max-ttl goes with --renewable');
+      const r = await withClient(g, (c) =>
+        c.createToken({
+          policies: opts.policy.map((p) => p.trim()).filter((p) => p !== ''),
+          ...(opts.ttl ? { ttl: opts.ttl } : {}),
+          ...(opts.renewable ? { renewable: true } : {}),
+          ...(opts.orphan ? { orphan: true } : {}),
+          ...(opts.maxTtl ? { max_ttl: opts.maxTtl } : {}),
+          ...(opts.displayName ? { display_name: opts.displayName } : {}),
+        }),
+      );
+      if (g.json) printJson(r);
+      else {
+        printLine(r.token);
+        process.stderr.write(`signet: token ${r.accessor} expires ${r.expires}${r.renewable ? `, renewable until ${r.max_expires}` : ''}\n`);
+      }
+    });
+
+  token
+    .command('renew')
+    .description('extend the token in use (a renewable token, up to its max TTL); the token itself does not change')
+    .option('--increment <duration>', 'new lifetime from now (default: the token\'s TTL)')
+    .action(async (opts: { increment?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await withClient(g, (c) => c.renewSelf(opts.increment ? { increment: opts.increment } : {}));
+      if (g.json) printJson(r);
+      else {
+        printLine(r.expires);
+        if (r.warning) process.stderr.write(`signet: ${r.warning} (${r.max_expires})\n`);
+      }
+    });
+
+  token
     .command('list')
     .description('list tokens by accessor (admin)')
     .option('--all', 'include revoked and expired tokens')

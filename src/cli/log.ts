@@ -7,6 +7,8 @@
 //   proof INDEX                    C2SP tlog-proof receipt for an entry
 //   tail [-n N] [--follow]         recent entries, one line each
 //   monitor --checkpoint-file F    poll; check each new checkpoint is consistent with F; update F
+//   search --since 24h [filters]   who signed what, when (admin; log-search.ts)
+//   verify-receipt RECEIPT         check a receipt offline against a pinned log key (log-search.ts)
 // Registration only; the implementations are in log-run.ts, imported when a command runs.
 import type { Command } from 'commander';
 import { lazyAction } from './lazy.js';
@@ -47,6 +49,27 @@ export function registerLogCommands(program: Command): void {
     .option('-n, --lines <n>', 'how many', '20')
     .option('-f, --follow', 'keep printing new entries')
     .action(lazyAction(async () => (await import('./log-run.js')).logTailAction));
+
+  log
+    .command('search')
+    .description('who signed what, when: log entries in a time window, by key, role, name or kind (admin)')
+    .requiredOption('--since <when>', 'a duration ago (24h, 7d) or an ISO 8601 time')
+    .option('--until <when>', 'end of the window (default: now)')
+    .option('--key <name>', 'a key name or fingerprint')
+    .option('--role <role>', 'the role that asked (a token without a role: its display name)')
+    .option('--name <glob>', 'artifact (or key) name glob, as in policies: * within a path segment, ** across')
+    .option('--kind <kind>', 'detached, clearsign, rpm, yum, apt, pacman, sums, git, or key (key events)')
+    .option('--limit <n>', 'most entries (default 1000, at most 10000)')
+    .action(lazyAction(async () => (await import('./log-search.js')).logSearchAction));
+
+  log
+    .command('verify-receipt')
+    .description('check a receipt (signet log proof, or a sign response with receipt=1) offline against a pinned log key')
+    .argument('<receipt>', 'the receipt file (c2sp.org/tlog-proof@v1)')
+    .option('--log-key <vkey|file>', "the log's verifier key you trust (or SIGNET_LOG_KEY)")
+    .option('--signature <file>', 'also check this detached signature (.sig or .asc) is the logged one')
+    .option('--artifact <file>', 'also check this file has the logged digest')
+    .action(lazyAction(async () => (await import('./log-search.js')).logVerifyReceiptAction));
 
   log
     .command('monitor')

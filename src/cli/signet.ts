@@ -187,10 +187,20 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
           process.stdout.write(`${token.revealString()}\n`);
         },
       });
+      // SIGHUP (systemctl reload, logrotate's postrotate): reopen the audit log.
+      const reopen = (): void => {
+        try {
+          server.reopenAudit();
+        } catch (err) {
+          server.logger.error({ err, event: 'audit.reopen' }, 'cannot reopen the audit log; requests are refused until it can be written');
+        }
+      };
+      process.on('SIGHUP', reopen);
       await new Promise<void>((resolvePromise) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
+          process.off('SIGHUP', reopen);
           void server.close().then(resolvePromise, resolvePromise);
         };
         process.on('SIGINT', stop);

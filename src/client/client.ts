@@ -107,6 +107,17 @@ export interface CreatedToken {
   policies: string[];
   ttl: number;
   expires: string;
+  renewable?: boolean;
+  max_expires?: string;
+}
+
+export interface RenewedToken {
+  accessor: string;
+  policies: string[];
+  ttl: number;
+  expires: string;
+  max_expires: string;
+  warning?: string;
 }
 
 export interface RoleInfo {
@@ -276,8 +287,13 @@ export class SignetClient {
   }
 
   /** POST /v1/auth/token/create (admin): a token bound to the given policies. */
-  createToken(body: { policies: string[]; ttl?: string; display_name?: string }): Promise<CreatedToken> {
+  createToken(body: { policies: string[]; ttl?: string; display_name?: string; renewable?: boolean; max_ttl?: string; orphan?: boolean }): Promise<CreatedToken> {
     return this.requestJson('POST', '/v1/auth/token/create', { json: body });
+  }
+
+  /** POST /v1/auth/token/renew-self: extend the token in use (renewable tokens, up to their max TTL). */
+  renewSelf(body: { increment?: string } = {}): Promise<RenewedToken> {
+    return this.requestJson('POST', '/v1/auth/token/renew-self', { json: body });
   }
 
   // Auth: AppRole roles, secret_ids, login, response wrapping, tokens.

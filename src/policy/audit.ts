@@ -85,12 +85,25 @@ export class FileAuditSink implements AuditSink {
     for (const b of batch) b.resolve();
   }
 
+  /**
+   * Close and reopen the file (SIGHUP, after logrotate moved it away): later records go to a new
+   * file at the same path. The chain goes on across files: an empty new file continues from
+   * the head in memory, so the rotated files and the new one verify together in order
+   * (`signet audit verify --file OLD --file NEW`).
+   */
+  reopen(): void {
+    if (this.#batch.length > 0) this.#flushBatch();
+    this.#closeFd();
+    this.#open();
+  }
+
   #open(): void {
     const fd = openSync(this.#path, 'a', 0o600);
     try {
       const tail = readTail(this.#path);
       this.#torn = tail.torn;
-      if (this.#chainKey !== undefined) this.#head = tail.head;
+      // A file with records gives the head; an empty one (rotated away) keeps the current head.
+      if (this.#chainKey !== undefined && (fstatSync(fd).size > 0 || this.#head.seq === 0)) this.#head = tail.head;
     } catch (err) {
       closeSync(fd);
       throw err;

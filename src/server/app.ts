@@ -23,6 +23,7 @@ import { jwtRoutes } from './routes/jwt.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { createLogRecorder, logRoutes } from './routes/log.js';
+import { logSearchRoutes } from './routes/log-search.js';
 import { midstateRoutes } from './routes/midstate.js';
 import { policyRoutes } from './routes/policies.js';
 import { rpmRoutes } from './routes/rpm.js';
@@ -33,7 +34,7 @@ export { DEFAULT_CONNECTION_LIMITS, DEFAULT_LIMITS, type AppLimits, type Connect
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes, authRoutes, jwtRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, logSearchRoutes, policyRoutes, authRoutes, jwtRoutes];
 
 export interface AppDeps {
   readonly store: Store;

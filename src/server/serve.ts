@@ -52,6 +52,8 @@ export interface RunningServer {
   readonly url: string;
   readonly store: Store;
   readonly logger: Logger;
+  /** Reopen DATA/audit.log (SIGHUP, after rotation); the HMAC chain continues in the new file. */
+  reopenAudit(): void;
   close(): Promise<void>;
 }
 
@@ -150,6 +152,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       url: address,
       store,
       logger,
+      reopenAudit() {
+        audit.reopen();
+        logger.info({ event: 'audit.reopened' }, 'reopened the audit log');
+      },
       async close() {
         await app.close();
         await log.close();

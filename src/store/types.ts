@@ -103,4 +103,9 @@ export interface Store {
   listTokens(): Promise<TokenRecord[]>;
   /** Revoke the token and, transitively, every token whose parent it is. Returns accessors revoked. */
   revokeToken(accessor: string, at: number): Promise<string[]>;
+  /**
+   * Move a live token's expiry to `expiresAt` (renewal). Only a token that is neither revoked
+   * nor expired at `now`, and only later: false when nothing changed.
+   */
+  extendToken(accessor: string, expiresAt: number, now: number): Promise<boolean>;
 }

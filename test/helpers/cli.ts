@@ -50,7 +50,14 @@ export interface ServeProcess {
   readonly token: string;
   readonly stdout: () => string;
   readonly stderr: () => string;
+  /** `running`, or how the process ended (exit code, signal) with the tails of stderr and stdout. */
+  readonly exitReport: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** The last `lines` lines of a captured stream, for failure messages. */
+export function tail(text: string, lines = 15): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
 export async function serveProcess(options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
@@ -86,6 +93,10 @@ export async function serveProcess(options: { dataDir?: string; args?: string[];
     token,
     stdout: () => out,
     stderr: () => err,
+    exitReport: () =>
+      child.exitCode === null && child.signalCode === null
+        ? `pid ${child.pid} running`
+        : `pid ${child.pid} exited (code ${child.exitCode}, signal ${child.signalCode})\n--- stderr tail ---\n${tail(err)}\n--- stdout tail ---\n${tail(out)}`,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);

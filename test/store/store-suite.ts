@@ -123,6 +123,25 @@ export function defineStoreSuite(engine: string, makeFixture: () => Promise<Stor
       expect((await store.getTokenByAccessor('sibling'))?.revokedAt).toBeNull();
     });
 
+    it('extends a live token only, only later, and a cached lookup sees it', async () => {
+      await store.insertToken(tokenRecord('live', { expiresAt: 2_000 }));
+      await store.insertToken(tokenRecord('gone', { expiresAt: 2_000, revokedAt: 1_500 }));
+      await store.insertToken(tokenRecord('old', { expiresAt: 900 }));
+      await store.insertToken(tokenRecord('forever', { expiresAt: null }));
+      const hash = (await store.getTokenByAccessor('live'))!.tokenHash;
+      expect((await store.getTokenByHash(hash))?.expiresAt).toBe(2_000);
+      expect(await store.extendToken('live', 5_000, 1_000)).toBe(true);
+      expect((await store.getTokenByHash(hash))?.expiresAt).toBe(5_000);
+      expect(await store.extendToken('live', 4_000, 1_000)).toBe(false);
+      expect(await store.extendToken('gone', 5_000, 1_000)).toBe(false);
+      expect(await store.extendToken('old', 5_000, 1_000)).toBe(false);
+      expect(await store.extendToken('forever', 5_000, 1_000)).toBe(false);
+      expect(await store.extendToken('nobody', 5_000, 1_000)).toBe(false);
+      store = await f.reopen();
+      expect((await store.getTokenByAccessor('live'))?.expiresAt).toBe(5_000);
+      expect((await store.getTokenByAccessor('forever'))?.expiresAt).toBeNull();
+    });
+
     it('persists keys across reopen', async () => {
       const a = keyRecord('a');
       await store.insertKey(a);

@@ -133,6 +133,15 @@ export class PostgresStore implements Store {
     return rows.map((r) => toToken(r) as TokenRecord);
   }
 
+  async extendToken(accessor: string, expiresAt: number, now: number): Promise<boolean> {
+    const rows = await this.db.query<{ accessor: string }>(
+      `UPDATE tokens SET expires_at = $1 WHERE accessor = $2 AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at > $3 AND expires_at < $1
+       RETURNING accessor`,
+      [expiresAt, accessor, now],
+    );
+    return rows.length > 0;
+  }
+
   async revokeToken(accessor: string, at: number): Promise<string[]> {
     // One statement: the whole subtree is revoked, or (on any failure) none of it.
     const rows = await this.db.query<{ accessor: string }>(

@@ -185,6 +185,16 @@ export class SqliteStore implements Store {
     return this.#run(() => (this.#stmt('SELECT * FROM tokens ORDER BY created_at, accessor').all() as TokenRow[]).map((r) => toToken(r) as TokenRecord));
   }
 
+  async extendToken(accessor: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#tokensByHash.clear();
+    return this.#run(
+      () =>
+        this.#stmt(
+          'UPDATE tokens SET expires_at = ? WHERE accessor = ? AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at > ? AND expires_at < ?',
+        ).run(expiresAt, accessor, now, expiresAt).changes > 0,
+    );
+  }
+
   async revokeToken(accessor: string, at: number): Promise<string[]> {
     this.#tokensByHash.clear();
     return this.#run(() =>
