@@ -7,7 +7,7 @@
 // usual case: RESERVEDSPACE absorbs the signature, as rpmsign does), only bytes 96…(96+n) change,
 // written with one pwrite and fsync; the file size and payload offset stay. Otherwise the file is
 // rewritten through a temp file + fsync + rename. Crash behaviour: docs/rpm.md "Crash safety".
-import { closeSync, fdatasync, fstatSync, fsync, openSync, read, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fdatasync, fstatSync, fsync, openSync, read, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -132,9 +132,14 @@ async function rewriteThroughTemp(fd: number, pkg: PackageOnDisk, newPrefix: Buf
   const dir = dirname(pkg.path);
   const tmp = join(dir, `.${basename(pkg.path)}.${randomBytes(6).toString('hex')}.signet.tmp`);
   const st = fstatSync(fd);
-  const out = openSync(tmp, 'wx', st.mode & 0o7777);
+  // The package's permission bits exactly (fchmod: the umask must not change them), without
+  // set-user-ID, set-group-ID or sticky: the new file belongs to the signing user, so a root
+  // signer would otherwise turn a staging user's 4755 file into a root-owned set-user-ID one.
+  const mode = st.mode & 0o777;
+  const out = openSync(tmp, 'wx', mode);
   let closed = false;
   try {
+    fchmodSync(out, mode);
     writeAllSync(out, newPrefix, 0);
     const chunk = Buffer.allocUnsafe(1024 * 1024);
     let from = pkg.layout.payloadOffset;

@@ -1,13 +1,13 @@
 // Gate, signer and publish edge cases without a server: a fake client signs in-process with a
 // generated key (the interop tests do the same against a real server and real clients).
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignQuery, SignResponse } from '../client/client.js';
 import { armor, canonicalText, clearsignedMessage, generateKey, signDetached, type GeneratedKey } from '../openpgp/index.js';
-import { signAptRelease } from './apt.js';
+import { signAptDist, signAptRelease } from './apt.js';
 import { gateDirectory } from './gate.js';
 import { signPacmanRepo } from './pacman.js';
 import { currentRelease, publish } from './publish.js';
@@ -176,4 +176,24 @@ describe('repository signing and the gate (in-process key)', () => {
     symlinkSync(staging, live);
     await expect(publish(staging, live, { keys: [key.info] })).rejects.toMatchObject({ code: 'USAGE' });
   });
+
+  it('repo sign refuses metadata that is a symbolic link (a private file would be published 0644)', async () => {
+    const d = fresh();
+    const dist = join(d, 'dists/stable');
+    mkdirSync(dist, { recursive: true });
+    const secret = join(d, 'private-release');
+    writeFileSync(secret, RELEASE, { mode: 0o600 });
+    symlinkSync(secret, join(dist, 'Release'));
+    await expect(signAptDist(client, 'k', dist)).rejects.toMatchObject({ code: 'FILE_UNREADABLE' });
+    expect(readdirSync(dist)).toEqual(['Release']);
+    expect(lstatSync(join(dist, 'Release')).isSymbolicLink()).toBe(true);
+    const yum = join(d, 'yum');
+    mkdirSync(join(yum, 'repodata'), { recursive: true });
+    const repomd = join(d, 'private-repomd.xml');
+    writeFileSync(repomd, '<repomd></repomd>\n', { mode: 0o600 });
+    symlinkSync(repomd, join(yum, 'repodata/repomd.xml'));
+    await expect(signYumRepo(client, 'k', yum)).rejects.toMatchObject({ code: 'FILE_UNREADABLE' });
+    expect(readdirSync(join(yum, 'repodata'))).toEqual(['repomd.xml']);
+  });
 });
+
