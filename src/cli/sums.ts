@@ -56,7 +56,7 @@ export function listReleaseFiles(dir: string, recursive: boolean): ListedFile[] 
 }
 
 /** SHA-256 of the regular file that was listed as `file`, read through one descriptor. */
-function hashListed(dir: string, file: ListedFile, progress: (n: number) => void): string {
+export function hashListed(dir: string, file: ListedFile, progress: (n: number) => void): string {
   const path = join(dir, ...file.path.split('/'));
   let fd: number;
   try {
