@@ -1,12 +1,12 @@
 // Gate, signer and publish edge cases without a server: a fake client signs in-process with a
 // generated key (the interop tests do the same against a real server and real clients).
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, createReadStream, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignQuery, SignResponse } from '../client/client.js';
-import { armor, canonicalText, clearsignedMessage, generateKey, signDetached, type GeneratedKey } from '../openpgp/index.js';
+import { armor, buildSignaturePacket, canonicalText, clearsignedMessage, createSignatureHash, generateKey, signDetached, signDigest, type GeneratedKey } from '../openpgp/index.js';
 import { signAptDist, signAptRelease } from './apt.js';
 import { gateDirectory } from './gate.js';
 import { signPacmanRepo } from './pacman.js';
@@ -195,5 +195,22 @@ describe('repository signing and the gate (in-process key)', () => {
     await expect(signYumRepo(client, 'k', yum)).rejects.toMatchObject({ code: 'FILE_UNREADABLE' });
     expect(readdirSync(join(yum, 'repodata'))).toEqual(['repomd.xml']);
   });
-});
 
+  it('a signed file over 2 GiB is verified (read in chunks, not whole)', async () => {
+    const d = fresh();
+    const big = join(d, 'image.iso');
+    // Sparse: 2 GiB + 1 byte on disk costs nothing; hashing it is what the test measures.
+    const fd = openSync(big, 'w');
+    ftruncateSync(fd, 2 ** 31 + 1);
+    closeSync(fd);
+    const params = { type: 0x00, hashAlgorithm: 'sha256', creationTime: Math.floor(Date.now() / 1000), signer: key.info } as const;
+    const h = createSignatureHash(params);
+    for await (const chunk of createReadStream(big, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+    const { hashedArea, digest } = h.finish();
+    const raw = await signDigest(key.privateKey, 'ed25519', 'sha256', digest);
+    writeFileSync(`${big}.sig`, buildSignaturePacket(hashedArea, digest, raw, key.info));
+    const report = await gateDirectory(d, [key.info]);
+    expect(report.findings).toEqual([]);
+    expect(report.checked).toEqual([expect.objectContaining({ path: 'image.iso', kind: 'detached' })]);
+  }, 300_000);
+});
