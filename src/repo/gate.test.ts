@@ -82,11 +82,12 @@ describe('repository signing and the gate (in-process key)', () => {
     expect(readdirSync(d)).toEqual([]);
   });
 
-  it('passes a signed apt dist; flags a binary Release.gpg, a missing Release.gpg and hidden files are skipped', async () => {
+  it('passes a signed apt dist (a hidden temp file is no finding unless every file must be signed); flags a binary Release.gpg and a missing Release.gpg', async () => {
     const d = fresh();
     const dist = await aptDist(d);
     writeFileSync(join(dist, '.Release.abc.tmp'), 'half-written');
     expect((await gateDirectory(d, [key.info])).findings).toEqual([]);
+    expect((await gateDirectory(d, [key.info], { requireSigned: true })).findings).toEqual([expect.objectContaining({ path: 'dists/stable/.Release.abc.tmp', problem: 'UNSIGNED' })]);
     writeFileSync(join(dist, 'Release.gpg'), await signDetached(readFileSync(join(dist, 'Release')), key.privateKey, { type: 0x00, hashAlgorithm: 'sha512', creationTime: 1, signer: key.info }));
     expect((await gateDirectory(d, [key.info])).findings).toEqual([expect.objectContaining({ path: 'dists/stable/Release.gpg', problem: 'MALFORMED' })]);
     rmSync(join(dist, 'Release.gpg'));
