@@ -102,11 +102,14 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientCo
       throw invalid(path, 'holds a token but is readable by group or others (chmod 600, or use token_file)');
     }
     if (c.token_file !== undefined) {
+      const tokenPath = resolve(path, '..', c.token_file);
       try {
-        token = readFileSync(resolve(path, '..', c.token_file), 'utf8').trim();
+        token = readFileSync(tokenPath, 'utf8').trim();
       } catch (err) {
         throw invalid(path, `cannot read token_file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       }
+      // The same rule as for an inline token: a token others can read is not a secret.
+      if ((statSync(tokenPath).mode & 0o077) !== 0) throw invalid(path, `token_file ${c.token_file} is readable by group or others (chmod 600)`);
     }
     let timeout: number | undefined;
     if (c.timeout !== undefined) {

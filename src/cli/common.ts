@@ -1,5 +1,5 @@
 // Shared CLI plumbing: global options, the client, output (human or --json), errors, progress.
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SignetError } from '../errors.js';
 import { SignetClient } from '../client/client.js';
@@ -25,17 +25,23 @@ export function dataDir(g: GlobalOptions): string {
 }
 
 /**
- * The token: --token, else SIGNET_TOKEN, else the client configuration file's, else the
- * first-start admin token in DATA/admin-token when this user can read it (the operator on the
- * server host, as with Vault's ~/.vault-token).
+ * The token: --token, else SIGNET_TOKEN, else the client configuration file's, else (for the
+ * `signet` command only, `dataToken`) the first-start admin token in DATA/admin-token when it is
+ * this user's own file that nobody else can read (the operator on the server host, as with
+ * Vault's ~/.vault-token). signet-gpg passes dataToken false: it runs in build directories, and a
+ * file beside an artifact must never configure the signer.
  */
-export function resolveToken(g: GlobalOptions, config: () => ClientConfig = loadClientConfig): string | undefined {
+export function resolveToken(g: GlobalOptions, config: () => ClientConfig = loadClientConfig, dataToken = true): string | undefined {
   const explicit = g.token ?? process.env.SIGNET_TOKEN;
   if (explicit !== undefined && explicit !== '') return explicit.trim();
   const configured = config().token;
   if (configured !== undefined) return configured;
+  if (!dataToken) return undefined;
+  const path = join(dataDir(g), 'admin-token');
   try {
-    return readFileSync(join(dataDir(g), 'admin-token'), 'utf8').trim();
+    const st = lstatSync(path);
+    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) return undefined;
+    return readFileSync(path, 'utf8').trim();
   } catch {
     return undefined;
   }
@@ -45,10 +51,10 @@ export function resolveToken(g: GlobalOptions, config: () => ClientConfig = load
  * Flags, then SIGNET_* variables, then the client configuration file (read once, only if needed).
  * `anonymous`: send no token at all (login presents its own credentials).
  */
-export function makeClient(g: GlobalOptions, extra: { correlationId?: string; anonymous?: boolean } = {}): SignetClient {
+export function makeClient(g: GlobalOptions, extra: { correlationId?: string; anonymous?: boolean; dataToken?: boolean } = {}): SignetClient {
   let cached: ClientConfig | undefined;
   const config = () => (cached ??= loadClientConfig());
-  const token = extra.anonymous ? undefined : resolveToken(g, config);
+  const token = extra.anonymous ? undefined : resolveToken(g, config, extra.dataToken ?? true);
   // An empty variable counts as unset, as for SIGNET_TOKEN.
   const caFile = g.caFile ?? (process.env.SIGNET_CA_FILE || config().caFile);
   const timeout =

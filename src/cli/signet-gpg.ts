@@ -21,7 +21,7 @@ import { writeOutputFile } from '../fsutil.js';
 import { HASH_ID, pkAlgorithmId } from '../openpgp/public-key.js';
 import type { KeyInfo, SignetClient } from '../client/client.js';
 import { loadClientConfig } from './client-config.js';
-import { makeClient, regularFileSize } from './common.js';
+import { makeClient, readInputFile, regularFileSize } from './common.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
 import { SUPPORTED_SUBSET, isVerification, parseGpgArgs, type GpgCommand } from './gpg/args.js';
 import { isKeyName, selectKey } from './gpg/keys.js';
@@ -76,7 +76,9 @@ function report(err: unknown): number {
 }
 
 function client(): SignetClient {
-  return makeClient({});
+  // Never DATA/admin-token (./.signet by default): signet-gpg runs inside build trees, where a
+  // file beside the artifact must not choose the token.
+  return makeClient({}, { dataToken: false });
 }
 
 async function listKeys(command: Extract<GpgCommand, { op: 'list' }>): Promise<void> {
@@ -199,13 +201,21 @@ async function sign(command: SignCommand): Promise<void> {
   const c = client();
   try {
     const key = await resolveKey(c, command.keySpec);
-    const source: AsyncIterable<Buffer> = fromStdin ? (process.stdin as AsyncIterable<Buffer>) : createReadStream(command.input!);
+    const { PublicKeyCache, checkCleartext, checkDetached, checkDetachedStream, teeInto } = await import('./signature-check.js');
+    // Fetched alongside the signing request; the signature is verified with it before writing.
+    const publicKeys = new PublicKeyCache(c).get(key.name);
+    publicKeys.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+    const kept: Buffer[] = [];
+    const source: AsyncIterable<Buffer> = fromStdin ? teeInto(process.stdin as AsyncIterable<Buffer>, kept) : createReadStream(command.input!);
     const { head, body } = await peek(source, PEEK_BYTES);
     if (key.info) status.line(`KEY_CONSIDERED ${key.info.fingerprint} 2`);
 
     let signed: Signed;
     if (command.mode === 'detached' && !command.armor && fromStdin && head.subarray(0, RPM_HEADER_MAGIC.length).equals(RPM_HEADER_MAGIC)) {
-      signed = await signRpmHeader(c, key.name, await readAll(body, MAX_RPM_HEADER_BYTES));
+      const header = await readAll(body, MAX_RPM_HEADER_BYTES);
+      signed = await signRpmHeader(c, key.name, header);
+      // rpm's header signature is a detached 0x00 signature over the main header's bytes.
+      checkDetached(header, signed.output, await publicKeys, 'the RPM header', key.name);
     } else {
       const git = command.mode === 'detached' ? gitPayloadName(head) : undefined;
       const pacman = command.mode === 'detached' && !fromStdin ? pacmanName(command.input!) : undefined;
@@ -219,8 +229,13 @@ async function sign(command: SignCommand): Promise<void> {
       );
       const text = command.mode === 'clear' ? response.cleartext : command.armor ? response.armored : undefined;
       if (command.armor && text === undefined) throw new SignetError('INTERNAL', 'the server returned no armored signature');
+      const output = text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(response.signature, 'base64');
+      const what = fromStdin ? 'standard input' : command.input!;
+      if (command.mode === 'clear') checkCleartext(output.toString('utf8'), fromStdin ? Buffer.concat(kept) : readInputFile(command.input!), await publicKeys, what, key.name);
+      else if (fromStdin) checkDetached(Buffer.concat(kept), output, await publicKeys, what, key.name);
+      else await checkDetachedStream(() => createReadStream(command.input!), output, await publicKeys, what, key.name);
       signed = {
-        output: text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(response.signature, 'base64'),
+        output,
         fingerprint: response.fingerprint,
         algorithm: response.algorithm,
         hashAlgorithm: response.hash_algorithm,
@@ -289,8 +304,16 @@ export function findRealGpg(self: string | undefined = process.argv[1]): string 
   return undefined;
 }
 
+/** Set in the real gpg's environment: a `gpg` on PATH that is a wrapper calling signet-gpg again
+ *  would otherwise start one process after another without end. */
+const HANDOFF_MARK = 'SIGNET_GPG_HANDED_OFF';
+
 /** Hand a verification to the real gpg with the same arguments and file descriptors. */
 function runRealGpg(args: string[]): number {
+  if (process.env[HANDOFF_MARK] !== undefined) {
+    process.stderr.write('signet-gpg: the gpg found on PATH runs signet-gpg again; refusing to hand off a second time (put GnuPG first on PATH)\n');
+    return 2;
+  }
   const gpg = findRealGpg();
   if (gpg === undefined) {
     process.stderr.write('signet-gpg: --verify needs GnuPG installed (gpg on PATH); signet-gpg itself only signs\n');
@@ -304,7 +327,7 @@ function runRealGpg(args: string[]): number {
     if (Number.isInteger(fd) && fd > maxFd && fd < 64) maxFd = fd;
   });
   const stdio = Array.from({ length: maxFd + 1 }, (_, i) => i);
-  const r = spawnSync(gpg, args, { stdio });
+  const r = spawnSync(gpg, args, { stdio, env: { ...process.env, [HANDOFF_MARK]: '1' } });
   if (r.error) {
     process.stderr.write(`signet-gpg: cannot run ${gpg}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}\n`);
     return 2;

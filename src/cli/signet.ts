@@ -322,6 +322,10 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       // Midstate for regular files above the threshold; a cleartext signature canonicalises the
       // whole text on the server, and standard input has no size to decide on.
       const midstate = opts.midstate && !opts.clearsign && length !== undefined && length > threshold;
+      // The key's public key first: the signature is verified before anything is written.
+      const { PublicKeyCache, checkCleartext, checkDetached, checkDetachedStream, teeInto } = await import('./signature-check.js');
+      const publicKeys = await withClient(g, (c) => new PublicKeyCache(c).get(key));
+      const kept: Buffer[] = [];
       let response: SignResponse;
       let bytesSent: number | undefined;
       if (midstate) {
@@ -334,7 +338,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         response = result.response;
         bytesSent = result.bytesSent;
       } else {
-        const stream = fromStdin ? Readable.from(process.stdin) : createReadStream(file);
+        const stream = fromStdin ? Readable.from(teeInto(process.stdin, kept)) : createReadStream(file);
         response = await withClient(g, (c) =>
           c.sign(
             key,
@@ -355,6 +359,10 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         : armored
           ? Buffer.from(response.armored ?? '', 'utf8')
           : Buffer.from(response.signature, 'base64');
+      const what = fromStdin ? 'standard input' : file;
+      if (opts.clearsign) checkCleartext(output.toString('utf8'), fromStdin ? Buffer.concat(kept) : readInputFile(file), publicKeys, what, key);
+      else if (fromStdin) checkDetached(Buffer.concat(kept), output, publicKeys, what, key);
+      else await checkDetachedStream(() => createReadStream(file), output, publicKeys, what, key);
       const out = opts.output ?? (fromStdin ? '-' : `${file}${armored ? '.asc' : '.sig'}`);
       if (out === '-') process.stdout.write(output);
       else writeOutputFile(out, output, 0o644);

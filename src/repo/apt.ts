@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { SignetError } from '../errors.js';
 import { CheckedSigner, type RepoSignClient } from './signer.js';
-import { readFileLimited, writeFilesAtomic } from './files.js';
+import { readSigningInput, writeFilesAtomic } from './files.js';
 
 /** Largest Release file accepted (Debian's main archive Release is ~150 KiB). */
 export const RELEASE_MAX_BYTES = 16 * 1024 * 1024;
@@ -168,6 +168,6 @@ export async function signAptRelease(client: RepoSignClient, key: string, releas
 
 /** `signet repo sign apt DIST_DIR`: DIST_DIR/Release -> InRelease + Release.gpg. */
 export async function signAptDist(client: RepoSignClient, key: string, distDir: string, options: AptSignOptions = {}): Promise<AptSignResult> {
-  const release = readFileLimited(join(distDir, 'Release'), RELEASE_MAX_BYTES);
+  const release = readSigningInput(join(distDir, 'Release'), RELEASE_MAX_BYTES);
   return signAptRelease(client, key, release, distDir, options);
 }

@@ -2,7 +2,7 @@
 // content is written and fsynced to a temp file first, then the renames follow one another and
 // the directory is synced once. A failure before the renames changes nothing. Readers that need
 // the whole set switched at once read through `signet publish` (a symlink swap).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SignetError } from '../errors.js';
@@ -61,3 +61,36 @@ export function readFileLimited(path: string, maxBytes: number): Buffer {
     throw new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }
+
+/**
+ * Reads a file that is about to be signed and published: a regular file, never through a
+ * symbolic link (a Release linked to a private 0600 file would otherwise be sent to the server
+ * and written back 0644 beside its signatures), opened without blocking (a FIFO is refused, not
+ * waited on), at most `maxBytes`.
+ */
+export function readSigningInput(path: string, maxBytes: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new SignetError('FILE_UNREADABLE', `${path} is a symbolic link; sign the file itself`);
+    throw new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${code ?? 'error'}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new SignetError('FILE_UNREADABLE', `${path} is not a regular file`);
+    if (st.size > maxBytes) throw new SignetError('BODY_TOO_LARGE', `${path} is larger than ${maxBytes} bytes`);
+    const out = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < out.length) {
+      const n = readSync(fd, out, off, out.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return out.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+

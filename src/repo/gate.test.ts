@@ -1,13 +1,13 @@
 // Gate, signer and publish edge cases without a server: a fake client signs in-process with a
 // generated key (the interop tests do the same against a real server and real clients).
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, createReadStream, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignQuery, SignResponse } from '../client/client.js';
-import { armor, canonicalText, clearsignedMessage, generateKey, signDetached, type GeneratedKey } from '../openpgp/index.js';
-import { signAptRelease } from './apt.js';
+import { armor, buildSignaturePacket, canonicalText, clearsignedMessage, createSignatureHash, generateKey, signDetached, signDigest, type GeneratedKey } from '../openpgp/index.js';
+import { signAptDist, signAptRelease } from './apt.js';
 import { gateDirectory } from './gate.js';
 import { signPacmanRepo } from './pacman.js';
 import { currentRelease, publish } from './publish.js';
@@ -82,11 +82,12 @@ describe('repository signing and the gate (in-process key)', () => {
     expect(readdirSync(d)).toEqual([]);
   });
 
-  it('passes a signed apt dist; flags a binary Release.gpg, a missing Release.gpg and hidden files are skipped', async () => {
+  it('passes a signed apt dist (a hidden temp file is no finding unless every file must be signed); flags a binary Release.gpg and a missing Release.gpg', async () => {
     const d = fresh();
     const dist = await aptDist(d);
     writeFileSync(join(dist, '.Release.abc.tmp'), 'half-written');
     expect((await gateDirectory(d, [key.info])).findings).toEqual([]);
+    expect((await gateDirectory(d, [key.info], { requireSigned: true })).findings).toEqual([expect.objectContaining({ path: 'dists/stable/.Release.abc.tmp', problem: 'UNSIGNED' })]);
     writeFileSync(join(dist, 'Release.gpg'), await signDetached(readFileSync(join(dist, 'Release')), key.privateKey, { type: 0x00, hashAlgorithm: 'sha512', creationTime: 1, signer: key.info }));
     expect((await gateDirectory(d, [key.info])).findings).toEqual([expect.objectContaining({ path: 'dists/stable/Release.gpg', problem: 'MALFORMED' })]);
     rmSync(join(dist, 'Release.gpg'));
@@ -176,4 +177,41 @@ describe('repository signing and the gate (in-process key)', () => {
     symlinkSync(staging, live);
     await expect(publish(staging, live, { keys: [key.info] })).rejects.toMatchObject({ code: 'USAGE' });
   });
+
+  it('repo sign refuses metadata that is a symbolic link (a private file would be published 0644)', async () => {
+    const d = fresh();
+    const dist = join(d, 'dists/stable');
+    mkdirSync(dist, { recursive: true });
+    const secret = join(d, 'private-release');
+    writeFileSync(secret, RELEASE, { mode: 0o600 });
+    symlinkSync(secret, join(dist, 'Release'));
+    await expect(signAptDist(client, 'k', dist)).rejects.toMatchObject({ code: 'FILE_UNREADABLE' });
+    expect(readdirSync(dist)).toEqual(['Release']);
+    expect(lstatSync(join(dist, 'Release')).isSymbolicLink()).toBe(true);
+    const yum = join(d, 'yum');
+    mkdirSync(join(yum, 'repodata'), { recursive: true });
+    const repomd = join(d, 'private-repomd.xml');
+    writeFileSync(repomd, '<repomd></repomd>\n', { mode: 0o600 });
+    symlinkSync(repomd, join(yum, 'repodata/repomd.xml'));
+    await expect(signYumRepo(client, 'k', yum)).rejects.toMatchObject({ code: 'FILE_UNREADABLE' });
+    expect(readdirSync(join(yum, 'repodata'))).toEqual(['repomd.xml']);
+  });
+
+  it('a signed file over 2 GiB is verified (read in chunks, not whole)', async () => {
+    const d = fresh();
+    const big = join(d, 'image.iso');
+    // Sparse: 2 GiB + 1 byte on disk costs nothing; hashing it is what the test measures.
+    const fd = openSync(big, 'w');
+    ftruncateSync(fd, 2 ** 31 + 1);
+    closeSync(fd);
+    const params = { type: 0x00, hashAlgorithm: 'sha256', creationTime: Math.floor(Date.now() / 1000), signer: key.info } as const;
+    const h = createSignatureHash(params);
+    for await (const chunk of createReadStream(big, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+    const { hashedArea, digest } = h.finish();
+    const raw = await signDigest(key.privateKey, 'ed25519', 'sha256', digest);
+    writeFileSync(`${big}.sig`, buildSignaturePacket(hashedArea, digest, raw, key.info));
+    const report = await gateDirectory(d, [key.info]);
+    expect(report.findings).toEqual([]);
+    expect(report.checked).toEqual([expect.objectContaining({ path: 'image.iso', kind: 'detached' })]);
+  }, 300_000);
 });

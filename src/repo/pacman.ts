@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { SignetError } from '../errors.js';
 import { syncDirectory } from '../fsutil.js';
 import { CheckedSigner, type RepoSignClient } from './signer.js';
-import { readFileLimited, writeFilesAtomic } from './files.js';
+import { readSigningInput, writeFilesAtomic } from './files.js';
 
 /** pacman databases of real distributions are a few MiB; refuse anything absurd. */
 export const PACMAN_DB_MAX_BYTES = 512 * 1024 * 1024;
@@ -87,7 +87,7 @@ export async function signPacmanRepo(client: RepoSignClient, key: string, dbPath
     const file = `${prefix}.${kind}.${suffix}`;
     const archive = join(dir, file);
     if (kind === 'files' && !exists(archive)) continue;
-    const bytes = readFileLimited(archive, PACMAN_DB_MAX_BYTES);
+    const bytes = readSigningInput(archive, PACMAN_DB_MAX_BYTES);
     if (bytes.length === 0) throw new SignetError('BODY_EMPTY', `${archive} is empty`);
     const sig = await signer.detached(bytes, 'pacman', file, { armor: false });
     if (sig.packet.length > PACMAN_SIG_MAX_BYTES) throw new SignetError('INTERNAL', 'the signature is larger than pacman accepts');

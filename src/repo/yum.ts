@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { SignetError } from '../errors.js';
 import { CheckedSigner, type RepoSignClient } from './signer.js';
-import { readFileLimited, writeFilesAtomic } from './files.js';
+import { readSigningInput, writeFilesAtomic } from './files.js';
 
 export const REPOMD_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -90,7 +90,7 @@ function firstElement(text: string, name: string): { tag: string; content: strin
 /** `signet repo sign yum DIR`: DIR/repodata/repomd.xml -> repomd.xml.asc. */
 export async function signYumRepo(client: RepoSignClient, key: string, dir: string): Promise<YumSignResult> {
   const repomd = join(dir, 'repodata', 'repomd.xml');
-  const bytes = readFileLimited(repomd, REPOMD_MAX_BYTES);
+  const bytes = readSigningInput(repomd, REPOMD_MAX_BYTES);
   if (bytes.length === 0) throw new SignetError('BODY_EMPTY', `${repomd} is empty`);
   repomdEntries(bytes.toString('utf8'));
   const signer = new CheckedSigner(client, key);

@@ -4,7 +4,7 @@
 // otherwise through a temp file + fsync + rename. Shared by `signet rpm sign`, `signet rpm
 // verify`, `signet pulp` and the publish gate (src/repo/gate.ts). Crash behaviour:
 // docs/formats.md "Rebuilding the signature header in place"; the file is either the old one or the signed one.
-import { closeSync, fdatasync, fstatSync, fsync, openSync, read, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fdatasync, fstatSync, fsync, openSync, read, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -121,9 +121,14 @@ async function rewriteThroughTemp(fd: number, pkg: PackageOnDisk, newPrefix: Buf
   const dir = dirname(pkg.path);
   const tmp = join(dir, `.${basename(pkg.path)}.${randomBytes(6).toString('hex')}.signet.tmp`);
   const st = fstatSync(fd);
-  const out = openSync(tmp, 'wx', st.mode & 0o7777);
+  // The package's permission bits exactly (fchmod: the umask must not change them), without
+  // set-user-ID, set-group-ID or sticky: the new file belongs to the signing user, so a root
+  // signer would otherwise turn a staging user's 4755 file into a root-owned set-user-ID one.
+  const mode = st.mode & 0o777;
+  const out = openSync(tmp, 'wx', mode);
   let closed = false;
   try {
+    fchmodSync(out, mode);
     writeAllSync(out, newPrefix, 0);
     const chunk = Buffer.allocUnsafe(1024 * 1024);
     let from = pkg.layout.payloadOffset;

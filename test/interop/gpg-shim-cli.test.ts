@@ -1,7 +1,8 @@
 // signet-gpg's own behaviour around the tools: the version line debsign parses, verification
 // handed to the real gpg (and a clear error, not a loop, when the only `gpg` on PATH is the shim
 // itself), and the client configuration file for callers that pass no SIGNET_* variables.
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
@@ -67,5 +68,59 @@ describe('signet-gpg command line', () => {
     const bad = run(SHIM, ['--detach-sign', '-u', s.keys.rsa.name, file], { env: { SIGNET_CONFIG: inline, SIGNET_ADDR: '', SIGNET_TOKEN: '' } });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('CONFIG_INVALID');
+  });
+
+  it('a gpg on PATH that runs signet-gpg again: one hand-off, then a clear refusal, not a process per call', () => {
+    const bin = join(s.dir, 'wrapper-bin');
+    mkdirSync(bin);
+    // The wrapper counts how deep it is; past 5 it stops the chain itself (what an unbounded loop
+    // would otherwise reach) and says so.
+    writeFileSync(
+      join(bin, 'gpg'),
+      `#!/bin/sh\nDEPTH=$((\${WRAP_DEPTH:-0} + 1)); export WRAP_DEPTH=$DEPTH\nif [ $DEPTH -gt 5 ]; then echo runaway >&2; exit 99; fi\nexec "${process.execPath}" "${SHIM}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = run(SHIM, ['--verify', 'x.sig', 'x'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.stderr).not.toContain('runaway');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('refusing to hand off a second time');
+  });
+
+  it('a token_file others can read is refused, as an inline token is', () => {
+    const tokenFile = join(s.dir, 'open-token');
+    writeFileSync(tokenFile, `${s.env.SIGNET_TOKEN}\n`);
+    chmodSync(tokenFile, 0o644);
+    const config = join(s.dir, 'open-token.yaml');
+    writeFileSync(config, `addr: ${s.env.SIGNET_ADDR}\ntoken_file: ${tokenFile}\n`);
+    const file = join(s.dir, 'open-token.txt');
+    writeFileSync(file, 'x\n');
+    const r = run(SHIM, ['--detach-sign', '-u', s.keys.ed.name, file], { env: { SIGNET_CONFIG: config, SIGNET_ADDR: '', SIGNET_TOKEN: '' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('CONFIG_INVALID');
+    expect(r.stderr).toContain('readable by group or others');
+    expect(existsSync(`${file}.sig`)).toBe(false);
+    chmodSync(tokenFile, 0o600);
+    expect(run(SHIM, ['--detach-sign', '-u', s.keys.ed.name, file], { env: { SIGNET_CONFIG: config, SIGNET_ADDR: '', SIGNET_TOKEN: '' } }).status).toBe(0);
+  });
+
+  it('./.signet/admin-token beside an artifact never configures signet-gpg', () => {
+    // A build directory holding a .signet/admin-token (here even a valid one, the file's owner's
+    // own, mode 0600): signet-gpg run there with no token configured must not pick it up.
+    const build = join(s.dir, 'build-dir');
+    mkdirSync(join(build, '.signet'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(build, '.signet', 'admin-token'), `${s.env.SIGNET_TOKEN}\n`, { mode: 0o600 });
+    writeFileSync(join(build, 'artifact.tar.gz'), 'artifact\n');
+    const home = join(s.dir, 'empty-home');
+    mkdirSync(home, { recursive: true });
+    const env = { SIGNET_ADDR: s.env.SIGNET_ADDR as string, SIGNET_TOKEN: '', SIGNET_CONFIG: '', HOME: home, XDG_CONFIG_HOME: '' };
+    const r = spawnSync(SHIM, ['--detach-sign', '-u', s.keys.ed.name, 'artifact.tar.gz'], { cwd: build, env: { ...process.env, ...env }, encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/UNAUTHENTICATED|TOKEN/);
+    expect(existsSync(join(build, 'artifact.tar.gz.sig'))).toBe(false);
+    // The signet command on the server host still uses DATA/admin-token (README), when it is the
+    // user's own file that nobody else can read.
+    expect(signet(['key', 'list'], { cwd: build, env: { SIGNET_ADDR: s.env.SIGNET_ADDR as string, HOME: home } }).status).toBe(0);
+    chmodSync(join(build, '.signet', 'admin-token'), 0o644);
+    expect(signet(['key', 'list'], { cwd: build, env: { SIGNET_ADDR: s.env.SIGNET_ADDR as string, HOME: home } }).status).not.toBe(0);
   });
 });

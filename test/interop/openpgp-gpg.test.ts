@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   armor,
   canonicalText,
+  dearmor,
+  parseTransferablePublicKey,
+  verifyDetachedStream,
   clearsignedMessage,
   defaultHash,
   generateKey,
@@ -162,3 +165,29 @@ test.each(['rsa-plain', 'ed25519-plain', 'rsa-protected', 'ed25519-protected'])(
       home.close();
     }
   });
+
+describe('verifyDetachedStream over signatures gpg made', () => {
+  test.each(['ed25519', 'rsa4096'] as const)('%s: binary and text-mode detached signatures verify chunk by chunk; tampering does not', async (algo) => {
+    const uid = `gpg-made ${algo} <${algo}@stream.test.invalid>`;
+    const made = gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', uid, algo, 'sign', 'never']);
+    expect(made.status, made.stderr).toBe(0);
+    const exported = gpg.run(['--armor', '--export', uid]).stdout;
+    const info = parseTransferablePublicKey(dearmor(exported).bytes).info;
+    const data = Buffer.from(`line one\r\nline two  \n${`${'x'.repeat(99)}\r\n`.repeat(1000)}last`);
+    const chunks = (bytes: Buffer) => async function* () {
+      // Odd chunk sizes, so a CR and its LF fall in different chunks too.
+      for (let i = 0, n = 9; i < bytes.length; i += n, n = n === 9 ? 10 : 9) yield bytes.subarray(i, i + n);
+    };
+    for (const textMode of [false, true]) {
+      const sig = gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '-u', uid, '--armor', ...(textMode ? ['--textmode'] : []), '--detach-sign'], data);
+      expect(sig.status, sig.stderr).toBe(0);
+      const signature = Buffer.from(sig.stdout);
+      const good = await verifyDetachedStream(chunks(data), signature, [info]);
+      expect(good, `text mode ${textMode}`).toMatchObject({ ok: true });
+      if (good.ok) expect(good.signature.type).toBe(textMode ? 0x01 : 0x00);
+      const tampered = Buffer.concat([data, Buffer.from('!')]);
+      expect(await verifyDetachedStream(chunks(tampered), signature, [info])).toEqual({ ok: false, reason: 'BAD_SIGNATURE' });
+      expect(await verifyDetachedStream(chunks(data), signature, [foreign.info])).toEqual({ ok: false, reason: 'NO_PUBKEY' });
+    }
+  }, 120_000);
+});

@@ -3,7 +3,7 @@
 // refused without --replace, every signature in the log, and kill -9 mid-batch leaves every
 // package either original or fully signed.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
@@ -127,11 +127,15 @@ describe('signet rpm', () => {
     expect(built.status, built.stderr).toBe(0);
     const file = join(dir, 'top', 'RPMS', 'noarch', 'pkg-noreserve-1.0-1.noarch.rpm');
     const before = statSync(file).size;
+    // Its permission bits are kept exactly (group write included, whatever the umask); a
+    // set-user-ID bit is not (the rewritten file belongs to the signer, root here).
+    chmodSync(file, 0o4664);
     const r = signet(['rpm', 'sign', '--key', 'rel-rsa', '--json', file], { env });
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as { files: { status: string; in_place?: boolean }[] };
     expect(summary.files[0]).toMatchObject({ status: 'signed', in_place: false });
     expect(statSync(file).size).toBeGreaterThan(before);
+    expect(statSync(file).mode & 0o7777).toBe(0o664);
     expect(readdirSync(join(dir, 'top', 'RPMS', 'noarch'))).toEqual(['pkg-noreserve-1.0-1.noarch.rpm']);
     const check = run('rpmkeys', ['--dbpath', rpmdb('no-reserve', keyFiles['rel-rsa'] as string), '-Kv', file]);
     expect(check.status, check.stdout + check.stderr).toBe(0);

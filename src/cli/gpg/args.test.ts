@@ -46,6 +46,31 @@ describe('parseGpgArgs', () => {
     expect(isVerification(['--keyid-format=long', '--status-fd=1', '--verify', 'sig', '-'])).toBe(true);
     expect(isVerification(['-b', '--', '--verify'])).toBe(false);
   });
+
+  it('--verify as the value of another option is not a verification (parsed as gpg does)', () => {
+    // Each of these signs with a key (or writes to a file) called --verify: it must reach
+    // signet's own parser, never the local gpg.
+    for (const args of [
+      ['-u', '--verify', '-bsa', 'file'],
+      ['--local-user', '--verify', '--detach-sign', 'file'],
+      ['-bsau', '--verify', 'file'],
+      ['-bso', '--verify', 'file'],
+      ['--output', '--verify', '-bs', 'file'],
+      ['--default-key', '--verify', '-bs', 'file'],
+      ['--status-fd', '--verify', '-bs', 'file'],
+      ['--keyring', '--verify', '-bs', 'file'],
+    ]) {
+      expect(isVerification(args), args.join(' ')).toBe(false);
+    }
+    expect(parseGpgArgs(['-u', '--verify', '-bsa', 'file'])).toMatchObject({ op: 'sign', keySpec: '--verify', input: 'file' });
+    // The same option given its value inline, and --verify as a command after it.
+    expect(isVerification(['-uKEY', '--verify', 'sig', 'file'])).toBe(true);
+    expect(isVerification(['--local-user=KEY', '--verify', 'sig'])).toBe(true);
+    expect(isVerification(['--no-default-keyring', '--keyring', 'k.gpg', '--verify', 'sig'])).toBe(true);
+    // After an option gpg may read a value for, --verify is ambiguous: refused, not guessed.
+    expect(() => isVerification(['--frobnicate', '--verify', 'sig'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(isVerification(['--frobnicate=1', '--verify', 'sig'])).toBe(true);
+  });
   it('refuses what it does not implement, with USAGE (exit 2)', () => {
     expect(usage(() => parseGpgArgs(['--sign-with', 'x', '-b', 'f']))).toBe('USAGE');
     expect(usage(() => parseGpgArgs(['-s', 'f']))).toBe('USAGE'); // inline signed message

@@ -114,11 +114,71 @@ function unsupported(what: string): SignetError {
   return new SignetError('USAGE', `${what} is not supported; signet-gpg supports: ${SUPPORTED_SUBSET}`);
 }
 
-/** True when gpg would verify: then the command line is handed to the real gpg unchanged. */
+/** Value-taking gpg options that verification command lines carry besides the signing ones
+ *  above (git, rpm, dpkg-source, debsig and their documentation use these). */
+const VERIFY_VALUE_OPTIONS = new Set([
+  'keyring',
+  'primary-keyring',
+  'trustdb-name',
+  'trust-model',
+  'verify-options',
+  'weak-digest',
+  'logger-fd',
+  'logger-file',
+  'attribute-fd',
+  'command-fd',
+  'keyserver',
+  'keyserver-options',
+  'auto-key-locate',
+  'trusted-key',
+  'log-file',
+  'options',
+  'compliance',
+  'display-charset',
+]);
+
+/** gpg's short options that take a value (gpg.c: -u, -o, -r, -R, -f, -F, -N, -z). */
+const SHORT_VALUE_LETTERS = new Set(['u', 'o', 'r', 'R', 'f', 'F', 'N', 'z']);
+
+/** Flags (no value) seen on verification command lines. */
+const VERIFY_FLAGS = new Set(['no-default-keyring', 'always-trust', 'auto-key-retrieve', 'no-auto-key-retrieve', 'no-options', 'enable-special-filenames', 'with-key-data']);
+
+/**
+ * True when gpg would verify: then the command line is handed to the real gpg unchanged. Parsed
+ * as gpg does: `--verify` counts only where an option is expected, not as the value of one
+ * (`-u --verify -bsa FILE` signs with a key called --verify; taking it for a verification would
+ * hand signing to the local gpg and its keys). A `--verify` right after an option this table
+ * does not know, given without `=VALUE`, could be either: refused rather than guessed.
+ */
 export function isVerification(args: readonly string[]): boolean {
-  for (const a of args) {
-    if (a === '--') return false;
-    if (a === '--verify') return true;
+  let unknownBefore: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return false;
+    const afterUnknown = unknownBefore;
+    unknownBefore = undefined;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const rawName = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      if (rawName === 'verify') {
+        if (eq !== -1) throw new SignetError('USAGE', '--verify takes no value');
+        if (afterUnknown !== undefined) throw new SignetError('USAGE', `cannot tell whether --verify is the value of --${afterUnknown}; write --${afterUnknown}=VALUE`);
+        return true;
+      }
+      const name = ALIASES[rawName] ?? rawName;
+      if (eq !== -1) continue;
+      if (VALUE_OPTIONS.has(name) || VERIFY_VALUE_OPTIONS.has(name)) i++; // its value, whatever it looks like
+      else if (!FLAG_OPTIONS.has(name) && !VERIFY_FLAGS.has(name)) unknownBefore = rawName;
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1) {
+      for (let j = 1; j < arg.length; j++) {
+        if (SHORT_VALUE_LETTERS.has(arg[j]!)) {
+          if (j === arg.length - 1) i++; // -u KEY: the next argument is the value
+          break; // -uKEY: the rest of this one is
+        }
+      }
+    }
   }
   return false;
 }
