@@ -1,7 +1,8 @@
 // The server as an unauthenticated (or barely authenticated) attacker meets it: globs that would
 // backtrack, bodies sent before any token is shown, slow and idle connections, two credentials
 // in one request, repeated JSON names, secrets typed into the role field of a login.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -255,4 +256,21 @@ describe('hardening: slow and idle connections', () => {
     await sleep(200);
     expect((await api(t, 'GET', '/healthz')).status).toBe(200);
   }, 30_000);
+});
+
+describe('hardening: a lost master key', () => {
+  it('refuses to start when master.key is missing but the store holds sealed keys, and writes no new one', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'signet-test-')), 'data');
+    try {
+      const first = await startTestServer({ dataDir });
+      const r = await api(first, 'POST', '/v1/keys', { token: first.adminToken, json: { name: 'rel', algorithm: 'ed25519', user_id: 'rel <rel@example.org>' } });
+      expect(r.status, r.text).toBe(201);
+      await first.close();
+      rmSync(join(dataDir, 'master.key'));
+      await expect(startTestServer({ dataDir })).rejects.toMatchObject({ code: 'MASTER_KEY_UNREADABLE', message: expect.stringContaining('is missing') });
+      expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+    } finally {
+      rmSync(join(dataDir, '..'), { recursive: true, force: true });
+    }
+  }, 60_000);
 });
