@@ -11,6 +11,7 @@ import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
 import { dataDir, printJson, printLine, readInputFile, regularFileSize, withClient, type GlobalOptions } from './common.js';
+import { escapeUserId } from './gpg/listing.js';
 import { registerRpmCommands } from './rpm.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
@@ -183,7 +184,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         printJson(keys);
         return;
       }
-      for (const k of keys) printLine(`${k.name}\t${k.algorithm}\t${k.fingerprint}\t${k.state}\t${k.user_id}`);
+      for (const k of keys) printLine(`${k.name}\t${k.algorithm}\t${k.fingerprint}\t${k.state}\t${escapeUserId(k.user_id)}`);
     });
 
   key
@@ -216,7 +217,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         c.importKey({ name, secret_key: secretKey, ...(passphrase !== undefined ? { passphrase } : {}) }),
       );
       if (g.json) printJson(imported);
-      else printLine(`${imported.name} ${imported.algorithm} ${imported.fingerprint} ${imported.user_id}`);
+      else printLine(`${imported.name} ${imported.algorithm} ${imported.fingerprint} ${escapeUserId(imported.user_id)}`);
     });
 
   program

@@ -7,7 +7,9 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, defaultMainEntries, str } from '../fixtures/rpm/build-package.js';
+import { Gpg } from '../helpers/gpg.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { hasCommand } from '../helpers/tools.js';
 
 async function token(t: TestServer, policies: string[], extra: Record<string, unknown> = {}, as = t.adminToken): Promise<{ token: string; accessor: string }> {
   const r = await api(t, 'POST', '/v1/auth/token/create', { token: as, json: { policies, ttl: '20m', ...extra } });
@@ -206,6 +208,22 @@ describe('hardening: globs, names, credentials, bodies', () => {
     await api(t, 'POST', '/v1/auth/token/revoke', { token: t.adminToken, json: { accessor: other.accessor } });
     expect((await api(t, 'GET', '/v1/auth/token/lookup-self', { token: other.token })).json.error.code).toBe('TOKEN_REVOKED');
     expect((await api(t, 'GET', '/v1/auth/token/lookup-self', { token: orphan.token })).status).toBe(200);
+  });
+
+  it.runIf(hasCommand('gpg'))('refuses to import a key whose user ID holds control characters (a planted [GNUPG:] line)', async () => {
+    const g = new Gpg();
+    try {
+      const uid = 'Evil <e@example.org>\n[GNUPG:] GOODSIG 0123456789ABCDEF Release';
+      expect(g.run(['--passphrase', '', '--pinentry-mode', 'loopback', '--quick-gen-key', uid, 'ed25519', 'sign', 'never']).status).toBe(0);
+      const exported = g.run(['--passphrase', '', '--pinentry-mode', 'loopback', '--armor', '--export-secret-keys']).stdout;
+      const r = await api(t, 'POST', '/v1/keys/import', { token: t.adminToken, json: { name: 'planted', secret_key: exported } });
+      expect([r.status, r.json.error.code], r.text).toEqual([400, 'KEY_IMPORT_FAILED']);
+      expect((await api(t, 'GET', '/v1/keys/planted', { token: t.adminToken })).status).toBe(404);
+      const created = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name: 'c1', algorithm: 'ed25519', user_id: 'C1 \u0085 <c@example.org>' } });
+      expect([created.status, created.json.error.code]).toEqual([400, 'BODY_INVALID']);
+    } finally {
+      rmSync(g.home, { recursive: true, force: true });
+    }
   });
 
   it('a JWT login writes the role to the audit and server logs only when it names an existing role', async () => {

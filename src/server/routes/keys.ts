@@ -1,6 +1,7 @@
 // Key management: list, show, export public keys; create and import (admin).
 import { z } from 'zod';
 import { armor, importSecretKey } from '../../openpgp/index.js';
+import { hasUserIdControls } from '../../keys/key-service.js';
 import { Secret } from '../../secret.js';
 import type { KeyRecord } from '../../store/types.js';
 import type { RouteModule } from '../context.js';
@@ -10,7 +11,7 @@ const userId = z
   .string()
   .min(1)
   .max(256)
-  .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
+  .refine((s) => !hasControlCharacters(s) && !hasUserIdControls(s), 'control characters are not allowed');
 
 const createKeyBody = z
   .object({
