@@ -19,6 +19,7 @@ import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { closeSigningPool } from '../sign/digest-signer.js';
 import { buildApp, type AppLimits, type ConnectionLimits } from './app.js';
+import { requesterKey } from './routes/log.js';
 import { parseListen, readSettingsFile } from './settings.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:7780';
@@ -138,6 +139,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stopAudit = () => audit.close();
     const app = await buildApp({
       store, keys, tokens, log, logger, accessLog, limits, audit, connections,
+      logRequesterKey: requesterKey(master.key),
       ...(trustProxy ? { trustProxy } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(tls ? { https: tls } : {}),
