@@ -1,7 +1,7 @@
 // The server as an unauthenticated (or barely authenticated) attacker meets it: globs that would
 // backtrack, bodies sent before any token is shown, slow and idle connections, two credentials
 // in one request, repeated JSON names, secrets typed into the role field of a login.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -274,6 +274,29 @@ describe('hardening: slow and idle connections', () => {
     await sleep(200);
     expect((await api(t, 'GET', '/healthz')).status).toBe(200);
   }, 30_000);
+});
+
+describe('hardening: connection settings from the settings file', () => {
+  it('takes connections.max_per_source and refuses an unknown field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-test-'));
+    try {
+      const settingsFile = join(dir, 'settings.yaml');
+      writeFileSync(settingsFile, 'connections: {header_timeout_ms: 5000, max_per_source: 2}\n');
+      const t = await startTestServer({ settingsFile });
+      try {
+        const sockets = await Promise.all(Array.from({ length: 3 }, () => rawConnect(t.url)));
+        await sleep(500);
+        expect(sockets.filter((c) => c.isClosed())).toHaveLength(1);
+        for (const c of sockets) c.socket.destroy();
+      } finally {
+        await t.close();
+      }
+      writeFileSync(settingsFile, 'connections: {header_timeout: 5000}\n');
+      await expect(startTestServer({ settingsFile })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('hardening: a lost master key', () => {
