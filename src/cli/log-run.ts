@@ -134,7 +134,8 @@ async function storedVerifierKey(store: Store): Promise<string> {
 }
 
 function describeEntry(index: bigint, entry: LogEntry): string {
-  const who = `${entry.requester.role ?? entry.requester.token_accessor}@${entry.requester.source}`;
+  const r = entry.requester;
+  const who = r.token_hmac !== undefined ? `${r.role ?? 'token'}#${r.token_hmac.slice(0, 8)}` : `${r.role ?? r.token_accessor}@${r.source}`;
   if (entry.kind === 'key') return `${index}\t${entry.time}\tkey ${entry.event}\t${entry.key_name} ${entry.key_fingerprint}\t${who}`;
   const artifact = entry.artifact.nevra ?? entry.artifact.name;
   return `${index}\t${entry.time}\tsign ${entry.sig_kind}\t${artifact} sha256:${entry.artifact.digest_hex}\tkey ${entry.key_fingerprint}\t${who}`;

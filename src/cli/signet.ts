@@ -13,6 +13,7 @@ import { writeOutputFile } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
 import { loadClientConfig } from './client-config.js';
 import { dataDir, printJson, printLine, readInputFile, regularFileSize, withClient, type GlobalOptions } from './common.js';
+import { escapeUserId } from './gpg/listing.js';
 import { registerRpmCommands } from './rpm.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
@@ -251,7 +252,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         printJson(keys);
         return;
       }
-      for (const k of keys) printLine(`${k.name}\t${k.algorithm}\t${k.fingerprint}\t${k.state}\t${k.user_id}\t${(k.purposes ?? []).join(',')}`);
+      for (const k of keys) printLine(`${k.name}\t${k.algorithm}\t${k.fingerprint}\t${k.state}\t${escapeUserId(k.user_id)}\t${(k.purposes ?? []).join(',')}`);
     });
 
   key
@@ -292,7 +293,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       );
       warnAll(imported.warnings);
       if (g.json) printJson(imported);
-      else printLine(`${imported.name} ${imported.algorithm} ${imported.fingerprint} ${imported.user_id}`);
+      else printLine(`${imported.name} ${imported.algorithm} ${imported.fingerprint} ${escapeUserId(imported.user_id)}`);
     });
 
   program

@@ -54,6 +54,9 @@ export class KeyService {
     purposes?: readonly ArtifactKind[],
   ): Promise<KeyRecord> {
     checkKeyName(name);
+    // A user ID is shown by `key list` and the gpg shim's listings, which tools parse line by
+    // line: a newline in it could plant a line ("[GNUPG:] GOODSIG …"). Refused at the door.
+    if (userIds.some(hasUserIdControls)) throw new SignetError('KEY_IMPORT_FAILED', 'a user ID of the key contains control characters');
     return this.#insert(name, privateKey, info, transferablePublicKey, userIds, 'imported', purposes);
   }
 
@@ -144,4 +147,13 @@ export class KeyService {
     await this.#store.insertKey(record);
     return record;
   }
+}
+
+/** C0 and C1 controls and DEL: never in a user ID signet stores (create and import refuse them). */
+export function hasUserIdControls(userId: string): boolean {
+  for (let i = 0; i < userId.length; i++) {
+    const c = userId.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
 }

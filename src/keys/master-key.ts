@@ -19,9 +19,16 @@ export interface MasterKey {
   readonly created: boolean;
   readonly path: string;
   readonly warnings: string[];
+  /** With `deferWrite`, a new key is written only by this (after the store was checked). */
+  readonly persist?: () => void;
 }
 
-export async function loadOrCreateMasterKey(options: { dataDir: string; masterKeyFile?: string }): Promise<MasterKey> {
+/**
+ * Read the master key, or make a new one when DATA/master.key does not exist. With `deferWrite`
+ * the new key stays in memory until `persist()`: the server first checks that the store was
+ * never bound to a master key (checkStoreUnbound), so a lost key file is reported, not replaced.
+ */
+export async function loadOrCreateMasterKey(options: { dataDir: string; masterKeyFile?: string; deferWrite?: boolean }): Promise<MasterKey> {
   if (options.masterKeyFile !== undefined) {
     if (!existsSync(options.masterKeyFile)) {
       throw new SignetError('MASTER_KEY_UNREADABLE', `the master key file ${options.masterKeyFile} does not exist`);
@@ -30,12 +37,30 @@ export async function loadOrCreateMasterKey(options: { dataDir: string; masterKe
   }
   const path = join(options.dataDir, 'master.key');
   if (existsSync(path)) return { ...readMasterKey(path), created: false, path };
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
-  writeFileAtomic(path, Buffer.from(`${FORMAT_PREFIX}${key.toString('base64')}\n`), 0o600);
   const secret = new Secret(key);
   key.fill(0);
+  const persist = (): void => {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(path, Buffer.from(`${FORMAT_PREFIX}${secret.reveal().toString('base64')}\n`), 0o600);
+  };
+  if (options.deferWrite === true) return { key: secret, created: true, path, warnings: [], persist };
+  persist();
   return { key: secret, created: true, path, warnings: [] };
+}
+
+/**
+ * Before a new master key is written: refuse (MASTER_KEY_UNREADABLE) when the store already
+ * records a master key's check value, i.e. it holds keys, log state and an audit chain sealed
+ * or keyed under a master key this server no longer has. Nothing is written.
+ */
+export async function checkStoreUnbound(store: Store, path: string): Promise<void> {
+  if ((await store.getMeta(CHECK_META)) !== undefined) {
+    throw new SignetError(
+      'MASTER_KEY_UNREADABLE',
+      `the master key file ${path} is missing, but this store was set up with a master key (its keys are sealed under it); restore the file or point master_key_file at it. Nothing was written`,
+    );
+  }
 }
 
 function readMasterKey(path: string): { key: Secret; warnings: string[] } {

@@ -1,6 +1,7 @@
 // The audit log's HMAC chain (docs/security.md "Threat model"): deleting, editing, reordering or
 // inserting one line, or cutting off the tail, is reported at the exact line; the chain goes on
 // across a restart of the sink.
+import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +58,7 @@ describe('audit chain', () => {
     for (let i = 1; i < 10; i++) expect(records[i]?.prev).toBe(records[i - 1]?.mac);
     expect(records.map((r) => r.action.name)).toEqual(Array.from({ length: 10 }, (_, i) => `artifact-${i + 1}.bin`));
     const result = verifyAuditChain(key, `${lines.join('\n')}\n`);
-    expect(result).toEqual({ unchained: 0, lines: 10, head: { seq: 10, mac: records[9]?.mac } });
+    expect(result).toEqual({ unchained: 0, unmarked: false, lines: 10, head: { seq: 10, mac: records[9]?.mac } });
   });
 
   it('names the exact line that was edited, deleted, reordered or inserted', async () => {
@@ -118,6 +119,34 @@ describe('audit chain', () => {
     expectBroken(`${mended}{"partial":`, 4);
   });
 
+  it('refuses lines put in front of the chain, and a file replaced by unchained lines', () => {
+    const sink = new FileAuditSink(path, { chainKey: key });
+    sink.record(event(1));
+    sink.record(event(2));
+    sink.close();
+    const text = readFileSync(path, 'utf8');
+    expect(verifyAuditChain(key, text)).toMatchObject({ unchained: 0, unmarked: false, head: { seq: 2 } });
+    const planted = '{"time":"2026-01-01T00:00:00.000Z","type":"authz","decision":"allow","action":{"op":"sign","key":"rel","name":"planted"}}\n';
+    expectBroken(planted + text, 2);
+    // Replaced wholesale by plausible unchained lines: no chained record at all.
+    expect(() => verifyAuditChain(key, planted + planted)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN' }));
+    // Legacy lines the first record counted verify; one more, one fewer or one changed does not.
+    writeFileSync(path, planted);
+    const legacy = new FileAuditSink(path, { chainKey: key });
+    legacy.record(event(3));
+    legacy.close();
+    const withLegacy = readFileSync(path, 'utf8');
+    expect(verifyAuditChain(key, withLegacy)).toMatchObject({ unchained: 1, head: { seq: 1 } });
+    expectBroken(planted + withLegacy, 3);
+    expectBroken(withLegacy.replace('planted', 'plante2'), 2);
+    expectBroken(withLegacy.slice(planted.length), 1);
+    // A chain begun by an older build (no genesis mark) still verifies, but not with lines in front.
+    const body = `{"n":1,"seq":1,"prev":"${'0'.repeat(64)}"}`;
+    const unmarked = `${body.slice(0, -1)},"mac":"${createHmac('sha256', key).update(body).digest('hex')}"}\n`;
+    expect(verifyAuditChain(key, unmarked)).toMatchObject({ unmarked: true, unchained: 0, head: { seq: 1 } });
+    expectBroken(planted + unmarked, 2);
+  });
+
   it('keeps a failed write out of the chain (fail closed), and goes on once the file is writable', () => {
     symlinkSync('/dev/full', path); // every write fails with ENOSPC
     const sink = new FileAuditSink(path, { chainKey: key });
@@ -134,13 +163,17 @@ describe('audit chain', () => {
 });
 
 describe('chainLine', () => {
-  it('writes the record as JSON.stringify does, with seq and prev after it, then the MAC', () => {
+  it('writes the record as JSON.stringify does, with (genesis for the first,) seq and prev after it, then the MAC', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }), (record) => {
         const { line, head } = chainLine(key, record, EMPTY_HEAD);
         const parsed = JSON.parse(line) as Record<string, unknown>;
         const { mac, ...body } = parsed;
-        expect(JSON.stringify(body)).toBe(JSON.stringify({ ...(JSON.parse(JSON.stringify(record)) as object), seq: 1, prev: '0'.repeat(64) }));
+        const genesis = { unchained: 0, sha256: createHash('sha256').digest('hex') };
+        expect(JSON.stringify(body)).toBe(JSON.stringify({ ...(JSON.parse(JSON.stringify(record)) as object), genesis, seq: 1, prev: '0'.repeat(64) }));
+        const second = chainLine(key, record, head).line;
+        const { mac: _mac, ...secondBody } = JSON.parse(second) as Record<string, unknown>;
+        expect(JSON.stringify(secondBody)).toBe(JSON.stringify({ ...(JSON.parse(JSON.stringify(record)) as object), seq: 2, prev: mac }));
         expect(head).toEqual({ seq: 1, mac });
         expect(verifyAuditChain(key, `${line}\n`).head).toEqual(head);
       }),

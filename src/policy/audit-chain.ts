@@ -4,11 +4,15 @@
 //   body = {"time":…, …the decision…, "seq":N, "prev":"<mac of line N-1, or 64 zeros>"}
 //   line = body without its closing brace + ,"mac":"<hex HMAC-SHA256(key, body)>"}
 //
+// The first record (seq 1) also carries "genesis":{"unchained":N,"sha256":"<hex>"} before its seq:
+// the number and SHA-256 of the lines before it (an audit log written before chaining existed;
+// usually none). Lines put in front of the chain, or a file replaced by unchained lines, then fail.
+//
 // Editing, deleting, reordering or inserting a line breaks the chain at that line, and without
 // the master key nobody can compute a new one. Cutting lines off the end leaves a valid, shorter
 // chain: that is caught against a head saved by an earlier verification (`signet audit verify
 // --save-head F`, then `--from-head F`), as `log verify --from-checkpoint` does for the log.
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, type Hash } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import type { Secret } from '../secret.js';
 
@@ -35,13 +39,29 @@ function mac(key: AuditChainKey, body: string): string {
   return createHmac('sha256', key).update(body, 'utf8').digest('hex');
 }
 
-/** The line (without its newline) for `record` after `head`, and the new head. */
-export function chainLine(key: AuditChainKey, record: Readonly<Record<string, unknown>>, head: ChainHead): { line: string; head: ChainHead } {
+/** What the first record says about the unchained lines before it. */
+export interface Genesis {
+  readonly unchained: number;
+  /** SHA-256 (hex) of those lines, each with its newline. */
+  readonly sha256: string;
+}
+
+export const EMPTY_GENESIS: Genesis = { unchained: 0, sha256: createHash('sha256').digest('hex') };
+
+/** The line (without its newline) for `record` after `head`, and the new head. The first record
+ *  (after EMPTY_HEAD) carries `genesis`. */
+export function chainLine(
+  key: AuditChainKey,
+  record: Readonly<Record<string, unknown>>,
+  head: ChainHead,
+  genesis: Genesis = EMPTY_GENESIS,
+): { line: string; head: ChainHead } {
   const seq = head.seq + 1;
   // The record's JSON with seq and prev appended (what JSON.stringify({...record, seq, prev})
   // gives, at a third of the cost: one audit line is chained per request).
   const json = JSON.stringify(record);
-  const body = `${json.length > 2 ? `${json.slice(0, -1)},` : '{'}"seq":${seq},"prev":"${head.mac}"}`;
+  const mark = seq === 1 ? `"genesis":{"unchained":${genesis.unchained},"sha256":"${genesis.sha256}"},` : '';
+  const body = `${json.length > 2 ? `${json.slice(0, -1)},` : '{'}${mark}"seq":${seq},"prev":"${head.mac}"}`;
   const m = mac(key, body);
   return { line: `${body.slice(0, -1)},"mac":"${m}"}`, head: { seq, mac: m } };
 }
@@ -55,8 +75,10 @@ export function headOf(line: string): ChainHead | undefined {
 }
 
 export interface ChainVerification {
-  /** Lines before the chain began (written before chaining existed): counted, not verifiable. */
+  /** Lines before the chain began (written before chaining existed), as its first record counts them. */
   readonly unchained: number;
+  /** The chain began without a genesis mark (written by a build before the mark existed). */
+  readonly unmarked: boolean;
   readonly lines: number;
   readonly head: ChainHead;
 }
@@ -74,6 +96,8 @@ export class AuditChainVerifier {
   readonly #saved: ChainHead | undefined;
   #head: ChainHead = EMPTY_HEAD;
   #unchained = 0;
+  #unchainedHash: Hash = createHash('sha256');
+  #unmarked = false;
   #lines = 0;
   #savedSeen: boolean;
 
@@ -91,18 +115,21 @@ export class AuditChainVerifier {
       // Lines from before chaining may only come first.
       if (this.#head.seq === 0 && isJsonObject(line)) {
         this.#unchained++;
+        this.#unchainedHash.update(`${line}\n`, 'utf8');
         return;
       }
       broken(n, this.#head.seq === 0 ? 'not an audit record' : 'not a chained audit record (edited, inserted, or cut short)');
     }
     const body = `${line.slice(0, m.index)}}`;
     if (mac(this.#key, body) !== m[1]) broken(n, 'its MAC does not match (edited, or written with another master key)');
-    let parsed: { seq?: unknown; prev?: unknown };
+    let parsed: { seq?: unknown; prev?: unknown; genesis?: { unchained?: unknown; sha256?: unknown } };
     try {
-      parsed = JSON.parse(body) as { seq?: unknown; prev?: unknown };
+      parsed = JSON.parse(body) as typeof parsed;
     } catch {
       broken(n, 'not JSON');
     }
+    if (this.#head.seq === 0) this.#checkGenesis(n, parsed.genesis);
+    else if (parsed.genesis !== undefined) broken(n, 'a second first record (genesis) inside the chain');
     if (parsed.seq !== this.#head.seq + 1 || parsed.prev !== this.#head.mac) {
       broken(n, `it does not follow the record before it (expected record ${this.#head.seq + 1}: a line was deleted, reordered or inserted)`);
     }
@@ -114,13 +141,32 @@ export class AuditChainVerifier {
     }
   }
 
+  /**
+   * The first record must account for every line before it. A chain begun by an older build has
+   * no mark: it is accepted only with nothing in front of it.
+   */
+  #checkGenesis(n: number, genesis: { unchained?: unknown; sha256?: unknown } | undefined): void {
+    if (genesis === undefined) {
+      if (this.#unchained > 0) broken(n, `${this.#unchained} unchained lines come before a chain whose first record does not count them (lines were put in front)`);
+      this.#unmarked = true;
+      return;
+    }
+    const digest = this.#unchainedHash.digest('hex');
+    if (genesis.unchained !== this.#unchained || genesis.sha256 !== digest) {
+      broken(n, `the first record counts ${String(genesis.unchained)} unchained lines before it, the file has ${this.#unchained} other ones (lines were put in front or changed)`);
+    }
+  }
+
   /** After the last line; `complete` is false when the text did not end with a newline. */
   finish(complete = true): ChainVerification {
     if (!complete) broken(this.#lines, 'the last line is incomplete (no newline)');
+    if (this.#head.seq === 0 && this.#unchained > 0) {
+      throw new SignetError('AUDIT_CHAIN_BROKEN', `the audit log has ${this.#unchained} lines and no chained record (replaced by unchained lines)`);
+    }
     if (!this.#savedSeen) {
       throw new SignetError('AUDIT_CHAIN_BROKEN', `the audit log ends at record ${this.#head.seq}, before record ${this.#saved?.seq} of the saved head: lines were cut off the end`);
     }
-    return { unchained: this.#unchained, lines: this.#lines, head: this.#head };
+    return { unchained: this.#unchained, unmarked: this.#unmarked, lines: this.#lines, head: this.#head };
   }
 }
 

@@ -5,10 +5,11 @@
 // one). Writes are synchronous (the allow decisions of one event-loop turn share one write, and
 // their requests wait for it); if a line cannot be written the request fails with
 // AUDIT_UNAVAILABLE (fail closed: nothing is allowed that is not on record).
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SignetError } from '../errors.js';
-import { EMPTY_HEAD, chainLine, headOf, type AuditChainKey, type ChainHead } from './audit-chain.js';
+import { EMPTY_GENESIS, EMPTY_HEAD, chainLine, headOf, type AuditChainKey, type ChainHead, type Genesis } from './audit-chain.js';
 
 export interface AuditEvent {
   readonly type: 'authz';
@@ -53,6 +54,8 @@ export class FileAuditSink implements AuditSink {
   #head: ChainHead = EMPTY_HEAD;
   /** The file ends in a torn line (a write cut short): the next write starts a new line. */
   #torn = false;
+  /** For the first chained record: the unchained lines already in the file. */
+  #genesis: Genesis = EMPTY_GENESIS;
 
   constructor(path: string, options: { chainKey?: AuditChainKey } = {}) {
     this.#path = path;
@@ -103,7 +106,12 @@ export class FileAuditSink implements AuditSink {
       const tail = readTail(this.#path);
       this.#torn = tail.torn;
       // A file with records gives the head; an empty one (rotated away) keeps the current head.
-      if (this.#chainKey !== undefined && (fstatSync(fd).size > 0 || this.#head.seq === 0)) this.#head = tail.head;
+      if (this.#chainKey !== undefined && (fstatSync(fd).size > 0 || this.#head.seq === 0)) {
+        this.#head = tail.head;
+        // A new chain counts and hashes whatever the file already holds (lines from before
+        // chaining): they verify only as a whole, in front of the chain.
+        if (tail.head.seq === 0) this.#genesis = unchainedPrefix(this.#path, tail.torn);
+      }
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -124,7 +132,7 @@ export class FileAuditSink implements AuditSink {
       head = this.#head;
       let text = this.#torn ? '\n' : '';
       for (const r of records) {
-        const chained = chainLine(key, r, head);
+        const chained = chainLine(key, r, head, this.#genesis);
         text += `${chained.line}\n`;
         head = chained.head;
       }
@@ -190,6 +198,34 @@ export class LoggerAuditSink implements AuditSink {
     return Promise.resolve();
   }
   close(): void {}
+}
+
+/** The number and SHA-256 of the lines in the file (a torn last line completed by its newline). */
+function unchainedPrefix(path: string, torn: boolean): Genesis {
+  const fd = openSync(path, 'r');
+  try {
+    const stat = fstatSync(fd);
+    // Not a regular file (a device, as in tests of a full disk): nothing in front of the chain.
+    if (!stat.isFile()) return EMPTY_GENESIS;
+    const hash = createHash('sha256');
+    const buf = Buffer.alloc(1024 * 1024);
+    let lines = 0;
+    for (let at = 0; at < stat.size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, stat.size - at), at);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      hash.update(chunk);
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
+      at += n;
+    }
+    if (torn) {
+      hash.update('\n');
+      lines++;
+    }
+    return { unchained: lines, sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The chain head of the file's last complete line (EMPTY_HEAD for an empty or unchained file),

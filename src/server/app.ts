@@ -46,6 +46,8 @@ export interface AppDeps {
   readonly clock?: () => number;
   /** The transparency log every signature is recorded in. */
   readonly log: LogService;
+  /** Keys the requester hash of public log entries (requesterKey of the master key); random when not given. */
+  readonly logRequesterKey?: Buffer;
   readonly logger: Logger;
   /** Where the per-request access line goes (default: `logger`). */
   readonly accessLog?: Logger;
@@ -233,7 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     metrics,
     limits,
-    log: createLogRecorder(deps.log),
+    log: createLogRecorder(deps.log, deps.logRequesterKey),
     policies,
     audit,
     authenticate,

@@ -7,7 +7,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { SignetError } from '../errors.js';
 import { TokenService } from '../auth/tokens.js';
 import { KeyService } from '../keys/key-service.js';
-import { loadOrCreateMasterKey, verifyMasterKey } from '../keys/master-key.js';
+import { checkStoreUnbound, loadOrCreateMasterKey, verifyMasterKey } from '../keys/master-key.js';
 import { ADMIN_POLICY } from '../policy/authorize.js';
 import { FileAuditSink } from '../policy/audit.js';
 import { auditChainKey } from '../policy/audit-chain.js';
@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../fsutil.js';
 import { closeSigningPool } from '../sign/digest-signer.js';
 import { buildApp, type AppLimits, type ConnectionLimits } from './app.js';
 import { PublishedCheckpointFile } from './published-checkpoint.js';
+import { requesterKey } from './routes/log.js';
 import { configuredLogOrigin, parseListen, readSettingsFile } from './settings.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:7780';
@@ -85,6 +86,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const accessLog = pino({ level, base: { service: 'signet' } }, destination);
 
   const master = await loadOrCreateMasterKey({
+    deferWrite: true,
     dataDir,
     ...(options.masterKeyFile ?? settings.master_key_file ? { masterKeyFile: options.masterKeyFile ?? settings.master_key_file } : {}),
   });
@@ -101,6 +103,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let stopPublished: (() => Promise<void>) | undefined;
   try {
     await store.migrate();
+    // A new master key is written only for a store that never had one: a lost master.key next
+    // to a used store is reported, not silently replaced (which would orphan every sealed key).
+    if (master.created) {
+      await checkStoreUnbound(store, master.path);
+      master.persist?.();
+    }
     await verifyMasterKey(store, master.key);
     const tokens = new TokenService(store, options.clock);
     await bootstrapAdminToken(store, tokens, dataDir, options.onAdminToken);
@@ -140,6 +148,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stopAudit = () => audit.close();
     const app = await buildApp({
       store, keys, tokens, log, logger, accessLog, limits, audit, connections,
+      logRequesterKey: requesterKey(master.key),
       ...(trustProxy ? { trustProxy } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(tls ? { https: tls } : {}),

@@ -77,6 +77,20 @@ describe('canonical encoding', () => {
     expect(encodeEntry(minimal).equals(encodeEntry(keyEvent))).toBe(true);
   });
 
+  it('encodes the requester as a role and keyed hash (no accessor, no address); older entries keep their bytes', () => {
+    const hashed: LogEntry = { ...signature, requester: { role: 'ci', token_hmac: 'dd'.repeat(16) } };
+    const json = SIGNATURE_JSON.replace('"requester":{"role":"ci","source":"10.0.0.7","token_accessor":"acc_123"}', `"requester":{"role":"ci","token_hmac":"${'dd'.repeat(16)}"}`);
+    expect(encodeEntry(hashed).toString('utf8')).toBe(json);
+    expect(decodeEntry(Buffer.from(json))).toEqual(hashed);
+    const bare: LogEntry = { ...keyEvent, requester: { token_hmac: 'ee'.repeat(16) } };
+    expect(decodeEntry(encodeEntry(bare))).toEqual(bare);
+    expect(decodeEntry(Buffer.from(SIGNATURE_JSON))).toEqual(signature);
+    // Neither a hash nor the older accessor and source: not an entry.
+    expect(code(() => encodeEntry({ ...signature, requester: { role: 'ci' } }))).toBe('TLOG_ENTRY_MALFORMED');
+    expect(code(() => encodeEntry({ ...signature, requester: { token_accessor: 'a' } }))).toBe('TLOG_ENTRY_MALFORMED');
+    expect(code(() => encodeEntry({ ...signature, requester: { token_hmac: 'DD'.repeat(16) } }))).toBe('TLOG_ENTRY_MALFORMED');
+  });
+
   it('round-trips both kinds', () => {
     expect(decodeEntry(encodeEntry(signature))).toEqual(signature);
     expect(decodeEntry(encodeEntry(keyEvent))).toEqual(keyEvent);

@@ -37,12 +37,19 @@ const time = z
     return !Number.isNaN(parsed.getTime()) && parsed.toISOString() === s;
   }, 'not a real UTC time');
 
-const requester = z.strictObject({
-  role: text(256).optional(),
-  token_accessor: text(128),
-  /** Where the request came from, e.g. the client address. */
-  source: text(256),
-});
+// Who asked. Entries written since the public log stopped naming requesters carry the role (when
+// the token has one) and `token_hmac`, a keyed hash of the token's accessor (128 bits, hex) that
+// links one token's entries without naming the token or the client's address; the audit log keeps
+// both. Older entries carry `token_accessor` and `source` and keep verifying as they were written.
+const requester = z
+  .strictObject({
+    role: text(256).optional(),
+    token_accessor: text(128).optional(),
+    /** Where the request came from, e.g. the client address (older entries). */
+    source: text(256).optional(),
+    token_hmac: lowerHex(32).optional(),
+  })
+  .refine((r) => r.token_hmac !== undefined || (r.token_accessor !== undefined && r.source !== undefined), 'token_hmac, or token_accessor and source');
 
 const artifact = z
   .strictObject({
@@ -133,7 +140,7 @@ function canonicalJson(value: unknown): string {
 const SIGNATURE_KIND_SET: ReadonlySet<string> = new Set(SIGNATURE_KINDS);
 const SIGNATURE_KEYS: ReadonlySet<string> = new Set(['v', 'kind', 'sig_kind', 'key_fingerprint', 'artifact', 'signature_sha256', 'requester', 'rule', 'time', 'correlation_id']);
 const ARTIFACT_KEYS: ReadonlySet<string> = new Set(['name', 'digest_alg', 'digest_hex', 'nevra', 'header_digest']);
-const REQUESTER_KEYS: ReadonlySet<string> = new Set(['role', 'token_accessor', 'source']);
+const REQUESTER_KEYS: ReadonlySet<string> = new Set(['role', 'token_accessor', 'source', 'token_hmac']);
 const FINGERPRINT = /^(?:[0-9A-F]{40}|[0-9A-F]{64})$/;
 const LOWER_HEX = /^[0-9a-f]+$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -160,7 +167,8 @@ export function isValidSignatureEntry(e: unknown): boolean {
   if (alg !== 'sha256' && alg !== 'sha384' && alg !== 'sha512') return false;
   if (!isLowerHex(a.digest_hex, DIGEST_HEX_LENGTH[alg])) return false;
   const r = e.requester;
-  if (!isRecord(r) || !onlyKeys(r, REQUESTER_KEYS) || !isText(r.token_accessor, 128) || !isText(r.source, 256) || !optionalText(r, 'role', 256)) return false;
+  if (!isRecord(r) || !onlyKeys(r, REQUESTER_KEYS) || !optionalText(r, 'token_accessor', 128) || !optionalText(r, 'source', 256) || !optionalText(r, 'role', 256)) return false;
+  if ('token_hmac' in r ? !isLowerHex(r.token_hmac, 32) : !('token_accessor' in r && 'source' in r)) return false;
   const t = e.time;
   if (typeof t !== 'string' || !TIME.test(t)) return false;
   const parsed = new Date(t);
@@ -184,8 +192,15 @@ function canonicalSignatureEntry(e: SignatureLogEntry): string {
     '}' +
     (e.correlation_id !== undefined ? `,"correlation_id":${str(e.correlation_id)}` : '') +
     `,"key_fingerprint":"${e.key_fingerprint}","kind":"signature","requester":{` +
-    (r.role !== undefined ? `"role":${str(r.role)},` : '') +
-    `"source":${str(r.source)},"token_accessor":${str(r.token_accessor)}}` +
+    [
+      r.role !== undefined ? `"role":${str(r.role)}` : undefined,
+      r.source !== undefined ? `"source":${str(r.source)}` : undefined,
+      r.token_accessor !== undefined ? `"token_accessor":${str(r.token_accessor)}` : undefined,
+      r.token_hmac !== undefined ? `"token_hmac":"${r.token_hmac}"` : undefined,
+    ]
+      .filter((m) => m !== undefined)
+      .join(',') +
+    '}' +
     (e.rule !== undefined ? `,"rule":${str(e.rule)}` : '') +
     `,"sig_kind":"${e.sig_kind}","signature_sha256":"${e.signature_sha256}","time":"${e.time}","v":1}`
   );

@@ -1,12 +1,15 @@
 // The server as an unauthenticated (or barely authenticated) attacker meets it: globs that would
 // backtrack, bodies sent before any token is shown, slow and idle connections, two credentials
 // in one request, repeated JSON names, secrets typed into the role field of a login.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, defaultMainEntries, str } from '../fixtures/rpm/build-package.js';
+import { Gpg } from '../helpers/gpg.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { hasCommand } from '../helpers/tools.js';
 
 async function token(t: TestServer, policies: string[], extra: Record<string, unknown> = {}, as = t.adminToken): Promise<{ token: string; accessor: string }> {
   const r = await api(t, 'POST', '/v1/auth/token/create', { token: as, json: { policies, ttl: '20m', ...extra } });
@@ -207,6 +210,22 @@ describe('hardening: globs, names, credentials, bodies', () => {
     expect((await api(t, 'GET', '/v1/auth/token/lookup-self', { token: orphan.token })).status).toBe(200);
   });
 
+  it.runIf(hasCommand('gpg'))('refuses to import a key whose user ID holds control characters (a planted [GNUPG:] line)', async () => {
+    const g = new Gpg();
+    try {
+      const uid = 'Evil <e@example.org>\n[GNUPG:] GOODSIG 0123456789ABCDEF Release';
+      expect(g.run(['--passphrase', '', '--pinentry-mode', 'loopback', '--quick-gen-key', uid, 'ed25519', 'sign', 'never']).status).toBe(0);
+      const exported = g.run(['--passphrase', '', '--pinentry-mode', 'loopback', '--armor', '--export-secret-keys']).stdout;
+      const r = await api(t, 'POST', '/v1/keys/import', { token: t.adminToken, json: { name: 'planted', secret_key: exported } });
+      expect([r.status, r.json.error.code], r.text).toEqual([400, 'KEY_IMPORT_FAILED']);
+      expect((await api(t, 'GET', '/v1/keys/planted', { token: t.adminToken })).status).toBe(404);
+      const created = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name: 'c1', algorithm: 'ed25519', user_id: 'C1 \u0085 <c@example.org>' } });
+      expect([created.status, created.json.error.code]).toEqual([400, 'BODY_INVALID']);
+    } finally {
+      rmSync(g.home, { recursive: true, force: true });
+    }
+  });
+
   it('a JWT login writes the role to the audit and server logs only when it names an existing role', async () => {
     const pasted = `glpat-${'Q'.repeat(20)}`;
     const r = await api(t, 'POST', '/v1/auth/jwt/login', { json: { role: pasted, jwt: 'e30.e30.x' } });
@@ -255,4 +274,44 @@ describe('hardening: slow and idle connections', () => {
     await sleep(200);
     expect((await api(t, 'GET', '/healthz')).status).toBe(200);
   }, 30_000);
+});
+
+describe('hardening: connection settings from the settings file', () => {
+  it('takes connections.max_per_source and refuses an unknown field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-test-'));
+    try {
+      const settingsFile = join(dir, 'settings.yaml');
+      writeFileSync(settingsFile, 'connections: {header_timeout_ms: 5000, max_per_source: 2}\n');
+      const t = await startTestServer({ settingsFile });
+      try {
+        const sockets = await Promise.all(Array.from({ length: 3 }, () => rawConnect(t.url)));
+        await sleep(500);
+        expect(sockets.filter((c) => c.isClosed())).toHaveLength(1);
+        for (const c of sockets) c.socket.destroy();
+      } finally {
+        await t.close();
+      }
+      writeFileSync(settingsFile, 'connections: {header_timeout: 5000}\n');
+      await expect(startTestServer({ settingsFile })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('hardening: a lost master key', () => {
+  it('refuses to start when master.key is missing but the store holds sealed keys, and writes no new one', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'signet-test-')), 'data');
+    try {
+      const first = await startTestServer({ dataDir });
+      const r = await api(first, 'POST', '/v1/keys', { token: first.adminToken, json: { name: 'rel', algorithm: 'ed25519', user_id: 'rel <rel@example.org>' } });
+      expect(r.status, r.text).toBe(201);
+      await first.close();
+      rmSync(join(dataDir, 'master.key'));
+      await expect(startTestServer({ dataDir })).rejects.toMatchObject({ code: 'MASTER_KEY_UNREADABLE', message: expect.stringContaining('is missing') });
+      expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+    } finally {
+      rmSync(join(dataDir, '..'), { recursive: true, force: true });
+    }
+  }, 60_000);
 });

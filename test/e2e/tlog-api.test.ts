@@ -75,7 +75,11 @@ describe('transparency log API', () => {
       const e = decodeEntry(entries[s.index] as Buffer) as SignatureLogEntry;
       expect(e).toMatchObject({ kind: 'signature', sig_kind: 'detached', signature_sha256: createHash('sha256').update(s.signature).digest('hex') });
       expect(e.artifact.digest_hex).toBe(s.sha256);
-      expect(e.requester.source).toBe('127.0.0.1');
+      // The public entry names no address and no accessor: a keyed hash of the accessor instead.
+      expect(e.requester.source).toBeUndefined();
+      expect(e.requester.token_accessor).toBeUndefined();
+      expect(e.requester.token_hmac).toMatch(/^[0-9a-f]{32}$/);
+      expect(Buffer.concat(entries).toString('latin1')).not.toContain('127.0.0.1');
       expect(e.correlation_id).toBe(`build-${s.index - 1}`);
     }
     // Every inclusion proof and every consistency proof checks with the independent verifier.

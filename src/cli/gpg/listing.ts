@@ -16,6 +16,19 @@ function keyId(k: KeyInfo): string {
   return k.fingerprint.slice(-16).toUpperCase();
 }
 
+/**
+ * A user ID as gpg prints it in colon listings: control characters, `:` and `\\` as \xNN, so a
+ * user ID (stored before imports refused control characters) can never break a line or a field.
+ */
+export function escapeUserId(userId: string): string {
+  let out = '';
+  for (const ch of userId) {
+    const c = ch.charCodeAt(0);
+    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) || ch === ':' || ch === '\\' ? `\\x${c.toString(16).padStart(2, '0')}` : ch;
+  }
+  return out;
+}
+
 /** One key in gpg's colon format: sec|pub, fpr, uid. */
 export function colonListing(k: KeyInfo, secret: boolean): string {
   const validity = k.state === 'active' ? 'u' : 'r';
@@ -28,7 +41,7 @@ export function colonListing(k: KeyInfo, secret: boolean): string {
   const head = [record, validity, KEY_BITS[k.algorithm], PUBKEY_ALGO[k.algorithm], keyId(k), created, '', '', 'u', '', '', k.state === 'active' ? 'scSC' : 's', '', '', secret ? '+' : '', '', curve, '23', '', '0', ''];
   const lines = [head.join(':')];
   lines.push(`fpr:::::::::${k.fingerprint.toUpperCase()}:`);
-  lines.push(['uid', validity, '', '', '', created, '', '', '', k.user_id.replace(/:/g, '\\x3a'), '', '', '', '', '', '', '', '', '', '0', ''].join(':'));
+  lines.push(['uid', validity, '', '', '', created, '', '', '', escapeUserId(k.user_id), '', '', '', '', '', '', '', '', '', '0', ''].join(':'));
   return `${lines.join('\n')}\n`;
 }
 
@@ -38,6 +51,6 @@ export function humanListing(k: KeyInfo, secret: boolean): string {
   return (
     `${secret ? 'sec' : 'pub'}   ${k.algorithm} ${date} [SC]${revoked}\n` +
     `      ${k.fingerprint.toUpperCase()}\n` +
-    `uid           [${k.state === 'active' ? 'ultimate' : ' revoked'}] ${k.user_id}\n\n`
+    `uid           [${k.state === 'active' ? 'ultimate' : ' revoked'}] ${escapeUserId(k.user_id)}\n\n`
   );
 }

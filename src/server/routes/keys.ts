@@ -4,6 +4,7 @@ import { armor, importSecretKey } from '../../openpgp/index.js';
 import type { ArtifactKind } from '../../policy/kinds.js';
 import { ARTIFACT_KINDS } from '../../policy/kinds.js';
 import { parsePurposes, purposeWarnings } from '../../sign/pipeline.js';
+import { hasUserIdControls } from '../../keys/key-service.js';
 import { Secret } from '../../secret.js';
 import type { KeyRecord } from '../../store/types.js';
 import type { RouteModule } from '../context.js';
@@ -13,7 +14,7 @@ const userId = z
   .string()
   .min(1)
   .max(256)
-  .refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
+  .refine((s) => !hasControlCharacters(s) && !hasUserIdControls(s), 'control characters are not allowed');
 
 /** The kinds a key may ever sign (docs/policy.md "Key purposes"); default: every kind. */
 const purposeList = z.array(z.string().max(32)).min(1).max(ARTIFACT_KINDS.length * 2);

@@ -7,10 +7,11 @@
 //   GET /v1/log/receipt?index              C2SP tlog-proof receipt (what `signet log proof` prints)
 //   GET /v1/log/tile/…                     C2SP tlog-tiles (with /v1/log/checkpoint: a static mirror)
 // and the recorder routes use to log what they sign before they answer (invariant 4).
-import { hash } from 'node:crypto';
+import { createHmac, hash, hkdfSync, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SignetError } from '../../errors.js';
+import type { Secret } from '../../secret.js';
 import type { LogEntry, SignatureLogEntry } from '../../tlog/entry.js';
 import type { LogService } from '../../tlog/service.js';
 import type { RouteModule } from '../context.js';
@@ -70,12 +71,21 @@ export interface LogRecorder {
   reference(index: bigint, wait: boolean): Promise<LogReference>;
 }
 
-function requester(request: FastifyRequest): LogEntry['requester'] {
+/**
+ * The public log names the role and a keyed hash of the token's accessor, never the accessor or
+ * the client's address (those stay in the audit log, which only operators read). The key comes
+ * from the master key (requesterKey), so only the server can link a hash to an accessor.
+ */
+function requester(request: FastifyRequest, key: Buffer): LogEntry['requester'] {
   const token = request.signetToken;
   if (!token) throw new SignetError('INTERNAL', 'a logged request must be authenticated first');
   const role = token.meta.role;
-  // request.ip: the socket address, or the client named by a trusted proxy (settings trust_proxy).
-  return { ...(role ? { role } : {}), token_accessor: token.accessor, source: request.ip ?? request.socket.remoteAddress ?? 'unknown' };
+  return { ...(role ? { role } : {}), token_hmac: createHmac('sha256', key).update(token.accessor, 'utf8').digest('hex').slice(0, 32) };
+}
+
+/** The key of the log's requester hashes: HKDF-SHA256 of the master key (never the master key itself). */
+export function requesterKey(master: Secret): Buffer {
+  return Buffer.from(hkdfSync('sha256', master.reveal(), Buffer.alloc(0), Buffer.from('signet log requester v1', 'utf8'), 32));
 }
 
 /** Optional client correlation ID (X-Signet-Correlation-Id), logged verbatim: bounded and printable. */
@@ -91,7 +101,7 @@ function correlationId(request: FastifyRequest): string | undefined {
 
 const sha256Hex = (bytes: Buffer): string => hash('sha256', bytes, 'hex');
 
-export function createLogRecorder(service: LogService): LogRecorder {
+export function createLogRecorder(service: LogService, key: Buffer = randomBytes(32)): LogRecorder {
   return {
     service,
     recordSignature(request, record) {
@@ -110,7 +120,7 @@ export function createLogRecorder(service: LogService): LogRecorder {
           ...(record.artifact.headerSha256Hex !== undefined ? { header_digest: record.artifact.headerSha256Hex } : {}),
         },
         signature_sha256: sha256Hex(record.signaturePacket),
-        requester: requester(request),
+        requester: requester(request, key),
         ...(record.rule !== undefined ? { rule: record.rule } : {}),
         time: new Date().toISOString(),
         ...(correlation !== undefined ? { correlation_id: correlation } : {}),
@@ -126,7 +136,7 @@ export function createLogRecorder(service: LogService): LogRecorder {
         algorithm: record.algorithm,
         ...(record.purposes ? { purposes: record.purposes.join(',') } : {}),
         time: new Date().toISOString(),
-        requester: requester(request),
+        requester: requester(request, key),
       });
     },
     async reference(index, wait) {
