@@ -61,7 +61,8 @@ try {
     const created = await fetch(`${signet.url}/v1/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench-image', algorithm: 'rsa4096', user_id: 'Bench Image <bench-image@example.org>' }),
+      // Midstate mode needs a key that signs neither rpm nor git (docs/security.md).
+      body: JSON.stringify({ name: 'bench-image', algorithm: 'rsa4096', user_id: 'Bench Image <bench-image@example.org>', purposes: ['detached', 'sums'] }),
     });
     if (created.status !== 201) throw new Error(`key create failed: ${await created.text()}`);
     const pub = await (await fetch(`${signet.url}/v1/keys/bench-image/public`, { headers: { authorization: `Bearer ${signet.token}` } })).text();

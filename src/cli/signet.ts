@@ -322,23 +322,33 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       const name = opts.name ?? (fromStdin ? 'stdin' : basename(file));
       // Midstate for regular files above the threshold; a cleartext signature canonicalises the
       // whole text on the server, and standard input has no size to decide on.
-      const midstate = opts.midstate && !opts.clearsign && length !== undefined && length > threshold;
+      const wantMidstate = opts.midstate && !opts.clearsign && length !== undefined && length > threshold;
       // The key's public key first: the signature is verified before anything is written.
       const { PublicKeyCache, checkCleartext, checkDetached, checkDetachedStream, teeInto } = await import('./signature-check.js');
       const publicKeys = await withClient(g, (c) => new PublicKeyCache(c).get(key));
       const kept: Buffer[] = [];
-      let response: SignResponse;
+      let response: SignResponse | undefined;
       let bytesSent: number | undefined;
+      let midstate = wantMidstate;
       if (midstate) {
-        const result = await signFileMidstateWithProgress(g, key, file, {
-          hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
-          armor: armored,
-          name,
-          ...(opts.kind ? { kind: opts.kind } : {}),
-        });
-        response = result.response;
-        bytesSent = result.bytesSent;
-      } else {
+        try {
+          const result = await signFileMidstateWithProgress(g, key, file, {
+            hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
+            armor: armored,
+            name,
+            ...(opts.kind ? { kind: opts.kind } : {}),
+          });
+          response = result.response;
+          bytesSent = result.bytesSent;
+        } catch (err) {
+          // The server refuses midstate for this key (its purposes include rpm or git) or this
+          // kind (only detached and sums): send the whole file instead (docs/security.md).
+          if (!(err instanceof SignetError) || (err.code !== 'KEY_PURPOSE' && err.code !== 'KIND_MISMATCH')) throw err;
+          process.stderr.write(`signet: ${err.message}; sending the whole file\n`);
+          midstate = false;
+        }
+      }
+      if (response === undefined) {
         const stream = fromStdin ? Readable.from(teeInto(process.stdin, kept)) : createReadStream(file);
         response = await withClient(g, (c) =>
           c.sign(

@@ -1,6 +1,8 @@
 // The one signing pipeline every signing route goes through (docs/security.md "The signing
-// boundary"): authorise → check the request against the kind and the key's purposes → sign (the
-// kind's content check runs on the streamed body) → durable log entry → audit record → answer.
+// boundary"): refuse what the route or mode cannot sign (KIND_MISMATCH, before any policy is
+// consulted or rate counted) → authorise (audited) → check the key's purposes (KEY_PURPOSE) → sign,
+// the kind's content check running on the streamed body (CONTENT_INVALID) → durable log entry →
+// audit record → answer.
 // Routes only map HTTP onto it (src/server/routes/sign.ts, midstate.ts, rpm.ts), so a new route
 // cannot forget a step. The pipeline knows nothing of HTTP: the request is an opaque handle the
 // dependencies (authorisation, log, audit) are given back.

@@ -70,7 +70,8 @@ describe('signet sign, midstate mode', () => {
     gpg = new Gpg();
     foreignGpg = new Gpg();
     for (const [name, algo, g] of [['rel', 'rsa4096', gpg], ['ed', 'ed25519', gpg], ['foreign', 'ed25519', foreignGpg]] as const) {
-      expect(signet(['key', 'create', name, '--algo', algo, '--uid', `${name} <${name}@example.org>`], { env }).status).toBe(0);
+      // Midstate mode needs a key that signs neither rpm nor git (docs/security.md).
+      expect(signet(['key', 'create', name, '--algo', algo, '--uid', `${name} <${name}@example.org>`, '--purpose', 'detached,clearsign,sums'], { env }).status).toBe(0);
       g.importKey(signet(['key', 'export', name], { env }).stdout);
     }
   }, 120_000);
@@ -184,6 +185,18 @@ describe('signet sign, midstate mode', () => {
     expect(denied.stderr).toMatch(/^signet: .*POLICY_DENIED/);
     const whole = json(signet(['sign', '--key', 'ed', '--midstate-threshold', '1M', '--no-midstate', '--json', file], { env: { ...env, SIGNET_TOKEN: token } }));
     expect(whole.mode).toBe('content');
+    expect(verify(gpg, `${file}.sig`, file)).toBe(true);
+  });
+
+  it('a key that also signs rpm gets no midstate signature: the CLI sends the whole file instead', () => {
+    expect(signet(['key', 'create', 'every-kind', '--uid', 'every <every@example.org>'], { env }).status).toBe(0);
+    gpg.importKey(signet(['key', 'export', 'every-kind'], { env }).stdout);
+    const file = join(work, 'every-kind.bin');
+    writeFileSync(file, randomBytes(2 * MiB));
+    const r = signet(['sign', '--key', 'every-kind', '--midstate-threshold', '1M', '--json', file], { env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/KEY_PURPOSE|also signs rpm and git.*sending the whole file/);
+    expect((JSON.parse(r.stdout) as { mode: string }).mode).toBe('content');
     expect(verify(gpg, `${file}.sig`, file)).toBe(true);
   });
 

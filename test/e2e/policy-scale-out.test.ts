@@ -42,10 +42,12 @@ describe('policies on two nodes (PostgreSQL)', () => {
     // A policy written on node a (no rate, another kind) is what node b enforces within ~1 s.
     await api(a, 'PUT', '/v1/sys/policies/ci', { token: admin, json: { policy: 'rules: [{keys: [rel], kinds: [sums]}]' } });
     const deadline = Date.now() + 5000;
-    let onB = await api(b, 'POST', '/v1/sign/rel?name=s&kind=sums', { token: tok, body: Buffer.from('sums') });
+    // (A sums body must be a checksum list: the server checks it.)
+    const sums = Buffer.from(`${'0'.repeat(64)}  s\n`);
+    let onB = await api(b, 'POST', '/v1/sign/rel?name=s&kind=sums', { token: tok, body: sums });
     while (onB.status !== 200 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      onB = await api(b, 'POST', '/v1/sign/rel?name=s&kind=sums', { token: tok, body: Buffer.from('sums') });
+      onB = await api(b, 'POST', '/v1/sign/rel?name=s&kind=sums', { token: tok, body: sums });
     }
     expect(onB.status).toBe(200);
     expect((await api(b, 'POST', '/v1/sign/rel?name=s', { token: tok, body: Buffer.from('x') })).json.error.code).toBe('POLICY_DENIED');

@@ -6,6 +6,8 @@ import { parseRpmPrefix } from '../../src/rpm/index.js';
 import { ResumableSha2 } from '../../src/sha2/resumable.js';
 import { decodeEntry } from '../../src/tlog/entry.js';
 import { buildPackage, defaultMainEntries, str } from '../fixtures/rpm/build-package.js';
+import { execFile } from 'node:child_process';
+import { SIGNET, requireBuild, type CliResult } from '../helpers/cli.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** The RPM package `name`: its prefix (lead and both headers) and its main header alone. */
@@ -22,6 +24,15 @@ const COMMIT = `tree ${'a'.repeat(40)}\nparent ${'b'.repeat(40)}\nauthor A U Tho
 const REPOMD = `<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo">\n  <revision>1</revision>\n</repomd>\n`;
 const RELEASE = `Origin: Example\nSuite: stable\nDate: Sat, 05 Dec 2026 00:00:00 UTC\nSHA256:\n ${SHA} 1234 main/binary-amd64/Packages\n`;
 const SUMS = `${SHA}  pkg-1.0.tar.gz\n`;
+
+/** The CLI, run without blocking this process (the server under test runs in it). */
+function signet(args: string[], options: { env: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [SIGNET, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env } }, (err, stdout, stderr) => {
+      resolve({ status: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
 
 describe('the signing boundary', () => {
   let t: TestServer;
@@ -212,5 +223,28 @@ describe('the signing boundary', () => {
     expect(decodeEntry(Buffer.from(entry.json.entries[0], 'base64'))).toMatchObject({ kind: 'key', event: 'purpose', key_name: 'rpmkey', purposes: 'detached,rpm' });
     expect((await sign(tok, 'rpmkey', 'name=x', 'blob bytes')).status).toBe(200);
     expect((await sign(tok, 'rpmkey', 'kind=yum&name=repomd.xml', REPOMD)).json.error?.code).toBe('KEY_PURPOSE');
+  });
+
+  it('CLI: key create --purpose warns when rpm and detached mix, key list shows purposes, key purpose is admin only', async () => {
+    const env = { SIGNET_ADDR: t.url, SIGNET_TOKEN: t.adminToken };
+    requireBuild();
+    const mixed = await signet(['key', 'create', 'mixed', '--purpose', 'rpm,detached'], { env });
+    expect(mixed.status, mixed.stderr).toBe(0);
+    expect(mixed.stderr).toMatch(/^signet: warning: .*rpm.*detached/m);
+    const clean = await signet(['key', 'create', 'clean', '--purpose', 'yum,rpm'], { env });
+    expect([clean.status, clean.stderr]).toEqual([0, '']);
+    const list = await signet(['key', 'list'], { env });
+    expect(list.stdout).toMatch(/^clean\t.*\trpm,yum$/m);
+    expect(list.stdout).toMatch(/^mixed\t.*\tdetached,rpm$/m);
+    const bad = await signet(['key', 'create', 'typo', '--purpose', 'rpm,sgin'], { env });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^signet: .*sgin.*\(BAD_REQUEST\)$/m);
+    const changed = await signet(['key', 'purpose', 'mixed', 'detached,sums'], { env });
+    expect([changed.status, changed.stdout.trim()], changed.stderr).toEqual([0, 'mixed detached,sums']);
+    const tok = await token('reader', 'rules: [{keys: [mixed], kinds: [detached]}]');
+    const denied = await signet(['key', 'purpose', 'mixed', 'rpm'], { env: { ...env, SIGNET_TOKEN: tok } });
+    expect(denied.status).toBe(1);
+    expect(denied.stderr).toMatch(/\(POLICY_DENIED\)$/m);
+    expect((await api(t, 'GET', '/v1/keys/mixed', { token: tok })).json.purposes).toEqual(['detached', 'sums']);
   });
 });

@@ -32,7 +32,7 @@ describe('midstate signatures with gpg', () => {
     gpg = new Gpg();
     otherGpg = new Gpg();
     for (const [name, algorithm] of [['ed', 'ed25519'], ['rsa', 'rsa4096'], ['other', 'ed25519']] as const) {
-      const r = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name, algorithm, user_id: `Midstate ${name} <${name}@example.org>` } });
+      const r = await api(t, 'POST', '/v1/keys', { token: t.adminToken, json: { name, algorithm, user_id: `Midstate ${name} <${name}@example.org>`, purposes: ['detached', 'sums'] } });
       expect(r.status, r.text).toBe(201);
       const pub = await api(t, 'GET', `/v1/keys/${name}/public`, { token: t.adminToken });
       (name === 'other' ? otherGpg : gpg).importKey(pub.text);

@@ -5,6 +5,8 @@ import pg from 'pg';
 import { openStore } from '../../src/store/index.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { isConnectionFailure, translatePgError } from '../../src/store/postgres/errors.js';
+import { MIGRATIONS, migrate } from '../../src/store/postgres/migrations.js';
+import { keyValues } from '../../src/store/rows.js';
 import { postgresFixture, usePgCluster } from './fixtures.js';
 import { defineStoreSuite, keyRecord, tokenRecord } from './store-suite.js';
 
@@ -39,6 +41,24 @@ describe('PostgreSQL specifics', () => {
       expect((await stores[4]!.getKey('shared'))?.name).toBe('shared');
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('migration 2 gives keys made before purposes existed every kind', async () => {
+    const url = await pgCluster().createDatabase();
+    const store = PostgresStore.open(url);
+    try {
+      // The schema as it was before migration 2, with one key in it.
+      await migrate(store.db, MIGRATIONS.filter((m) => m.version !== 2));
+      await store.db.query(
+        `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret, wrapped_data_key, origin, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        keyValues(keyRecord('legacy')).slice(0, 12),
+      );
+      await store.migrate();
+      expect((await store.getKey('legacy'))?.purposes).toEqual(['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git']);
+    } finally {
+      await store.close();
     }
   });
 

@@ -102,6 +102,15 @@ export function defineStoreSuite(engine: string, makeFixture: () => Promise<Stor
       await expect(store.setKeyState('nope', 'revoked')).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
     });
 
+    it('keys: purposes are stored, listed and replaced; unknown key is KEY_NOT_FOUND', async () => {
+      await store.insertKey(keyRecord('p', { purposes: ['rpm', 'yum'] }));
+      expect((await store.getKey('p'))?.purposes).toEqual(['rpm', 'yum']);
+      await store.setKeyPurposes('p', ['detached']);
+      expect((await store.getKey('p'))?.purposes).toEqual(['detached']);
+      expect((await store.listKeys()).find((k) => k.name === 'p')?.purposes).toEqual(['detached']);
+      await expect(store.setKeyPurposes('nope', ['rpm'])).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+    });
+
     it('tokens: insert, look up by hash and accessor, list', async () => {
       const t = tokenRecord('acc1', { policies: ['role:ci', 'x'], meta: { role: 'ci', source: '127.0.0.1' }, expiresAt: 1_700_000_600_000 });
       await store.insertToken(t);
