@@ -27,13 +27,15 @@ import { midstateRoutes } from './routes/midstate.js';
 import { policyRoutes } from './routes/policies.js';
 import { rpmRoutes } from './routes/rpm.js';
 import { signRoutes } from './routes/sign.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { installContract } from './contract.js';
 import { artifactName, keyName } from './validation.js';
 
 export { DEFAULT_CONNECTION_LIMITS, DEFAULT_LIMITS, type AppLimits, type ConnectionLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes, authRoutes, jwtRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, openApiRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, policyRoutes, authRoutes, jwtRoutes];
 
 export interface AppDeps {
   readonly store: Store;
@@ -284,13 +286,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   }
 
+  // Every route is in the API contract and its answers are checked against it (src/api/routes.ts).
+  installContract(app);
   for (const register of ROUTES) register(app, ctx);
   return app;
 }
 
 /** Routes that authenticate by what they are given (login, unwrap) or need no token at all. */
 function isPublicRoute(method: string, route: string): boolean {
-  if (method === 'GET' && (route.startsWith('/v1/log/') || route === '/healthz' || route === '/readyz' || route === '/metrics')) return true;
+  if (method === 'GET' && (route.startsWith('/v1/log/') || route === '/v1/openapi.json' || route === '/healthz' || route === '/readyz' || route === '/metrics')) return true;
   return method === 'POST' && (route === '/v1/auth/approle/login' || route === '/v1/auth/jwt/login' || route === '/v1/sys/wrapping/unwrap');
 }
 

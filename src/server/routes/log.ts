@@ -9,22 +9,12 @@
 // and the recorder routes use to log what they sign before they answer (invariant 4).
 import { hash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { SignetError } from '../../errors.js';
 import type { LogEntry, SignatureLogEntry } from '../../tlog/entry.js';
 import type { LogService } from '../../tlog/service.js';
 import type { RouteModule } from '../context.js';
+import { consistencyQuery, entriesQuery, inclusionQuery, receiptQuery } from '../../api/schemas.js';
 import { hasControlCharacters, parse } from '../validation.js';
-
-const uint = z
-  .string()
-  .regex(/^(?:0|[1-9][0-9]{0,18})$/, 'a decimal integer')
-  .transform((s) => BigInt(s));
-
-const entriesQuery = z.object({ start: uint, end: uint }).strict();
-const inclusionQuery = z.object({ index: uint, size: uint.optional() }).strict();
-const consistencyQuery = z.object({ first: uint, second: uint }).strict();
-const receiptQuery = z.object({ index: uint }).strict();
 
 const CORRELATION_HEADER = 'x-signet-correlation-id';
 
