@@ -61,6 +61,7 @@ export default tseslint.config(
     // The API contract sits below both the server and the client: schemas, bounds and the OpenAPI
     // generator over zod, the name rules and the kinds; never a layer that serves or calls it.
     files: ['src/api/**/*.ts'],
+    ignores: ['src/api/**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [

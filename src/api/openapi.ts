@@ -42,7 +42,7 @@ export function openApiDocument(): Json {
     info: {
       title: 'signet',
       version: '1',
-      description: 'Release-signing service: keys never leave the server, every request is authorised by policy, every signature is recorded in a transparency log. Errors are {"error": {"code", "message"}} with a stable code (README "Error codes").',
+      description: 'Release-signing service: keys never leave the server, every request is authorised by policy, every signature is recorded in a transparency log. Errors are {"error": {"code", "message"}} with a stable code (README "HTTP API").',
     },
     paths,
     components: {

@@ -4,10 +4,10 @@ import http from 'node:http';
 import type https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { z } from 'zod';
-import { ROUTES, isMedia, type RouteContract } from '../api/routes.js';
-import * as api from '../api/schemas.js';
-import type { CreatedToken, JwtRoleInfo, KeyInfo, LoginResponse, MidstateRequest, PolicyInfo, RoleInfo, RpmSignResponse, SecretIdInfo, SignResponse, TokenInfo, Unwrapped, WrapInfo } from '../api/schemas.js';
+import { ANSWERS } from '../api/answers.generated.js';
+import { firstIssue, type Issue, type JsonSchema } from '../api/check.js';
+import type * as api from '../api/schemas.js';
+import type { Answer, CreatedToken, JwtRoleInfo, KeyInfo, LoginResponse, MidstateRequest, PolicyInfo, RoleInfo, RpmSignResponse, SecretIdInfo, SignResponse, TokenInfo, Unwrapped, WrapInfo } from '../api/schemas.js';
 import { SignetError, isErrorCode } from '../errors.js';
 
 export interface ClientOptions {
@@ -97,11 +97,11 @@ export class SignetClient {
   }
 
   listKeys(): Promise<{ keys: KeyInfo[] }> {
-    return this.#call(api.keyList, 'GET', '/v1/keys');
+    return this.#call<Answer<typeof api.keyList>>('GET', '/v1/keys');
   }
 
   getKey(name: string): Promise<KeyInfo> {
-    return this.#call(api.keyInfo, 'GET', `/v1/keys/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.keyInfo>>('GET', `/v1/keys/${encodeURIComponent(name)}`);
   }
 
   exportKey(name: string): Promise<string> {
@@ -120,20 +120,20 @@ export class SignetClient {
   }
 
   createKey(body: { name: string; algorithm: string; user_id: string; purposes?: string[] }): Promise<KeyInfo> {
-    return this.#call(api.keyInfo, 'POST', '/v1/keys', { json: body });
+    return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys', { json: body });
   }
 
   importKey(body: { name: string; secret_key: string; passphrase?: string; purposes?: string[] }): Promise<KeyInfo> {
-    return this.#call(api.keyInfo, 'POST', '/v1/keys/import', { json: body });
+    return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys/import', { json: body });
   }
 
   /** POST /v1/keys/:name/purpose (admin): replace the kinds the key may ever sign. */
   setKeyPurposes(name: string, purposes: string[]): Promise<KeyInfo> {
-    return this.#call(api.keyInfo, 'POST', `/v1/keys/${encodeURIComponent(name)}/purpose`, { json: { purposes } });
+    return this.#call<Answer<typeof api.keyInfo>>('POST', `/v1/keys/${encodeURIComponent(name)}/purpose`, { json: { purposes } });
   }
 
   sign(key: string, artifact: Readable, query: SignQuery, length?: number): Promise<SignResponse> {
-    return this.#call(api.signAnswer, 'POST', `/v1/sign/${encodeURIComponent(key)}${queryString(query)}`, {
+    return this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}${queryString(query)}`, {
       stream: artifact,
       ...(length !== undefined ? { length } : {}),
     });
@@ -141,69 +141,69 @@ export class SignetClient {
 
   /** POST /v1/sign/:key/midstate: a detached binary signature of a file hashed locally. */
   signMidstate(key: string, body: MidstateRequest, query: Omit<SignQuery, 'clear' | 'hash'>): Promise<SignResponse> {
-    return this.#call(api.signAnswer, 'POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body });
+    return this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body });
   }
 
   /** POST /v1/sign/:key/rpm: header prefixes (lead + both headers) in, one item per header out. */
   signRpm(key: string, headers: readonly Buffer[], replace: boolean): Promise<RpmSignResponse> {
-    return this.#call(api.rpmAnswer, 'POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
+    return this.#call<Answer<typeof api.rpmAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
       json: { headers: headers.map((h) => h.toString('base64')), ...(replace ? { replace: true } : {}) },
     });
   }
 
   writePolicy(name: string, yamlText: string): Promise<PolicyInfo> {
-    return this.#call(api.policyInfo, 'PUT', `/v1/sys/policies/${encodeURIComponent(name)}`, { json: { policy: yamlText } });
+    return this.#call<Answer<typeof api.policyInfo>>('PUT', `/v1/sys/policies/${encodeURIComponent(name)}`, { json: { policy: yamlText } });
   }
 
   readPolicy(name: string): Promise<PolicyInfo> {
-    return this.#call(api.policyInfo, 'GET', `/v1/sys/policies/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.policyInfo>>('GET', `/v1/sys/policies/${encodeURIComponent(name)}`);
   }
 
   listPolicies(): Promise<{ policies: PolicyInfo[] }> {
-    return this.#call(api.policyList, 'GET', '/v1/sys/policies');
+    return this.#call<Answer<typeof api.policyList>>('GET', '/v1/sys/policies');
   }
 
   deletePolicy(name: string): Promise<{ deleted: string }> {
-    return this.#call(api.deleted, 'DELETE', `/v1/sys/policies/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.deleted>>('DELETE', `/v1/sys/policies/${encodeURIComponent(name)}`);
   }
 
   /** POST /v1/auth/token/create (admin): a token bound to the given policies. */
   createToken(body: { policies: string[]; ttl?: string; display_name?: string }): Promise<CreatedToken> {
-    return this.#call(api.createdToken, 'POST', '/v1/auth/token/create', { json: body });
+    return this.#call<Answer<typeof api.createdToken>>('POST', '/v1/auth/token/create', { json: body });
   }
 
   // Auth: AppRole roles, secret_ids, login, response wrapping, tokens.
   createRole(name: string, body: { policies?: string[]; policy?: string; token_ttl?: string; secret_id_ttl?: string; secret_id_uses?: number; bound_cidrs?: string[] }): Promise<RoleInfo> {
-    return this.#call(api.roleInfo, 'POST', `/v1/auth/approle/role/${encodeURIComponent(name)}`, { json: body });
+    return this.#call<Answer<typeof api.roleInfo>>('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}`, { json: body });
   }
 
   getRole(name: string): Promise<RoleInfo> {
-    return this.#call(api.roleInfo, 'GET', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.roleInfo>>('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
   }
 
   listRoles(): Promise<{ roles: RoleInfo[] }> {
-    return this.#call(api.roleList, 'GET', '/v1/auth/approle/role');
+    return this.#call<Answer<typeof api.roleList>>('GET', '/v1/auth/approle/role');
   }
 
   deleteRole(name: string): Promise<{ deleted: string; revoked_tokens: number }> {
-    return this.#call(api.roleDeleted, 'DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.roleDeleted>>('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
   }
 
   /** A secret_id for the role, or with `wrap_ttl` a wrapping token for it. */
   secretId(name: string, body: { ttl?: string; uses?: number; wrap_ttl?: string; cidrs?: string[] }): Promise<SecretIdInfo | { wrap_info: WrapInfo }> {
-    return this.#call(api.secretIdAnswer, 'POST', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`, { json: body });
+    return this.#call<Answer<typeof api.secretIdAnswer>>('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`, { json: body });
   }
 
-  listSecretIds(name: string): Promise<z.infer<typeof api.secretIdList>> {
-    return this.#call(api.secretIdList, 'GET', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`);
+  listSecretIds(name: string): Promise<Answer<typeof api.secretIdList>> {
+    return this.#call<Answer<typeof api.secretIdList>>('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`);
   }
 
   destroySecretId(name: string, accessor: string): Promise<{ destroyed: string }> {
-    return this.#call(api.secretIdDestroyed, 'DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id/${encodeURIComponent(accessor)}`);
+    return this.#call<Answer<typeof api.secretIdDestroyed>>('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id/${encodeURIComponent(accessor)}`);
   }
 
   login(roleId: string, secretId: string): Promise<LoginResponse> {
-    return this.#call(api.loginAnswer, 'POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secretId } });
+    return this.#call<Answer<typeof api.loginAnswer>>('POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secretId } });
   }
 
   /**
@@ -212,60 +212,57 @@ export class SignetClient {
    * a secret of their own and handed over its token must not be believed (wrap substitution).
    */
   async unwrap(expected: string | RegExp): Promise<Unwrapped> {
-    const r = await this.#call(api.unwrapped, 'POST', '/v1/sys/wrapping/unwrap');
+    const r = await this.#call<Answer<typeof api.unwrapped>>('POST', '/v1/sys/wrapping/unwrap');
     const ok = typeof expected === 'string' ? r.creation_path === expected : expected.test(r.creation_path);
     if (!ok) throw new SignetError('WRAPPING_PATH_MISMATCH', `the wrapped response came from ${JSON.stringify(r.creation_path)}, not from what was expected`);
     return r;
   }
 
   createJwtRole(name: string, body: Record<string, unknown>): Promise<JwtRoleInfo> {
-    return this.#call(api.jwtRoleInfo, 'POST', `/v1/auth/jwt/role/${encodeURIComponent(name)}`, { json: body });
+    return this.#call<Answer<typeof api.jwtRoleInfo>>('POST', `/v1/auth/jwt/role/${encodeURIComponent(name)}`, { json: body });
   }
 
   getJwtRole(name: string): Promise<JwtRoleInfo> {
-    return this.#call(api.jwtRoleInfo, 'GET', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.jwtRoleInfo>>('GET', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
   }
 
   listJwtRoles(): Promise<{ roles: JwtRoleInfo[] }> {
-    return this.#call(api.jwtRoleList, 'GET', '/v1/auth/jwt/role');
+    return this.#call<Answer<typeof api.jwtRoleList>>('GET', '/v1/auth/jwt/role');
   }
 
   deleteJwtRole(name: string): Promise<{ deleted: string; revoked_tokens: number }> {
-    return this.#call(api.roleDeleted, 'DELETE', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.roleDeleted>>('DELETE', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
   }
 
   jwtLogin(role: string, jwt: string): Promise<LoginResponse> {
-    return this.#call(api.loginAnswer, 'POST', '/v1/auth/jwt/login', { json: { role, jwt } });
+    return this.#call<Answer<typeof api.loginAnswer>>('POST', '/v1/auth/jwt/login', { json: { role, jwt } });
   }
 
   listTokens(): Promise<{ tokens: TokenInfo[] }> {
-    return this.#call(api.tokenList, 'GET', '/v1/auth/token');
+    return this.#call<Answer<typeof api.tokenList>>('GET', '/v1/auth/token');
   }
 
   lookupToken(accessor?: string): Promise<TokenInfo> {
-    return this.#call(api.tokenInfo, 'GET', accessor === undefined ? '/v1/auth/token/lookup-self' : `/v1/auth/token/lookup/${encodeURIComponent(accessor)}`);
+    return this.#call<Answer<typeof api.tokenInfo>>('GET', accessor === undefined ? '/v1/auth/token/lookup-self' : `/v1/auth/token/lookup/${encodeURIComponent(accessor)}`);
   }
 
   revokeToken(accessor?: string): Promise<{ revoked: string[] }> {
     return accessor === undefined
-      ? this.#call(api.revoked, 'POST', '/v1/auth/token/revoke-self')
-      : this.#call(api.revoked, 'POST', '/v1/auth/token/revoke', { json: { accessor } });
+      ? this.#call<Answer<typeof api.revoked>>('POST', '/v1/auth/token/revoke-self')
+      : this.#call<Answer<typeof api.revoked>>('POST', '/v1/auth/token/revoke', { json: { accessor } });
+  }
+
+  /** A JSON request to any route; the answer is checked as the typed methods' answers are. */
+  requestJson<T>(method: string, path: string, body?: Body): Promise<T> {
+    return this.#call<T>(method, path, body);
   }
 
   /**
-   * A JSON request to any route. The answer is checked against the route's schema in the API
-   * contract (src/api/routes.ts) when the path is one of its routes; the typed methods above name
-   * their schema themselves.
+   * Send, parse the JSON answer, and check it against the route's answer schema in the API
+   * contract (src/api/schemas.ts, as JSON Schema in src/api/answers.generated.ts). An answer that
+   * is not JSON is not from signet (SERVER_NOT_SIGNET); one outside the contract is BAD_RESPONSE.
    */
-  async requestJson<T>(method: string, path: string, body?: Body): Promise<T> {
-    const route = routeOf(method, new URL(path, this.#base).pathname);
-    const schema = route !== undefined && !isMedia(route.answer) ? route.answer : undefined;
-    return (await this.#call(schema, method, path, body)) as T;
-  }
-
-  /** Send, parse the JSON answer, and check it against `schema`: an answer that is not JSON is
-   *  not from signet (SERVER_NOT_SIGNET); one outside the contract is BAD_RESPONSE. */
-  async #call<S extends z.ZodType | undefined>(schema: S, method: string, path: string, body?: Body): Promise<S extends z.ZodType ? z.infer<S> : unknown> {
+  async #call<T>(method: string, path: string, body?: Body): Promise<T> {
     const r = await this.request(method, path, body);
     let json: unknown;
     try {
@@ -273,10 +270,10 @@ export class SignetClient {
     } catch {
       throw notSignet(this.#base, r.status, r.headers);
     }
-    if (schema === undefined) return json as never;
-    const checked = schema.safeParse(json);
-    if (checked.success) return checked.data as never;
-    throw badResponse(this.#base, method, path, checked.error);
+    const schema = answerSchemaOf(method, new URL(path, this.#base).pathname);
+    const issue = schema === undefined ? undefined : firstIssue(schema, json);
+    if (issue !== undefined) throw badResponse(this.#base, method, path, issue);
+    return json as T;
   }
 
   request(method: string, path: string, body: Body): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
@@ -379,24 +376,22 @@ function errorFromResponse(base: URL, status: number, body: Buffer, headers: htt
   return notSignet(base, status, headers);
 }
 
-/** The contract's route for a request path (static routes before parameterised ones). */
-function routeOf(method: string, pathname: string): RouteContract | undefined {
-  return ROUTE_PATTERNS.find(([route, pattern]) => route.method === method && pattern.test(pathname))?.[0];
+/** The contract's answer schema for a request path (static routes before parameterised ones). */
+function answerSchemaOf(method: string, pathname: string): JsonSchema | undefined {
+  return ANSWER_PATTERNS.find(([m, pattern]) => m === method && pattern.test(pathname))?.[2];
 }
 
-const ROUTE_PATTERNS: ReadonlyArray<readonly [RouteContract, RegExp]> = [...ROUTES]
-  .sort((a, b) => (a.path.match(/[:*]/g)?.length ?? 0) - (b.path.match(/[:*]/g)?.length ?? 0))
-  .map((r) => [r, new RegExp(`^${r.path.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*$/, '.*')}$`)] as const);
+const ANSWER_PATTERNS: ReadonlyArray<readonly [string, RegExp, JsonSchema]> = [...ANSWERS]
+  .sort((a, b) => (a[1].match(/[:*]/g)?.length ?? 0) - (b[1].match(/[:*]/g)?.length ?? 0))
+  .map(([method, path, schema]) => [method, new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*$/, '.*')}$`), schema] as const);
 
 /**
  * An answer that does not fit the API contract (src/api/schemas.ts): a broken or hostile server,
  * or something between. Named by field, never echoing the server's values, on one line.
  */
-function badResponse(base: URL, method: string, path: string, error: z.ZodError): SignetError {
-  const issue = error.issues[0];
-  const where = issue && issue.path.length > 0 ? issue.path.map((p) => printable(String(p))).join('.') : 'the answer';
-  const what = printable(issue?.message ?? 'invalid');
-  return new SignetError('BAD_RESPONSE', `the server at ${base.origin} answered ${method} ${printable(path.split('?')[0] ?? path)} outside the API contract (${where}: ${what})`);
+function badResponse(base: URL, method: string, path: string, issue: Issue): SignetError {
+  const where = issue.path.length > 0 ? issue.path.map((p) => printable(String(p))).join('.') : 'the answer';
+  return new SignetError('BAD_RESPONSE', `the server at ${base.origin} answered ${method} ${printable(path.split('?')[0] ?? path)} outside the API contract (${where}: ${issue.message})`);
 }
 
 /** At most 120 characters, no control characters: a hostile server's field names go into one CLI line. */
