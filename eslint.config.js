@@ -58,6 +58,20 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)(store|server|cli|client|repo)(/|$)', message: 'src/rpm-io is file I/O over the RPM core: it imports no store, server, CLI, client or repo code' }] }] },
   },
   {
+    // The API contract sits below both the server and the client: schemas, bounds and the OpenAPI
+    // generator over zod, the name rules and the kinds; never a layer that serves or calls it.
+    files: ['src/api/**/*.ts'],
+    ignores: ['src/api/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)(store|server|cli|client|rpm-io|repo|keys|auth|sign|tlog|openpgp)(/|$)|(^|/)policy/(?!kinds\\.js$)', message: 'src/api (the HTTP contract) imports only zod, errors, names, policy/kinds and its own modules: server and client both import it, never the reverse (docs/architecture.md "Layers")' },
+          { regex: '^node:', message: 'src/api does no I/O: it is schemas only' },
+        ],
+      }],
+    },
+  },
+  {
     // Repository signing and the publish gate are a library the CLI calls, not the reverse.
     files: ['src/repo/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)cli(/|$)', message: 'src/repo does not import src/cli: move what both need below them (e.g. src/rpm-io)' }] }] },

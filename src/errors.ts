@@ -107,6 +107,8 @@ export const ERROR_TABLE = {
   SERVER_UNREACHABLE: { status: 503, exit: 1 },
   /** Something answers at the address, but not as a signet server (HTML, another API, plain HTTP to https://). */
   SERVER_NOT_SIGNET: { status: 502, exit: 1 },
+  /** A signet server's answer that does not fit the API contract (src/api/schemas.ts): a broken or hostile server. */
+  BAD_RESPONSE: { status: 502, exit: 1 },
   /** `signet serve`: the listen address is taken or not allowed. */
   LISTEN_FAILED: { status: 500, exit: 1 },
   NOT_READY: { status: 503, exit: 1 },

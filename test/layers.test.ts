@@ -35,6 +35,13 @@ describe('layer rules refuse forbidden imports', () => {
     ['src/server/routes/x.ts', `import { answerSigned } from './sign.js';${use('answerSigned')}`],
     ['src/store/postgres/x.ts', `import { denseEntries } from '../sqlite/log-store.js';${use('denseEntries')}`],
     ['src/store/sqlite/x.ts', `import { PgDatabase } from '../postgres/database.js';${use('PgDatabase')}`],
+    ['src/api/x.ts', `import { buildApp } from '../server/app.js';${use('buildApp')}`],
+    ['src/api/x.ts', `import { SignetClient } from '../client/client.js';${use('SignetClient')}`],
+    ['src/api/x.ts', `import type { KeyRecord } from '../store/types.js';\nexport type T = KeyRecord;\n`],
+    ['src/api/x.ts', `import { printLine } from '../cli/common.js';${use('printLine')}`],
+    ['src/api/x.ts', `import { APPROLE_DEFAULTS } from '../auth/approle.js';${use('APPROLE_DEFAULTS')}`],
+    ['src/api/x.ts', `import { parsePolicy } from '../policy/document.js';${use('parsePolicy')}`],
+    ['src/api/x.ts', `import { readFileSync } from 'node:fs';${use('readFileSync')}`],
   ];
   for (const [file, code] of forbidden) {
     it(`${file}: ${code.split('\n')[0]}`, async () => {
@@ -55,6 +62,9 @@ describe('the allowed neighbours pass', () => {
     ['src/server/routes/x.ts', `import { signingPipeline } from '../signing.js';${use('signingPipeline')}`],
     ['src/server/routes/x.test.ts', `import { decodeHeader } from './rpm.js';${use('decodeHeader')}`],
     ['src/store/postgres/x.ts', `import { denseEntries } from '../rows.js';${use('denseEntries')}`],
+    ['src/api/x.ts', `import { z } from 'zod';\nimport { ARTIFACT_KINDS } from '../policy/kinds.js';\nimport { NAME_PATTERN } from '../names.js';\nimport { SignetError } from '../errors.js';\nexport const used = [z, ARTIFACT_KINDS, NAME_PATTERN, SignetError];\n`],
+    ['src/server/x.ts', `import { keyInfo } from '../api/schemas.js';${use('keyInfo')}`],
+    ['src/client/x.ts', `import { ROUTES } from '../api/routes.js';${use('ROUTES')}`],
     ['src/store/migrate/x.ts', `import { SqliteStore } from '../sqlite/sqlite-store.js';\nimport { PostgresStore } from '../postgres/postgres-store.js';\nexport const used = [SqliteStore, PostgresStore];\n`],
   ];
   for (const [file, code] of allowed) {

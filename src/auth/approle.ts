@@ -18,11 +18,8 @@ export const APPROLE_DEFAULTS = {
   secretIdUses: 1,
 } as const;
 
-export const APPROLE_BOUNDS = {
-  tokenTtlMs: { minMs: 1000, maxMs: 24 * 3_600_000 },
-  secretIdTtlMs: { minMs: 1000, maxMs: 30 * 86_400_000 },
-  secretIdUses: { min: 1, max: 10_000 },
-} as const;
+import { APPROLE_BOUNDS } from '../api/limits.js';
+export { APPROLE_BOUNDS };
 
 const TIDY_EVERY_MS = 10 * 60_000;
 

@@ -19,8 +19,8 @@ export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 export const DEFAULT_CLOCK_SKEW_MS = 60_000;
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
-/** Longest JWT we even parse (GitLab and GitHub tokens are ~1-2 KB). */
-export const MAX_JWT_LENGTH = 16 * 1024;
+import { MAX_JWT_LENGTH } from '../api/limits.js';
+export { MAX_JWT_LENGTH };
 const MAX_BOUND_CLAIMS = 16;
 const CLAIM_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 

@@ -4,6 +4,10 @@ import http from 'node:http';
 import type https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { ANSWERS } from '../api/answers.generated.js';
+import { firstIssue, type Issue, type JsonSchema } from '../api/check.js';
+import type * as api from '../api/schemas.js';
+import type { Answer, CreatedToken, JwtRoleInfo, KeyInfo, LoginResponse, MidstateRequest, PolicyInfo, RenewedToken, RoleInfo, RpmSignResponse, SecretIdInfo, SignResponse, TokenInfo, Unwrapped, WrapInfo } from '../api/schemas.js';
 import { SignetError, isErrorCode } from '../errors.js';
 
 export interface ClientOptions {
@@ -20,155 +24,35 @@ export interface ClientOptions {
   readonly correlationId?: string;
 }
 
-export interface KeyInfo {
-  name: string;
-  fingerprint: string;
-  key_id: string;
-  algorithm: 'rsa4096' | 'ed25519';
-  user_id: string;
-  created: string;
-  state: string;
-  origin: string;
-  /** The kinds the key may ever sign (servers before purposes existed send none). */
-  purposes?: string[];
-  /** On create, import and purpose changes: advice about the purposes chosen. */
-  warnings?: string[];
-}
+// What the server answers: the API contract's schemas (src/api/schemas.ts). Every answer is
+// checked against its schema before a caller sees it; one that does not fit is BAD_RESPONSE.
+export type {
+  CreatedToken,
+  JwtRoleInfo,
+  LogSearchAnswer,
+  LogSearchHit,
+  RenewedToken,
+  KeyInfo,
+  LoginResponse,
+  MidstateRequest,
+  PolicyInfo,
+  RoleInfo,
+  RpmSignatureItem,
+  RpmSignResponse,
+  SecretIdInfo,
+  SignResponse,
+  TokenInfo,
+  Unwrapped,
+  WrapInfo,
+} from '../api/schemas.js';
 
-export interface SignResponse {
-  key: string;
-  fingerprint: string;
-  algorithm: string;
-  hash_algorithm: string;
-  created: number;
-  kind: string;
-  /** The artifact's digest: `sha256` from POST /v1/sign/:key; from the midstate route, the digest
-   *  in the signature's hash (`sha256` or `sha512`). */
-  artifact: { name: string; sha256?: string; sha512?: string; bytes: number };
-  signature: string;
-  armored?: string;
-  cleartext?: string;
-  [extra: string]: unknown;
-}
-
+/** The client's form of the sign query (src/api/schemas.ts signQuery is the wire form). */
 export interface SignQuery {
   kind?: string;
   name?: string;
   armor?: boolean;
   clear?: boolean;
   hash?: 'sha256' | 'sha512';
-}
-
-/** POST /v1/sign/:key/midstate: the hash state after `length` bytes, and the rest of the file. */
-export interface MidstateRequest {
-  hash: 'sha256' | 'sha512';
-  /** base64 of the chaining value (big-endian words). */
-  state: string;
-  length: number;
-  /** base64 of the bytes after the last full block. */
-  tail: string;
-}
-
-export interface RpmSignatureItem {
-  /** base64 of the v4 signature packet, when signed. */
-  packet?: string;
-  error?: { code: string; message: string };
-  nevra?: string;
-  name?: string;
-  arch?: string;
-  payload_digest?: string | null;
-  header_sha256?: string;
-}
-
-export interface RpmSignResponse {
-  key: string;
-  fingerprint?: string;
-  algorithm?: 'rsa4096' | 'ed25519';
-  hash_algorithm?: string;
-  created: number;
-  signed: number;
-  failed: number;
-  signatures: RpmSignatureItem[];
-}
-
-export interface PolicyInfo {
-  name: string;
-  builtin: boolean;
-  rules: number;
-  updated?: string;
-  created?: string;
-  /** The YAML text (read and write responses). */
-  policy?: string;
-}
-
-export interface CreatedToken {
-  token: string;
-  accessor: string;
-  policies: string[];
-  ttl: number;
-  expires: string;
-  renewable?: boolean;
-  max_expires?: string;
-}
-
-export interface RenewedToken {
-  accessor: string;
-  policies: string[];
-  ttl: number;
-  expires: string;
-  max_expires: string;
-  warning?: string;
-}
-
-export interface RoleInfo {
-  name: string;
-  role_id: string;
-  policies: string[];
-  token_ttl: string;
-  secret_id_ttl?: string;
-  secret_id_uses?: number;
-  created: string;
-  [extra: string]: unknown;
-}
-
-export interface SecretIdInfo {
-  secret_id: string;
-  secret_id_accessor: string;
-  uses_left: number;
-  expires: string;
-}
-
-export interface WrapInfo {
-  token: string;
-  accessor: string;
-  ttl: number;
-  expires: string;
-  creation_path: string;
-}
-
-export interface LoginResponse {
-  token: string;
-  accessor: string;
-  policies: string[];
-  ttl: number | null;
-  expires: string | null;
-}
-
-export interface TokenInfo {
-  accessor: string;
-  display_name: string;
-  policies: string[];
-  created: string;
-  expires: string | null;
-  revoked: string | null;
-  parent: string | null;
-  meta: Record<string, string>;
-}
-
-export interface Unwrapped {
-  creation_path: string;
-  created: string;
-  data: Record<string, unknown>;
 }
 
 /** Creation paths of wrapped AppRole secret_ids (`auth/approle/role/NAME/secret-id`). */
@@ -216,11 +100,11 @@ export class SignetClient {
   }
 
   listKeys(): Promise<{ keys: KeyInfo[] }> {
-    return this.requestJson('GET', '/v1/keys');
+    return this.#call<Answer<typeof api.keyList>>('GET', '/v1/keys');
   }
 
   getKey(name: string): Promise<KeyInfo> {
-    return this.requestJson('GET', `/v1/keys/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.keyInfo>>('GET', `/v1/keys/${encodeURIComponent(name)}`);
   }
 
   exportKey(name: string): Promise<string> {
@@ -239,20 +123,20 @@ export class SignetClient {
   }
 
   createKey(body: { name: string; algorithm: string; user_id: string; purposes?: string[] }): Promise<KeyInfo> {
-    return this.requestJson('POST', '/v1/keys', { json: body });
+    return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys', { json: body });
   }
 
   importKey(body: { name: string; secret_key: string; passphrase?: string; purposes?: string[] }): Promise<KeyInfo> {
-    return this.requestJson('POST', '/v1/keys/import', { json: body });
+    return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys/import', { json: body });
   }
 
   /** POST /v1/keys/:name/purpose (admin): replace the kinds the key may ever sign. */
   setKeyPurposes(name: string, purposes: string[]): Promise<KeyInfo> {
-    return this.requestJson('POST', `/v1/keys/${encodeURIComponent(name)}/purpose`, { json: { purposes } });
+    return this.#call<Answer<typeof api.keyInfo>>('POST', `/v1/keys/${encodeURIComponent(name)}/purpose`, { json: { purposes } });
   }
 
   sign(key: string, artifact: Readable, query: SignQuery, length?: number): Promise<SignResponse> {
-    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}${queryString(query)}`, {
+    return this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}${queryString(query)}`, {
       stream: artifact,
       ...(length !== undefined ? { length } : {}),
     });
@@ -260,74 +144,74 @@ export class SignetClient {
 
   /** POST /v1/sign/:key/midstate: a detached binary signature of a file hashed locally. */
   signMidstate(key: string, body: MidstateRequest, query: Omit<SignQuery, 'clear' | 'hash'>): Promise<SignResponse> {
-    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body });
+    return this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body });
   }
 
   /** POST /v1/sign/:key/rpm: header prefixes (lead + both headers) in, one item per header out. */
   signRpm(key: string, headers: readonly Buffer[], replace: boolean): Promise<RpmSignResponse> {
-    return this.requestJson('POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
+    return this.#call<Answer<typeof api.rpmAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
       json: { headers: headers.map((h) => h.toString('base64')), ...(replace ? { replace: true } : {}) },
     });
   }
 
   writePolicy(name: string, yamlText: string): Promise<PolicyInfo> {
-    return this.requestJson('PUT', `/v1/sys/policies/${encodeURIComponent(name)}`, { json: { policy: yamlText } });
+    return this.#call<Answer<typeof api.policyInfo>>('PUT', `/v1/sys/policies/${encodeURIComponent(name)}`, { json: { policy: yamlText } });
   }
 
   readPolicy(name: string): Promise<PolicyInfo> {
-    return this.requestJson('GET', `/v1/sys/policies/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.policyInfo>>('GET', `/v1/sys/policies/${encodeURIComponent(name)}`);
   }
 
   listPolicies(): Promise<{ policies: PolicyInfo[] }> {
-    return this.requestJson('GET', '/v1/sys/policies');
+    return this.#call<Answer<typeof api.policyList>>('GET', '/v1/sys/policies');
   }
 
   deletePolicy(name: string): Promise<{ deleted: string }> {
-    return this.requestJson('DELETE', `/v1/sys/policies/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.deleted>>('DELETE', `/v1/sys/policies/${encodeURIComponent(name)}`);
   }
 
   /** POST /v1/auth/token/create (admin): a token bound to the given policies. */
   createToken(body: { policies: string[]; ttl?: string; display_name?: string; renewable?: boolean; max_ttl?: string; orphan?: boolean }): Promise<CreatedToken> {
-    return this.requestJson('POST', '/v1/auth/token/create', { json: body });
+    return this.#call<Answer<typeof api.createdToken>>('POST', '/v1/auth/token/create', { json: body });
   }
 
   /** POST /v1/auth/token/renew-self: extend the token in use (renewable tokens, up to their max TTL). */
   renewSelf(body: { increment?: string } = {}): Promise<RenewedToken> {
-    return this.requestJson('POST', '/v1/auth/token/renew-self', { json: body });
+    return this.#call<Answer<typeof api.renewedToken>>('POST', '/v1/auth/token/renew-self', { json: body });
   }
 
   // Auth: AppRole roles, secret_ids, login, response wrapping, tokens.
   createRole(name: string, body: { policies?: string[]; policy?: string; token_ttl?: string; secret_id_ttl?: string; secret_id_uses?: number; bound_cidrs?: string[] }): Promise<RoleInfo> {
-    return this.requestJson('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}`, { json: body });
+    return this.#call<Answer<typeof api.roleInfo>>('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}`, { json: body });
   }
 
   getRole(name: string): Promise<RoleInfo> {
-    return this.requestJson('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.roleInfo>>('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
   }
 
   listRoles(): Promise<{ roles: RoleInfo[] }> {
-    return this.requestJson('GET', '/v1/auth/approle/role');
+    return this.#call<Answer<typeof api.roleList>>('GET', '/v1/auth/approle/role');
   }
 
   deleteRole(name: string): Promise<{ deleted: string; revoked_tokens: number }> {
-    return this.requestJson('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.roleDeleted>>('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}`);
   }
 
   /** A secret_id for the role, or with `wrap_ttl` a wrapping token for it. */
   secretId(name: string, body: { ttl?: string; uses?: number; wrap_ttl?: string; cidrs?: string[] }): Promise<SecretIdInfo | { wrap_info: WrapInfo }> {
-    return this.requestJson('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`, { json: body });
+    return this.#call<Answer<typeof api.secretIdAnswer>>('POST', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`, { json: body });
   }
 
-  listSecretIds(name: string): Promise<{ secret_ids: Array<{ accessor: string; uses_left: number; expires: string; created: string; cidrs: string[] }> }> {
-    return this.requestJson('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`);
+  listSecretIds(name: string): Promise<Answer<typeof api.secretIdList>> {
+    return this.#call<Answer<typeof api.secretIdList>>('GET', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id`);
   }
 
   destroySecretId(name: string, accessor: string): Promise<{ destroyed: string }> {
-    return this.requestJson('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id/${encodeURIComponent(accessor)}`);
+    return this.#call<Answer<typeof api.secretIdDestroyed>>('DELETE', `/v1/auth/approle/role/${encodeURIComponent(name)}/secret-id/${encodeURIComponent(accessor)}`);
   }
 
   login(roleId: string, secretId: string): Promise<LoginResponse> {
-    return this.requestJson('POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secretId } });
+    return this.#call<Answer<typeof api.loginAnswer>>('POST', '/v1/auth/approle/login', { json: { role_id: roleId, secret_id: secretId } });
   }
 
   /**
@@ -336,53 +220,68 @@ export class SignetClient {
    * a secret of their own and handed over its token must not be believed (wrap substitution).
    */
   async unwrap(expected: string | RegExp): Promise<Unwrapped> {
-    const r = await this.requestJson<Unwrapped>('POST', '/v1/sys/wrapping/unwrap');
+    const r = await this.#call<Answer<typeof api.unwrapped>>('POST', '/v1/sys/wrapping/unwrap');
     const ok = typeof expected === 'string' ? r.creation_path === expected : expected.test(r.creation_path);
     if (!ok) throw new SignetError('WRAPPING_PATH_MISMATCH', `the wrapped response came from ${JSON.stringify(r.creation_path)}, not from what was expected`);
     return r;
   }
 
-  createJwtRole(name: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.requestJson('POST', `/v1/auth/jwt/role/${encodeURIComponent(name)}`, { json: body });
+  createJwtRole(name: string, body: Record<string, unknown>): Promise<JwtRoleInfo> {
+    return this.#call<Answer<typeof api.jwtRoleInfo>>('POST', `/v1/auth/jwt/role/${encodeURIComponent(name)}`, { json: body });
   }
 
-  getJwtRole(name: string): Promise<Record<string, unknown>> {
-    return this.requestJson('GET', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
+  getJwtRole(name: string): Promise<JwtRoleInfo> {
+    return this.#call<Answer<typeof api.jwtRoleInfo>>('GET', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
   }
 
-  listJwtRoles(): Promise<{ roles: Array<Record<string, unknown> & { name: string; issuer: string; policies: string[] }> }> {
-    return this.requestJson('GET', '/v1/auth/jwt/role');
+  listJwtRoles(): Promise<{ roles: JwtRoleInfo[] }> {
+    return this.#call<Answer<typeof api.jwtRoleList>>('GET', '/v1/auth/jwt/role');
   }
 
   deleteJwtRole(name: string): Promise<{ deleted: string; revoked_tokens: number }> {
-    return this.requestJson('DELETE', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
+    return this.#call<Answer<typeof api.roleDeleted>>('DELETE', `/v1/auth/jwt/role/${encodeURIComponent(name)}`);
   }
 
   jwtLogin(role: string, jwt: string): Promise<LoginResponse> {
-    return this.requestJson('POST', '/v1/auth/jwt/login', { json: { role, jwt } });
+    return this.#call<Answer<typeof api.loginAnswer>>('POST', '/v1/auth/jwt/login', { json: { role, jwt } });
   }
 
   listTokens(): Promise<{ tokens: TokenInfo[] }> {
-    return this.requestJson('GET', '/v1/auth/token');
+    return this.#call<Answer<typeof api.tokenList>>('GET', '/v1/auth/token');
   }
 
   lookupToken(accessor?: string): Promise<TokenInfo> {
-    return this.requestJson('GET', accessor === undefined ? '/v1/auth/token/lookup-self' : `/v1/auth/token/lookup/${encodeURIComponent(accessor)}`);
+    return this.#call<Answer<typeof api.tokenInfo>>('GET', accessor === undefined ? '/v1/auth/token/lookup-self' : `/v1/auth/token/lookup/${encodeURIComponent(accessor)}`);
   }
 
   revokeToken(accessor?: string): Promise<{ revoked: string[] }> {
     return accessor === undefined
-      ? this.requestJson('POST', '/v1/auth/token/revoke-self')
-      : this.requestJson('POST', '/v1/auth/token/revoke', { json: { accessor } });
+      ? this.#call<Answer<typeof api.revoked>>('POST', '/v1/auth/token/revoke-self')
+      : this.#call<Answer<typeof api.revoked>>('POST', '/v1/auth/token/revoke', { json: { accessor } });
   }
 
-  async requestJson<T>(method: string, path: string, body?: Body): Promise<T> {
+  /** A JSON request to any route; the answer is checked as the typed methods' answers are. */
+  requestJson<T>(method: string, path: string, body?: Body): Promise<T> {
+    return this.#call<T>(method, path, body);
+  }
+
+  /**
+   * Send, parse the JSON answer, and check it against the route's answer schema in the API
+   * contract (src/api/schemas.ts, as JSON Schema in src/api/answers.generated.ts). An answer that
+   * is not JSON is not from signet (SERVER_NOT_SIGNET); one outside the contract is BAD_RESPONSE.
+   */
+  async #call<T>(method: string, path: string, body?: Body): Promise<T> {
     const r = await this.request(method, path, body);
+    let json: unknown;
     try {
-      return JSON.parse(r.body.toString('utf8')) as T;
+      json = JSON.parse(r.body.toString('utf8'));
     } catch {
       throw notSignet(this.#base, r.status, r.headers);
     }
+    const schema = answerSchemaOf(method, new URL(path, this.#base).pathname);
+    const issue = schema === undefined ? undefined : firstIssue(schema, json);
+    if (issue !== undefined) throw badResponse(this.#base, method, path, issue);
+    return json as T;
   }
 
   request(method: string, path: string, body: Body): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
@@ -483,6 +382,34 @@ function errorFromResponse(base: URL, status: number, body: Buffer, headers: htt
     // not JSON: fall through
   }
   return notSignet(base, status, headers);
+}
+
+/** The contract's answer schema for a request path (static routes before parameterised ones). */
+function answerSchemaOf(method: string, pathname: string): JsonSchema | undefined {
+  return ANSWER_PATTERNS.find(([m, pattern]) => m === method && pattern.test(pathname))?.[2];
+}
+
+const ANSWER_PATTERNS: ReadonlyArray<readonly [string, RegExp, JsonSchema]> = [...ANSWERS]
+  .sort((a, b) => (a[1].match(/[:*]/g)?.length ?? 0) - (b[1].match(/[:*]/g)?.length ?? 0))
+  .map(([method, path, schema]) => [method, new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*$/, '.*')}$`), schema] as const);
+
+/**
+ * An answer that does not fit the API contract (src/api/schemas.ts): a broken or hostile server,
+ * or something between. Named by field, never echoing the server's values, on one line.
+ */
+function badResponse(base: URL, method: string, path: string, issue: Issue): SignetError {
+  const where = issue.path.length > 0 ? issue.path.map((p) => printable(String(p))).join('.') : 'the answer';
+  return new SignetError('BAD_RESPONSE', `the server at ${base.origin} answered ${method} ${printable(path.split('?')[0] ?? path)} outside the API contract (${where}: ${issue.message})`);
+}
+
+/** At most 120 characters, no control characters: a hostile server's field names go into one CLI line. */
+function printable(s: string): string {
+  let clean = '';
+  for (const c of s) {
+    const code = c.codePointAt(0)!;
+    clean += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? '?' : c;
+  }
+  return clean.length > 120 ? `${clean.slice(0, 117)}...` : clean;
 }
 
 function notSignet(base: URL, status: number, headers: http.IncomingHttpHeaders): SignetError {

@@ -19,7 +19,8 @@ import { compileGlob, GlobError, type Glob } from './glob.js';
 import { NAME_PATTERN, isValidName, nameRule } from '../names.js';
 
 /** Largest policy document accepted (bytes of YAML text). */
-export const MAX_POLICY_BYTES = 64 * 1024;
+import { MAX_POLICY_BYTES } from '../api/limits.js';
+export { MAX_POLICY_BYTES };
 export const MAX_RULES = 256;
 const MAX_LIST = 256;
 

@@ -41,7 +41,7 @@ function fakeClient(exportAs: GeneratedKey, signWith: GeneratedKey = exportAs): 
         signature: packet.toString('base64'),
         ...(query.armor || query.clear ? { armored } : {}),
         ...(query.clear ? { cleartext: clearsignedMessage(bytes.toString('utf8'), armored, hashAlgorithm) } : {}),
-        log: { index: 0 },
+        log: { index: 0, origin: 'test' },
       };
     },
   };

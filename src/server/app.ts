@@ -18,6 +18,7 @@ import { DEFAULT_CONNECTION_LIMITS, DEFAULT_LIMITS, type AppLimits, type Connect
 import { toSignetError } from './error-mapping.js';
 import { duplicateKey } from './strict-json.js';
 import { Metrics } from './metrics.js';
+import { MIDSTATE_KINDS } from '../sign/pipeline.js';
 import { authRoutes } from './routes/auth.js';
 import { jwtRoutes } from './routes/jwt.js';
 import { healthRoutes } from './routes/health.js';
@@ -28,13 +29,15 @@ import { midstateRoutes } from './routes/midstate.js';
 import { policyRoutes } from './routes/policies.js';
 import { rpmRoutes } from './routes/rpm.js';
 import { signRoutes } from './routes/sign.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { installContract } from './contract.js';
 import { artifactName, keyName } from './validation.js';
 
 export { DEFAULT_CONNECTION_LIMITS, DEFAULT_LIMITS, type AppLimits, type ConnectionLimits } from './context.js';
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, logSearchRoutes, policyRoutes, authRoutes, jwtRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, openApiRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, logSearchRoutes, policyRoutes, authRoutes, jwtRoutes];
 
 export interface AppDeps {
   readonly store: Store;
@@ -287,13 +290,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   }
 
+  // Every route is in the API contract and its answers are checked against it (src/api/routes.ts).
+  installContract(app);
   for (const register of ROUTES) register(app, ctx);
   return app;
 }
 
 /** Routes that authenticate by what they are given (login, unwrap) or need no token at all. */
 function isPublicRoute(method: string, route: string): boolean {
-  if (method === 'GET' && (route.startsWith('/v1/log/') || route === '/healthz' || route === '/readyz' || route === '/metrics')) return true;
+  if (method === 'GET' && (route.startsWith('/v1/log/') || route === '/v1/openapi.json' || route === '/healthz' || route === '/readyz' || route === '/metrics')) return true;
   return method === 'POST' && (route === '/v1/auth/approle/login' || route === '/v1/auth/jwt/login' || route === '/v1/sys/wrapping/unwrap');
 }
 
@@ -331,7 +336,11 @@ function actionFromUrl(request: FastifyRequest, route: string): Action | undefin
   const name = query.name === undefined ? 'artifact' : artifactName.safeParse(query.name);
   if (typeof name !== 'string' && !name.success) return undefined;
   const clear = query.clear === '1' || query.clear === 'true';
+  // Kinds the route cannot sign are refused by the signing pipeline (KIND_MISMATCH) before any
+  // policy is read; the check here only authenticates then, so the caller learns the real reason.
+  if (kind === 'rpm') return undefined;
   if (route === '/v1/sign/:key/midstate') {
+    if (kind !== undefined && !(MIDSTATE_KINDS as readonly string[]).includes(kind)) return undefined;
     return { op: 'sign', key: key.data, kind: kind ?? 'detached', name: typeof name === 'string' ? name : name.data, mode: 'midstate' };
   }
   if (route !== '/v1/sign/:key') return undefined;

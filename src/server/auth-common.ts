@@ -2,16 +2,11 @@
 // schemas, the audited login step, the 429 with Retry-After, the all-or-nothing role policy write.
 // Route modules do not import each other (eslint.config.js): what two routes share lives here.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { ROLE_NAME_PATTERN } from '../auth/approle.js';
 import { SignetError } from '../errors.js';
-import { POLICY_NAME } from '../policy/document.js';
-import { nameRule } from '../names.js';
 import type { RouteContext } from './context.js';
 
-export const policyName = z.string().regex(POLICY_NAME, nameRule('policy'));
-export const roleParams = z.object({ name: z.string().regex(ROLE_NAME_PATTERN, nameRule('role')) }).strict();
-/** Largest policy document accepted inline with a role. */
+/** The name schemas are the API contract's (src/api/schemas.ts). */
+export { policyName, roleParams } from '../api/schemas.js';
 
 /** A throttled login answers 429 with Retry-After (seconds until the failure window turns). */
 export async function withRetryAfter<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T> {

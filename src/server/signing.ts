@@ -1,25 +1,11 @@
 // The signing pipeline (src/sign/pipeline.ts) bound to the server's services: the one place that
 // says how a signing route authorises, logs and audits. Every signing route takes it from here.
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { ARTIFACT_KINDS } from '../policy/authorize.js';
 import { SigningPipeline } from '../sign/pipeline.js';
 import type { RouteContext } from './context.js';
-import { artifactName, flag } from './validation.js';
 
-/** The query of POST /v1/sign/:key and /v1/sign/:key/midstate (route modules do not import each other). */
-export const signQuery = z
-  .object({
-    kind: z.enum(ARTIFACT_KINDS).optional(),
-    name: artifactName.optional(),
-    armor: flag.optional(),
-    clear: flag.optional(),
-    hash: z.enum(['sha256', 'sha512']).optional(),
-    /** Wait for the log to integrate the entry and return its receipt (C2SP tlog-proof). */
-    receipt: flag.optional(),
-  })
-  .strict();
-
+/** The query of POST /v1/sign/:key and /v1/sign/:key/midstate: the API contract's (src/api/schemas.ts). */
+export { signQuery } from '../api/schemas.js';
 
 const pipelines = new WeakMap<RouteContext, SigningPipeline<FastifyRequest>>();
 

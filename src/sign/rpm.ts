@@ -21,9 +21,8 @@ import type { Signer } from './engine.js';
 /** Largest prefix (lead + both headers) accepted per package. rpm's own reader allows headers up
  *  to 256 MiB, but real main headers are kilobytes to a few MiB (a kernel package with 10 000
  *  files is about 4 MiB); 32 MiB leaves room without letting one request pin much memory. */
-export const MAX_RPM_PREFIX_BYTES = 32 * 1024 * 1024;
-/** Headers per request: enough to amortise the round trip, small enough to bound a batch. */
-export const MAX_RPM_BATCH = 256;
+import { MAX_RPM_BATCH, MAX_RPM_PREFIX_BYTES } from '../api/limits.js';
+export { MAX_RPM_BATCH, MAX_RPM_PREFIX_BYTES };
 
 export interface RpmSignOptions {
   readonly replace: boolean;

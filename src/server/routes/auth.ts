@@ -1,7 +1,7 @@
 // AppRole roles, secret_ids and login; response wrapping; token list, lookup and revoke.
 // Admin operations need the admin policy; login and unwrap authenticate by what they are given.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import { accessorBody, accessorParams, createRoleBody, loginBody, secretAccessorParams, secretIdBody } from '../../api/schemas.js';
 import { APPROLE_BOUNDS, checkCidrs } from '../../auth/approle.js';
 import { formatDuration, parseDuration } from '../../auth/duration.js';
 import { presentedToken, tokenView } from '../../auth/tokens.js';
@@ -11,41 +11,10 @@ import { ADMIN_POLICY } from '../../policy/authorize.js';
 import type { RoleRecord, SecretIdRecord } from '../../store/auth-types.js';
 import type { RouteContext, RouteModule } from '../context.js';
 import { parse } from '../validation.js';
-import { audited, loginResponse, policyName, roleParams, withRetryAfter, writeRolePolicy } from '../auth-common.js';
+import { audited, loginResponse, roleParams, withRetryAfter, writeRolePolicy } from '../auth-common.js';
 
 // Moved to src/server/auth-common.ts (route modules do not import each other); re-exported.
 export { audited, loginResponse, policyName, roleParams, withRetryAfter, writeRolePolicy } from '../auth-common.js';
-
-const duration = z.union([z.string().max(32), z.number().int().nonnegative()]);
-const MAX_POLICY_TEXT = 64 * 1024;
-
-const createRoleBody = z
-  .object({
-    policies: z.array(policyName).max(32).optional(),
-    /** A policy document (YAML text), stored as policy NAME and bound to the role. */
-    policy: z.string().min(1).max(MAX_POLICY_TEXT).optional(),
-    token_ttl: duration.optional(),
-    secret_id_ttl: duration.optional(),
-    secret_id_uses: z.number().int().min(APPROLE_BOUNDS.secretIdUses.min).max(APPROLE_BOUNDS.secretIdUses.max).optional(),
-    /** Source blocks every login must come from. */
-    bound_cidrs: z.array(z.string().max(64)).max(32).optional(),
-  })
-  .strict();
-
-const secretIdBody = z
-  .object({
-    ttl: duration.optional(),
-    uses: z.number().int().min(APPROLE_BOUNDS.secretIdUses.min).max(APPROLE_BOUNDS.secretIdUses.max).optional(),
-    wrap_ttl: duration.optional(),
-    /** Source blocks this secret_id may log in from. */
-    cidrs: z.array(z.string().max(64)).max(32).optional(),
-  })
-  .strict();
-
-const loginBody = z.object({ role_id: z.string().min(1).max(256), secret_id: z.string().min(1).max(256) }).strict();
-const accessorBody = z.object({ accessor: z.string().min(1).max(64) }).strict();
-const accessorParams = z.object({ accessor: z.string().min(1).max(64) }).strict();
-const secretAccessorParams = z.object({ name: roleParams.shape.name, accessor: z.string().min(1).max(64) }).strict();
 
 /** What a wrapped secret_id says it came from; clients check it (wrap substitution). */
 export function secretIdCreationPath(role: string): string {

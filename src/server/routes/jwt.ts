@@ -1,34 +1,13 @@
 // JWT (OIDC) roles for CI identity tokens: role config (admin) and login.
-import { z } from 'zod';
 import { APPROLE_BOUNDS } from '../../auth/approle.js';
 import { formatDuration, parseDuration } from '../../auth/duration.js';
-import { MAX_CLOCK_SKEW_MS, MAX_JWT_LENGTH, type JwtRoleConfig } from '../../auth/jwt.js';
+import { createJwtRoleBody, jwtLoginBody } from '../../api/schemas.js';
+import { MAX_CLOCK_SKEW_MS, type JwtRoleConfig } from '../../auth/jwt.js';
 import { SignetError } from '../../errors.js';
 import type { RoleRecord } from '../../store/auth-types.js';
 import type { RouteModule } from '../context.js';
 import { parse } from '../validation.js';
-import { audited, loginResponse, policyName, roleParams, withRetryAfter, writeRolePolicy } from '../auth-common.js';
-
-const duration = z.union([z.string().max(32), z.number().int().nonnegative()]);
-const MAX_POLICY_TEXT = 64 * 1024;
-
-const createJwtRoleBody = z
-  .object({
-    policies: z.array(policyName).max(32).optional(),
-    policy: z.string().min(1).max(MAX_POLICY_TEXT).optional(),
-    token_ttl: duration.optional(),
-    issuer: z.string().min(1).max(512),
-    audiences: z.array(z.string().min(1).max(256)).min(1).max(16),
-    jwks_url: z.string().min(1).max(2048).optional(),
-    /** The key set itself (from a JWKS file), for hosts that cannot reach the issuer. */
-    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(32) }).strict().optional(),
-    bound_claims: z.record(z.string().max(64), z.union([z.string().max(512), z.array(z.string().max(512)).max(64)])),
-    algorithms: z.array(z.string().max(16)).max(16).optional(),
-    clock_skew: duration.optional(),
-  })
-  .strict();
-
-const jwtLoginBody = z.object({ role: z.string().min(1).max(64), jwt: z.string().min(1).max(MAX_JWT_LENGTH) }).strict();
+import { audited, loginResponse, roleParams, withRetryAfter, writeRolePolicy } from '../auth-common.js';
 
 export function jwtRoleView(role: RoleRecord): Record<string, unknown> {
   const c = role.config as unknown as JwtRoleConfig;

@@ -1,44 +1,12 @@
 // Key management: list, show, export public keys; create, import and set purposes (admin).
-import { z } from 'zod';
 import { armor, importSecretKey } from '../../openpgp/index.js';
 import type { ArtifactKind } from '../../policy/kinds.js';
-import { ARTIFACT_KINDS } from '../../policy/kinds.js';
 import { parsePurposes, purposeWarnings } from '../../sign/pipeline.js';
-import { hasUserIdControls } from '../../keys/key-service.js';
 import { Secret } from '../../secret.js';
 import type { KeyRecord } from '../../store/types.js';
 import type { RouteModule } from '../context.js';
-import { hasControlCharacters, keyName, nameParams, parse } from '../validation.js';
-
-const userId = z
-  .string()
-  .min(1)
-  .max(256)
-  .refine((s) => !hasControlCharacters(s) && !hasUserIdControls(s), 'control characters are not allowed');
-
-/** The kinds a key may ever sign (docs/policy.md "Key purposes"); default: every kind. */
-const purposeList = z.array(z.string().max(32)).min(1).max(ARTIFACT_KINDS.length * 2);
-
-const createKeyBody = z
-  .object({
-    name: keyName,
-    algorithm: z.enum(['rsa4096', 'ed25519']).default('ed25519'),
-    user_id: userId,
-    purposes: purposeList.optional(),
-  })
-  .strict();
-
-const purposeBody = z.object({ purposes: purposeList }).strict();
-
-const importKeyBody = z
-  .object({
-    name: keyName,
-    /** base64 of the binary export, or the armored text. */
-    secret_key: z.string().min(1).max(700_000),
-    passphrase: z.string().max(4096).optional(),
-    purposes: purposeList.optional(),
-  })
-  .strict();
+import { createKeyBody, importKeyBody, purposeBody } from '../../api/schemas.js';
+import { nameParams, parse } from '../validation.js';
 
 export function keyView(k: KeyRecord): Record<string, unknown> {
   return {

@@ -5,10 +5,9 @@
 // covers that). Each hit names the key by name and the requester by role: the entry's own role
 // if it names one, else the role (or the display name) of the token that asked, looked up by
 // its accessor. Entries are read as JSON, tolerating fields this version does not know.
-import { z } from 'zod';
 import { SignetError } from '../../errors.js';
 import { compileGlob, GlobError, type Glob } from '../../policy/glob.js';
-import { SIGNATURE_KINDS } from '../../tlog/entry.js';
+import { logSearchQuery as searchQuery } from '../../api/schemas.js';
 import type { RouteModule } from '../context.js';
 import { parse } from '../validation.js';
 
@@ -18,23 +17,6 @@ const SLACK_MS = 10 * 60_000;
 /** Most entries one search reads; beyond it the answer says `truncated`. */
 const MAX_SCANNED = 2_000_000;
 
-const isoTime = z
-  .string()
-  .max(40)
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 time')
-  .transform((s) => Date.parse(s));
-
-const searchQuery = z
-  .object({
-    since: isoTime,
-    until: isoTime.optional(),
-    key: z.string().min(1).max(128).optional(),
-    role: z.string().min(1).max(256).optional(),
-    name: z.string().min(1).max(256).optional(),
-    kind: z.enum([...SIGNATURE_KINDS, 'key']).optional(),
-    limit: z.string().regex(/^[1-9][0-9]{0,4}$/).transform(Number).optional(),
-  })
-  .strict();
 
 interface RawEntry {
   kind?: string;
@@ -44,7 +26,7 @@ interface RawEntry {
   key_name?: string;
   artifact?: { name?: string; digest_alg?: string; digest_hex?: string };
   signature_sha256?: string;
-  requester?: { role?: string; token_accessor?: string; source?: string };
+  requester?: { role?: string; token_accessor?: string; token_hmac?: string; source?: string };
   rule?: string;
   time?: string;
   correlation_id?: string;
@@ -71,8 +53,16 @@ export const logSearchRoutes: RouteModule = (app, ctx) => {
       if (fingerprint === undefined) throw new SignetError('KEY_NOT_FOUND', `no key named ${q.key}`);
     }
     const roles = new Map<string, string | null>();
+    // Entries name the requester by a keyed hash of its token's accessor (docs/log-format.md);
+    // the server holds the key, so it maps every token it knows to its hash once per search.
+    let byHash: Map<string, string> | undefined;
     const roleOf = async (e: RawEntry): Promise<string | null> => {
       if (e.requester?.role) return e.requester.role;
+      const hmac = e.requester?.token_hmac;
+      if (hmac !== undefined) {
+        byHash ??= new Map((await ctx.store.listTokens()).map((t) => [ctx.log.requesterHash(t.accessor), t.meta.role ?? t.displayName]));
+        return byHash.get(hmac) ?? null;
+      }
       const accessor = e.requester?.token_accessor;
       if (!accessor) return null;
       if (!roles.has(accessor)) {

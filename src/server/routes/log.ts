@@ -9,23 +9,13 @@
 // and the recorder routes use to log what they sign before they answer (invariant 4).
 import { createHmac, hash, hkdfSync, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { SignetError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
 import type { LogEntry, SignatureLogEntry } from '../../tlog/entry.js';
 import type { LogService } from '../../tlog/service.js';
 import type { RouteModule } from '../context.js';
+import { consistencyQuery, entriesQuery, inclusionQuery, receiptQuery } from '../../api/schemas.js';
 import { hasControlCharacters, parse } from '../validation.js';
-
-const uint = z
-  .string()
-  .regex(/^(?:0|[1-9][0-9]{0,18})$/, 'a decimal integer')
-  .transform((s) => BigInt(s));
-
-const entriesQuery = z.object({ start: uint, end: uint }).strict();
-const inclusionQuery = z.object({ index: uint, size: uint.optional() }).strict();
-const consistencyQuery = z.object({ first: uint, second: uint }).strict();
-const receiptQuery = z.object({ index: uint }).strict();
 
 const CORRELATION_HEADER = 'x-signet-correlation-id';
 
@@ -69,6 +59,8 @@ export interface LogRecorder {
   recordKeyEvent(request: FastifyRequest, record: KeyEventRecord): Promise<bigint>;
   /** `{index, origin}`, plus a receipt if `wait` (waits for the next checkpoint, ~0.5 s). */
   reference(index: bigint, wait: boolean): Promise<LogReference>;
+  /** The `token_hmac` that entries made with this accessor carry (log search joins on it). */
+  requesterHash(accessor: string): string;
 }
 
 /**
@@ -80,7 +72,11 @@ function requester(request: FastifyRequest, key: Buffer): LogEntry['requester'] 
   const token = request.signetToken;
   if (!token) throw new SignetError('INTERNAL', 'a logged request must be authenticated first');
   const role = token.meta.role;
-  return { ...(role ? { role } : {}), token_hmac: createHmac('sha256', key).update(token.accessor, 'utf8').digest('hex').slice(0, 32) };
+  return { ...(role ? { role } : {}), token_hmac: accessorHash(key, token.accessor) };
+}
+
+function accessorHash(key: Buffer, accessor: string): string {
+  return createHmac('sha256', key).update(accessor, 'utf8').digest('hex').slice(0, 32);
 }
 
 /** The key of the log's requester hashes: HKDF-SHA256 of the master key (never the master key itself). */
@@ -104,6 +100,7 @@ const sha256Hex = (bytes: Buffer): string => hash('sha256', bytes, 'hex');
 export function createLogRecorder(service: LogService, key: Buffer = randomBytes(32)): LogRecorder {
   return {
     service,
+    requesterHash: (accessor) => accessorHash(key, accessor),
     recordSignature(request, record) {
       const correlation = correlationId(request);
       return service.append({

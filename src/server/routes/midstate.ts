@@ -5,34 +5,16 @@
 // sees the content: docs/security.md). The answer has the same shape as POST /v1/sign/:key, except
 // that `artifact` carries the file's digest in the signature's hash (`sha256` or `sha512`).
 // HTTP only: the signing pipeline (src/sign/pipeline.ts) does the rest.
-import { z } from 'zod';
 import { SignetError } from '../../errors.js';
 import type { RouteModule } from '../context.js';
-import { signingPipeline, signQuery } from '../signing.js';
+import { midstateBody, midstateQuery } from '../../api/schemas.js';
+import { signingPipeline } from '../signing.js';
 import { keyParams, parse } from '../validation.js';
 
 export { MIDSTATE_KINDS } from '../../sign/pipeline.js';
 
 /** The whole request is a few hundred bytes; anything near this limit is not a midstate. */
 export const MIDSTATE_BODY_LIMIT = 4096;
-
-/** Kinds the query accepts: those this route took before kinds were checked (rpm and clearsign
- *  stay QUERY_INVALID); the pipeline refuses the repository and git kinds with KIND_MISMATCH. */
-const QUERY_KINDS = ['detached', 'yum', 'apt', 'pacman', 'sums', 'git'] as const;
-
-/** The content route's query without what only whole content allows (clear, hash). */
-const midstateQuery = signQuery.omit({ clear: true, hash: true }).extend({ kind: z.enum(QUERY_KINDS).optional() });
-
-const midstateBody = z
-  .object({
-    // Shapes only: signMidstate checks the hash against the key (ALGORITHM_UNSUPPORTED) and the
-    // exact sizes (MIDSTATE_INVALID); these bounds cap what is decoded.
-    hash: z.string().max(16),
-    state: z.string().max(128),
-    length: z.number(),
-    tail: z.string().max(256),
-  })
-  .strict();
 
 /** Buffer.from(…, 'base64') skips characters it does not know and accepts base64url; only a
  *  string that re-encodes to itself is taken. */

@@ -7,50 +7,26 @@
 // only): a token bound to the given policy names, for operators, long-running clients and tests
 // (roles issue theirs through login); POST /v1/auth/token/renew-self {increment?} renews the
 // caller's own renewable token up to its max TTL (src/auth/renew.ts).
-import { z } from 'zod';
 import { audited } from '../auth-common.js';
 import { MAX_EXPIRES_META, renewableMeta, renewToken } from '../../auth/renew.js';
 import { ADMIN_POLICY } from '../../policy/authorize.js';
-import { MAX_POLICY_BYTES, POLICY_NAME } from '../../policy/document.js';
+import { createTokenBody, policyParams, renewBody, TOKEN_TTL as DURATION, writePolicyBody as writeBody } from '../../api/schemas.js';
+import { POLICY_NAME } from '../../policy/document.js';
 import { nameRule } from '../../names.js';
 import type { PolicyView } from '../../policy/service.js';
 import { SignetError } from '../../errors.js';
 import type { RouteModule } from '../context.js';
-import { hasControlCharacters, parse } from '../validation.js';
+import { parse } from '../validation.js';
 
-const policyParams = z.object({ name: z.string().max(128) }).strict();
-const writeBody = z.object({ policy: z.string().max(MAX_POLICY_BYTES * 2) }).strict();
-
-const DURATION = /^([1-9][0-9]{0,6})([smhd])$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** Longest TTL for a token made here (a role's login has its own). */
 const MAX_TOKEN_TTL_MS = 32 * 86_400_000;
 /** Longest life of a renewable token (renewed up to it, then the client logs in again). */
 const MAX_RENEWABLE_LIFE_MS = 366 * 86_400_000;
-const duration = z.string().regex(DURATION, 'a duration such as 20m, 1h, 7d');
 const durationMs = (d: string): number => {
   const m = DURATION.exec(d)!;
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 };
-const renewBody = z.object({ increment: duration.optional() }).strict();
-
-const createTokenBody = z
-  .object({
-    policies: z.array(z.string().regex(POLICY_NAME, nameRule('policy'))).min(1).max(32),
-    ttl: z.string().regex(DURATION, 'a duration such as 20m, 1h, 7d').default('20m'),
-    display_name: z
-      .string()
-      .min(1)
-      .max(128)
-      .refine((s) => !hasControlCharacters(s), 'control characters are not allowed')
-      .optional(),
-    /** Not a child of the creating token: survives its revocation (an admin made to replace the first-start one). */
-    orphan: z.boolean().optional(),
-    /** Renewable with renew-self up to max_ttl from creation (default 32d, at most 366d). */
-    renewable: z.boolean().optional(),
-    max_ttl: duration.optional(),
-  })
-  .strict();
 
 function policyName(params: unknown): string {
   const { name } = parse(policyParams, params, 'BAD_REQUEST');

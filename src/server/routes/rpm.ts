@@ -3,9 +3,8 @@
 // (malformed, already signed, not granted by policy) gets its own error item; the batch goes on.
 // HTTP only: the signing pipeline (src/sign/pipeline.ts) authorises, signs, logs and audits; each
 // signed item's answer carries `log` ({index, origin}) as the sign route's does, and `log_index`.
-import { z } from 'zod';
 import { SignetError } from '../../errors.js';
-import { MAX_RPM_BATCH, MAX_RPM_PREFIX_BYTES } from '../../sign/rpm.js';
+import { rpmBatchBody } from '../../api/schemas.js';
 import type { RouteModule } from '../context.js';
 import { signingPipeline } from '../signing.js';
 import { keyParams, parse } from '../validation.js';
@@ -15,15 +14,7 @@ import { keyParams, parse } from '../validation.js';
  *  the client splits larger sets of packages into several requests (src/cli/rpm.ts). */
 export const RPM_BATCH_BODY_LIMIT = 64 * 1024 * 1024;
 
-const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 const EQUALS = 0x3d;
-
-const rpmBatchBody = z
-  .object({
-    headers: z.array(z.string().min(1).max(base64Length(MAX_RPM_PREFIX_BYTES))).min(1).max(MAX_RPM_BATCH),
-    replace: z.boolean().optional(),
-  })
-  .strict();
 
 /**
  * A header must be canonical base64 (/^[A-Za-z0-9+/]*={0,2}$/, length a multiple of 4), decoded
