@@ -21,11 +21,12 @@ describe('duplicateKey', () => {
   });
 
   it('finds nothing in serialised values and the spliced name in objects given one twice', () => {
-    // JSON.stringify never repeats a name; a random object gets a duplicate by splicing one member in twice.
+    // JSON.stringify never repeats a name; a random object gets a duplicate by splicing one member in twice
+    // (through a replacer function: a replacement string would read a name such as `$$` as a pattern).
     const value = fc.jsonValue({ maxDepth: 3 });
     fc.assert(
       fc.property(value, fc.boolean(), fc.string({ maxLength: 4 }), (v, dup, name) => {
-        const text = dup && v !== null && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v).replace(/^\{/, `{${JSON.stringify(name)}:0,${JSON.stringify(name)}:1${Object.keys(v).length > 0 ? ',' : ''}`) : JSON.stringify(v);
+        const text = dup && v !== null && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v).replace(/^\{/, () => `{${JSON.stringify(name)}:0,${JSON.stringify(name)}:1${Object.keys(v).length > 0 ? ',' : ''}`) : JSON.stringify(v);
         JSON.parse(text);
         const expected = dup && v !== null && typeof v === 'object' && !Array.isArray(v) ? name : undefined;
         if (expected !== undefined) expect(duplicateKey(text)).toBe(expected);

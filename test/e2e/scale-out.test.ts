@@ -1,7 +1,7 @@
 // Several `signet serve` processes on one PostgreSQL (a throwaway cluster): shared keys and
 // tokens, concurrent signing on every node checked with real gpg, fail-closed behaviour while the
 // database is down and recovery without a restart, and `signet store migrate` from SQLite.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -124,10 +124,16 @@ describe('scale-out: several nodes on one PostgreSQL', () => {
     await importPublicKey(second, 'shared', token);
     expect(gpg.verifyDetached(Buffer.from(signed.body.signature as string, 'base64'), artifact).ok).toBe(true);
 
-    // Its own fresh master key cannot open the shared keys: fail closed at start.
+    // A master key of its own cannot open the shared keys: fail closed at start. (With no
+    // master.key at all the node refuses too, with MASTER_KEY_UNREADABLE, and writes none.)
     const strangerDir = mkdtempSync(join(tmpdir(), 'signet-stranger-'));
     try {
+      mkdirSync(join(strangerDir, 'data'), { mode: 0o700 });
+      writeFileSync(join(strangerDir, 'data', 'master.key'), `signet-master-key-v1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
       await expect(serveProcess({ dataDir: join(strangerDir, 'data'), args: ['--store', url, '--log-level', 'warn'] })).rejects.toThrow(/MASTER_KEY_MISMATCH/);
+      const bare = join(strangerDir, 'bare');
+      await expect(serveProcess({ dataDir: bare, args: ['--store', url, '--log-level', 'warn'] })).rejects.toThrow(/MASTER_KEY_UNREADABLE/);
+      expect(existsSync(join(bare, 'master.key'))).toBe(false);
     } finally {
       rmSync(strangerDir, { recursive: true, force: true });
     }

@@ -2,10 +2,13 @@
 // key's public key before writing anything. A proxy between the client and a real server
 // changes what the server is asked to sign (it appends a line to the artifact): the server's
 // signature is genuine and made by the right key, but over other content, which is what a
-// compromised server or proxy would hand out. Every command must refuse and write nothing.
+// compromised server or proxy would hand out. Every command must refuse and write nothing. The
+// appended line is a checksum line, and the pacman database a real gzip stream, so the server's
+// content checks for the kind still pass and the refusal is the client's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signet } from '../helpers/cli.js';
 import { run } from './rpm-setup.js';
@@ -19,7 +22,7 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     let body = Buffer.concat(chunks);
-    if (req.method === 'POST' && /^\\/v1\\/sign\\/[^/?]+(\\?|$)/.test(req.url)) body = Buffer.concat([body, Buffer.from('tampered\\n')]);
+    if (req.method === 'POST' && /^\\/v1\\/sign\\/[^/?]+(\\?|$)/.test(req.url)) body = Buffer.concat([body, Buffer.from('0'.repeat(64) + '  tampered\\n')]);
     const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
     delete headers['transfer-encoding'];
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (ur) => {
@@ -92,7 +95,7 @@ describe('the client verifies the server signature before writing it', () => {
 
   it('signet-gpg: a file (repo-add style), standard input (git style) and --clearsign (debsign style) are refused', () => {
     const file = join(s.dir, 'core.db.tar.gz');
-    writeFileSync(file, 'database\n');
+    writeFileSync(file, gzipSync(Buffer.from('database\n')));
     const a = run(SHIM, ['--detach-sign', '--no-armor', '-u', s.keys.ed.name, file], { env: viaProxy });
     expect(a.status).not.toBe(0);
     expect(a.stderr).toContain('SIGNATURE_INVALID');
