@@ -8,10 +8,11 @@
 //   GET /v1/log/tile/…                     C2SP tlog-tiles (with /v1/log/checkpoint: a static mirror)
 // and the recorder routes use to log what they sign before they answer (invariant 4).
 import { createHmac, hash, hkdfSync, randomBytes } from 'node:crypto';
+import type { PipelineLogRecord } from '../../sign/pipeline.js';
 import type { FastifyRequest } from 'fastify';
 import { SignetError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
-import type { LogEntry, SignatureLogEntry } from '../../tlog/entry.js';
+import type { LogEntry } from '../../tlog/entry.js';
 import type { LogService } from '../../tlog/service.js';
 import type { RouteModule } from '../context.js';
 import { consistencyQuery, entriesQuery, inclusionQuery, receiptQuery } from '../../api/schemas.js';
@@ -19,22 +20,9 @@ import { hasControlCharacters, parse } from '../validation.js';
 
 const CORRELATION_HEADER = 'x-signet-correlation-id';
 
-/** What a signing route knows about one signature it is about to return. */
-export interface SignatureRecord {
-  readonly kind: SignatureLogEntry['sig_kind'];
-  readonly keyFingerprint: string;
-  /** The artifact's digest: SHA-256 (`sha256Hex`), or another hash where the server knows only
-   *  that one (midstate signing knows the digest in the signature's hash). */
-  readonly artifact: ({ readonly sha256Hex: string } | { readonly digestAlg: 'sha256' | 'sha512'; readonly digestHex: string }) & {
-    readonly name: string;
-    readonly nevra?: string;
-    readonly headerSha256Hex?: string;
-  };
-  /** The signature packet returned to the client (its SHA-256 is logged). */
-  readonly signaturePacket: Buffer;
-  /** The policy rule that allowed the request, when the authorizer names one. */
-  readonly rule?: string;
-}
+/** What a signing route knows about one signature it is about to return: the pipeline's record
+ *  (src/sign/pipeline.ts), one type for both ends. */
+export type SignatureRecord = PipelineLogRecord;
 
 export interface KeyEventRecord {
   readonly event: 'create' | 'import' | 'rotate' | 'revoke' | 'purpose';
