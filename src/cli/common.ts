@@ -63,10 +63,15 @@ export function makeClient(g: GlobalOptions, extra: { correlationId?: string; an
       : process.env.SIGNET_TIMEOUT
         ? parseTimeout(process.env.SIGNET_TIMEOUT, 'SIGNET_TIMEOUT')
         : config().timeout;
+  // NODE_EXTRA_CA_CERTS as the launcher (bin/signet, bin/signet-gpg) deferred it: Node 20 parses
+  // that file at every process start, before any JavaScript runs; the client reads it only when
+  // it opens an https:// connection.
+  const extraCaFile = process.env.SIGNET_NODE_EXTRA_CA_CERTS;
   return new SignetClient({
     addr: g.addr ?? (process.env.SIGNET_ADDR || config().addr || DEFAULT_ADDR),
     ...(token !== undefined ? { token } : {}),
     ...(caFile ? { caFile } : {}),
+    ...(extraCaFile ? { extraCaFile } : {}),
     ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
     ...(extra.correlationId !== undefined ? { correlationId: extra.correlationId } : {}),
   });

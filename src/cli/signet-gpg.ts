@@ -93,12 +93,17 @@ async function listKeys(command: Extract<GpgCommand, { op: 'list' }>): Promise<v
   }
 }
 
-/** The key named by -u (or --default-key, or the configured default), resolved through GET /v1/keys. */
-async function resolveKey(c: SignetClient, spec: string | undefined): Promise<{ name: string; info?: KeyInfo }> {
+/** The key specification: -u (or --default-key), else SIGNET_DEFAULT_KEY, else the configured default. */
+function wantedKey(spec: string | undefined): string {
   const wanted = spec ?? process.env.SIGNET_DEFAULT_KEY ?? loadClientConfig().defaultKey;
   if (wanted === undefined || wanted.trim() === '') {
     throw new SignetError('USAGE', 'no key given: pass -u KEY (or set SIGNET_DEFAULT_KEY, or default_key in the client configuration)');
   }
+  return wanted;
+}
+
+/** The key named by the specification, resolved through GET /v1/keys (selectKey, gpg/keys.ts). */
+async function resolveKey(c: SignetClient, wanted: string): Promise<{ name: string; info?: KeyInfo }> {
   let keys: KeyInfo[];
   try {
     keys = (await c.listKeys()).keys;
@@ -184,6 +189,8 @@ class StatusWriter {
 }
 
 interface Signed {
+  /** The signet key name that signed. */
+  key: string;
   output: Buffer;
   fingerprint: string;
   algorithm: string;
@@ -198,25 +205,36 @@ async function sign(command: SignCommand): Promise<void> {
   const output = command.output ?? (fromStdin ? '-' : `${command.input}${command.armor ? '.asc' : '.sig'}`);
   const status = new StatusWriter(command.statusFd);
 
+  const wanted = wantedKey(command.keySpec);
   const c = client();
   try {
-    const key = await resolveKey(c, command.keySpec);
     const { PublicKeyCache, checkCleartext, checkDetached, checkDetachedStream, teeInto } = await import('./signature-check.js');
-    // Fetched alongside the signing request; the signature is verified with it before writing.
-    const publicKeys = new PublicKeyCache(c).get(key.name);
-    publicKeys.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+    // The key's public key, fetched alongside the signing request; the signature is verified with
+    // it before anything is written.
+    const publicKeys = new PublicKeyCache(c);
     const kept: Buffer[] = [];
     const source: AsyncIterable<Buffer> = fromStdin ? teeInto(process.stdin as AsyncIterable<Buffer>, kept) : createReadStream(command.input!);
     const { head, body } = await peek(source, PEEK_BYTES);
-    if (key.info) status.line(`KEY_CONSIDERED ${key.info.fingerprint} 2`);
 
     let signed: Signed;
+    let key: { name: string; info?: KeyInfo };
     if (command.mode === 'detached' && !command.armor && fromStdin && head.subarray(0, RPM_HEADER_MAGIC.length).equals(RPM_HEADER_MAGIC)) {
+      // rpmsign starts this program once per package. When -u is a plain signet key name (what
+      // _gpg_name usually holds for signet), the header goes straight to that key: one request
+      // instead of listing the keys first. selectKey prefers an exact name over every other
+      // match, so the outcome is the same; only when the server knows no key of that name is the
+      // specification resolved as gpg would (fingerprint, key ID, user ID) and the header sent again.
       const header = await readAll(body, MAX_RPM_HEADER_BYTES);
-      signed = await signRpmHeader(c, key.name, header);
+      // The public key of the key it will most likely be (the name as given) travels alongside.
+      if (isKeyName(wanted.trim())) publicKeys.get(wanted.trim()).catch(() => undefined);
+      signed = await signRpmHeaderAs(c, wanted, header, status);
+      key = { name: signed.key };
       // rpm's header signature is a detached 0x00 signature over the main header's bytes.
-      checkDetached(header, signed.output, await publicKeys, 'the RPM header', key.name);
+      checkDetached(header, signed.output, await publicKeys.get(key.name), 'the RPM header', key.name);
     } else {
+      key = await resolveKey(c, wanted);
+      if (key.info) status.line(`KEY_CONSIDERED ${key.info.fingerprint} 2`);
+      publicKeys.get(key.name).catch(() => undefined); // awaited after signing; fetched meanwhile
       const git = command.mode === 'detached' ? gitPayloadName(head) : undefined;
       const pacman = command.mode === 'detached' && !fromStdin ? pacmanName(command.input!) : undefined;
       const kind = command.mode === 'clear' ? 'clearsign' : git !== undefined ? 'git' : pacman !== undefined ? 'pacman' : 'detached';
@@ -231,10 +249,11 @@ async function sign(command: SignCommand): Promise<void> {
       if (command.armor && text === undefined) throw new SignetError('INTERNAL', 'the server returned no armored signature');
       const output = text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(response.signature, 'base64');
       const what = fromStdin ? 'standard input' : command.input!;
-      if (command.mode === 'clear') checkCleartext(output.toString('utf8'), fromStdin ? Buffer.concat(kept) : readInputFile(command.input!), await publicKeys, what, key.name);
-      else if (fromStdin) checkDetached(Buffer.concat(kept), output, await publicKeys, what, key.name);
-      else await checkDetachedStream(() => createReadStream(command.input!), output, await publicKeys, what, key.name);
+      if (command.mode === 'clear') checkCleartext(output.toString('utf8'), fromStdin ? Buffer.concat(kept) : readInputFile(command.input!), await publicKeys.get(key.name), what, key.name);
+      else if (fromStdin) checkDetached(Buffer.concat(kept), output, await publicKeys.get(key.name), what, key.name);
+      else await checkDetachedStream(() => createReadStream(command.input!), output, await publicKeys.get(key.name), what, key.name);
       signed = {
+        key: key.name,
         output,
         fingerprint: response.fingerprint,
         algorithm: response.algorithm,
@@ -259,6 +278,29 @@ async function sign(command: SignCommand): Promise<void> {
   }
 }
 
+/**
+ * The header signed with the key `wanted` names: directly when it is a plain key name, else (or
+ * when the server has no key of that name) after resolving it through the key list. Writes the
+ * KEY_CONSIDERED status line (gpg writes it before signing; every status line still reaches the
+ * caller before the signature itself).
+ */
+async function signRpmHeaderAs(c: SignetClient, wanted: string, header: Buffer, status: StatusWriter): Promise<Signed> {
+  const name = wanted.trim();
+  if (isKeyName(name)) {
+    try {
+      const signed = await signRpmHeader(c, name, header);
+      status.line(`KEY_CONSIDERED ${signed.fingerprint.toUpperCase()} 2`);
+      return signed;
+    } catch (err) {
+      // No key of that name, or none this token may use by that name: resolve it as gpg would.
+      if (!(err instanceof SignetError && (err.code === 'KEY_NOT_FOUND' || err.code === 'POLICY_DENIED'))) throw err;
+    }
+  }
+  const key = await resolveKey(c, wanted);
+  if (key.info) status.line(`KEY_CONSIDERED ${key.info.fingerprint} 2`);
+  return signRpmHeader(c, key.name, header);
+}
+
 /** rpmsign's header through the RPM route: the server parses it, applies the rpm policy, logs the NEVRA. */
 async function signRpmHeader(c: SignetClient, key: string, header: Buffer): Promise<Signed> {
   const { prefixForMainHeader } = await import('../rpm/signature-header.js');
@@ -272,6 +314,7 @@ async function signRpmHeader(c: SignetClient, key: string, header: Buffer): Prom
     throw new SignetError('INTERNAL', 'the server signed a different header');
   }
   return {
+    key,
     output: Buffer.from(item.packet, 'base64'),
     fingerprint: response.fingerprint,
     algorithm: response.algorithm,

@@ -16,6 +16,12 @@ export interface ClientOptions {
   readonly token?: string;
   /** PEM file of CA certificates to trust for https:// (in addition to the system's). */
   readonly caFile?: string;
+  /**
+   * PEM file whose certificates are trusted for https:// in addition to Node's bundled roots,
+   * as NODE_EXTRA_CA_CERTS would add them (the CLI launcher defers that variable; bin/signet).
+   * Ignored when caFile is given, as Node ignores NODE_EXTRA_CA_CERTS for an explicit `ca`.
+   */
+  readonly extraCaFile?: string;
   /** Give up when the server sends nothing for this long (default 60 s). */
   readonly timeoutMs?: number;
   /** Give up when the TCP (and TLS) connection is not up within this long (default 10 s). */
@@ -86,7 +92,7 @@ export class SignetClient {
     this.#correlationId = options.correlationId;
     this.#agent =
       base.protocol === 'https:'
-        ? new (loadHttps().Agent)({ keepAlive: true, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
+        ? new (loadHttps().Agent)({ keepAlive: true, ...trustedCa(options) })
         : new http.Agent({ keepAlive: true });
   }
 
@@ -347,6 +353,21 @@ export class SignetClient {
 let httpsModule: typeof https | undefined;
 function loadHttps(): typeof https {
   return (httpsModule ??= process.getBuiltinModule('node:https'));
+}
+
+/** The `ca` option for https: --ca-file alone, else Node's bundled roots and the deferred extra file. */
+function trustedCa(options: ClientOptions): { ca?: string | Buffer | Array<string | Buffer> } {
+  if (options.caFile) return { ca: readFileSync(options.caFile) };
+  if (!options.extraCaFile) return {};
+  let extra: string;
+  try {
+    extra = readFileSync(options.extraCaFile, 'utf8');
+  } catch (err) {
+    // What Node does with an unreadable NODE_EXTRA_CA_CERTS: warn and go on with its roots.
+    process.stderr.write(`signet: warning: ignoring extra CA certificates from ${options.extraCaFile} (NODE_EXTRA_CA_CERTS): ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}\n`);
+    return {};
+  }
+  return { ca: [...process.getBuiltinModule('node:tls').rootCertificates, extra] };
 }
 
 function queryString(query: SignQuery): string {

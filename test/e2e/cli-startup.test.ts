@@ -2,11 +2,16 @@
 // implementation is imported when it runs (src/cli/lazy.ts). These tests list the modules a run
 // loads (ESM through a loader hook, CommonJS from the require cache) and fail when a static
 // import brings zod, yaml, the transparency log, the repository signers, OpenPGP parsing or the
-// server back into `signet --version`, `--help` or the `signet rpm sign` path.
-import { spawnSync } from 'node:child_process';
+// server back into `signet --version`, `--help` or the `signet rpm sign` path. The launchers
+// (bin/signet, bin/signet-gpg) keep Node from parsing NODE_EXTRA_CA_CERTS on the per-package
+// paths, and signet-gpg signs rpmsign's header with one request when -u is a key name.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuild, SIGNET, ROOT } from '../helpers/cli.js';
@@ -128,5 +133,114 @@ describe('signet CLI startup', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/SERVER_UNREACHABLE/);
     expect(run.modules.some((m) => /\/dist\/tlog\//.test(m))).toBe(true);
+  });
+});
+
+/** Run a launcher as rpmsign or a shell does: the file itself, not `node FILE`. */
+function runLauncher(bin: string, args: string[], env: Record<string, string>, input?: Buffer): Promise<{ status: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {
+      cwd: ROOT,
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: tmpdir(), ...env },
+    });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status: status ?? -1, stdout: Buffer.concat(out), stderr: err }));
+    child.stdin.end(input);
+  });
+}
+
+describe('launchers', () => {
+  const GPG = join(ROOT, 'bin', 'signet-gpg');
+  // Node 20 reads NODE_EXTRA_CA_CERTS at process start and warns when it cannot: the warning
+  // shows whether the variable reached node.
+  const MISSING_CA = { NODE_EXTRA_CA_CERTS: '/nonexistent/signet-test-ca.pem' };
+  const NODE_READ_IT = /Ignoring extra certs from/;
+  let dir: string;
+
+  beforeAll(() => {
+    requireBuild();
+    dir = mkdtempSync(join(tmpdir(), 'signet-launcher-'));
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('signet rpm sign, signet sign, --version and signet-gpg start without Node parsing NODE_EXTRA_CA_CERTS', async () => {
+    const pkg = join(dir, 'not-an.rpm');
+    writeFileSync(pkg, Buffer.alloc(200));
+    const env = { ...MISSING_CA, SIGNET_ADDR: 'http://127.0.0.1:9', SIGNET_TOKEN: 'test' };
+    const rpm = await runLauncher(SIGNET, ['--timeout', '5s', 'rpm', 'sign', '--key', 'k', pkg], env);
+    expect(rpm.stderr).toMatch(/RPM_MALFORMED/);
+    expect(rpm.stderr).not.toMatch(NODE_READ_IT);
+    const sign = await runLauncher(SIGNET, ['sign', '--key', 'k', pkg], env);
+    expect(sign.stderr).toMatch(/SERVER_UNREACHABLE/);
+    expect(sign.stderr).not.toMatch(NODE_READ_IT);
+    const version = await runLauncher(SIGNET, ['--version'], env);
+    expect(version.status).toBe(0);
+    expect(version.stderr).not.toMatch(NODE_READ_IT);
+    const gpg = await runLauncher(GPG, ['--detach-sign', '-u', 'k', pkg], env);
+    expect(gpg.stderr).toMatch(/SERVER_UNREACHABLE/);
+    expect(gpg.stderr).not.toMatch(NODE_READ_IT);
+  });
+
+  it('other commands keep NODE_EXTRA_CA_CERTS for Node (the server and the store make TLS connections of their own)', async () => {
+    const env = { ...MISSING_CA, SIGNET_ADDR: 'http://127.0.0.1:9', SIGNET_TOKEN: 'test' };
+    const list = await runLauncher(SIGNET, ['key', 'list'], env);
+    expect(list.stderr).toMatch(/SERVER_UNREACHABLE/);
+    expect(list.stderr).toMatch(NODE_READ_IT);
+    // A global option's value named like a command does not count as the command.
+    const addr = await runLauncher(SIGNET, ['--data', 'rpm', 'key', 'list'], env);
+    expect(addr.stderr).toMatch(NODE_READ_IT);
+  });
+
+  it('signet-gpg signs rpmsign\'s header with one request when -u is a key name, and resolves other specifications through the key list', async () => {
+    const header = Buffer.concat([Buffer.from([0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]), Buffer.alloc(64, 7)]);
+    const digest = createHash('sha256').update(header).digest('hex');
+    const fingerprint = 'AB'.repeat(20);
+    const requests: string[] = [];
+    // A stand-in server: answers the key list and the rpm route, records the requests.
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        if (req.method === 'GET' && req.url === '/v1/keys') {
+          res.end(JSON.stringify({ keys: [{ name: 'rel', fingerprint, key_id: fingerprint.slice(-16), algorithm: 'ed25519', user_id: 'Rel <rel@example.org>', created: '', state: 'active', origin: 'generated' }] }));
+        } else if (req.method === 'POST' && req.url === '/v1/sign/rel/rpm') {
+          res.end(JSON.stringify({ key: 'rel', fingerprint, algorithm: 'ed25519', hash_algorithm: 'sha256', created: 1, signed: 1, failed: 0, signatures: [{ packet: Buffer.from('PACKET').toString('base64'), header_sha256: digest }] }));
+        } else {
+          res.statusCode = 404;
+          res.end(JSON.stringify({ error: { code: 'KEY_NOT_FOUND', message: 'no such key' } }));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const env = { SIGNET_ADDR: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, SIGNET_TOKEN: 'test' };
+      const args = (key: string) => ['--status-fd', '2', '--detach-sign', '-u', key];
+      const byName = await runLauncher(GPG, args('rel'), env, header);
+      expect(byName.stderr).toContain(`[GNUPG:] KEY_CONSIDERED ${fingerprint} 2`);
+      expect(byName.stdout.toString()).toBe('PACKET');
+      expect(requests).toEqual(['POST /v1/sign/rel/rpm']);
+
+      requests.length = 0;
+      const byUid = await runLauncher(GPG, args('Rel <rel@example.org>'), env, header);
+      expect(byUid.stdout.toString()).toBe('PACKET');
+      expect(requests).toEqual(['GET /v1/keys', 'POST /v1/sign/rel/rpm']);
+
+      // A key ID that is also a valid key name: no key of that name, so it is resolved as gpg would.
+      requests.length = 0;
+      const byKeyId = await runLauncher(GPG, args(fingerprint.slice(-16).toLowerCase()), env, header);
+      expect(byKeyId.stderr).toContain(`KEY_CONSIDERED ${fingerprint} 2`);
+      expect(byKeyId.stdout.toString()).toBe('PACKET');
+      expect(requests).toEqual([`POST /v1/sign/${fingerprint.slice(-16).toLowerCase()}/rpm`, 'GET /v1/keys', 'POST /v1/sign/rel/rpm']);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -1,12 +1,13 @@
 // TLS: the server speaks TLS 1.3 only by default; the client trusts a private CA via --ca-file.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignetClient } from '../../src/client/client.js';
 import { requireTools } from '../helpers/tools.js';
+import { requireBuild, ROOT, SIGNET } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('TLS', () => {
@@ -57,5 +58,37 @@ describe('TLS', () => {
     } finally {
       client.close();
     }
+  });
+  // bin/signet moves NODE_EXTRA_CA_CERTS aside for `signet sign` and `signet rpm sign` (Node 20
+  // would parse it at every start); the client must still trust what it names for https://.
+  it('signet sign run as a user runs it trusts the CA in NODE_EXTRA_CA_CERTS, and nothing more without it', async () => {
+    requireBuild();
+    const admin = new SignetClient({ addr: t.url, token: t.adminToken, caFile: join(dir, 'tls.crt') });
+    try {
+      await admin.createKey({ name: 'extra-ca', algorithm: 'ed25519', user_id: 'X <x@example.org>' });
+    } finally {
+      admin.close();
+    }
+    const file = join(dir, 'artifact.txt');
+    writeFileSync(file, 'artifact\n');
+    // Asynchronous: the server runs in this process and must keep answering.
+    const run = (env: Record<string, string>) =>
+      new Promise<{ status: number; stderr: string }>((resolve, reject) => {
+        const child = spawn(SIGNET, ['sign', '--key', 'extra-ca', file], {
+          cwd: ROOT,
+          env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: dir, SIGNET_ADDR: t.url, SIGNET_TOKEN: t.adminToken, ...env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (status) => resolve({ status: status ?? -1, stderr }));
+      });
+    const trusted = await run({ NODE_EXTRA_CA_CERTS: join(dir, 'tls.crt') });
+    expect(trusted.stderr).toMatch(/signed .* with extra-ca/);
+    expect(trusted.status).toBe(0);
+    const untrusted = await run({});
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.stderr).toMatch(/not trusted .*--ca-file/);
   });
 });
