@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuild, SIGNET, ROOT } from '../helpers/cli.js';
 
@@ -201,18 +202,27 @@ describe('launchers', () => {
   it('signet-gpg signs rpmsign\'s header with one request when -u is a key name, and resolves other specifications through the key list', async () => {
     const header = Buffer.concat([Buffer.from([0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]), Buffer.alloc(64, 7)]);
     const digest = createHash('sha256').update(header).digest('hex');
-    const fingerprint = 'AB'.repeat(20);
+    // A real key and a real signature over the header: signet-gpg verifies what it is handed
+    // before writing it (a made-up packet would be refused as SIGNATURE_INVALID).
+    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Rel', email: 'rel@example.org' }], format: 'object' });
+    const fingerprint = privateKey.getFingerprint().toUpperCase();
+    const packet = Buffer.from(
+      (await openpgp.sign({ message: await openpgp.createMessage({ binary: header }), signingKeys: privateKey, detached: true, format: 'binary' })) as Uint8Array,
+    );
     const requests: string[] = [];
-    // A stand-in server: answers the key list and the rpm route, records the requests.
+    // A stand-in server: answers the key list, the public key and the rpm route, records the requests.
     const server = http.createServer((req, res) => {
       requests.push(`${req.method} ${req.url}`);
       req.resume();
       req.on('end', () => {
         res.setHeader('content-type', 'application/json');
-        if (req.method === 'GET' && req.url === '/v1/keys') {
+        if (req.method === 'GET' && req.url === '/v1/keys/rel/public') {
+          res.setHeader('content-type', 'application/pgp-keys');
+          res.end(publicKey.armor());
+        } else if (req.method === 'GET' && req.url === '/v1/keys') {
           res.end(JSON.stringify({ keys: [{ name: 'rel', fingerprint, key_id: fingerprint.slice(-16), algorithm: 'ed25519', user_id: 'Rel <rel@example.org>', created: '', state: 'active', origin: 'generated' }] }));
         } else if (req.method === 'POST' && req.url === '/v1/sign/rel/rpm') {
-          res.end(JSON.stringify({ key: 'rel', fingerprint, algorithm: 'ed25519', hash_algorithm: 'sha256', created: 1, signed: 1, failed: 0, signatures: [{ packet: Buffer.from('PACKET').toString('base64'), header_sha256: digest }] }));
+          res.end(JSON.stringify({ key: 'rel', fingerprint, algorithm: 'ed25519', hash_algorithm: 'sha256', created: 1, signed: 1, failed: 0, signatures: [{ packet: packet.toString('base64'), header_sha256: digest }] }));
         } else {
           res.statusCode = 404;
           res.end(JSON.stringify({ error: { code: 'KEY_NOT_FOUND', message: 'no such key' } }));
@@ -225,20 +235,22 @@ describe('launchers', () => {
       const args = (key: string) => ['--status-fd', '2', '--detach-sign', '-u', key];
       const byName = await runLauncher(GPG, args('rel'), env, header);
       expect(byName.stderr).toContain(`[GNUPG:] KEY_CONSIDERED ${fingerprint} 2`);
-      expect(byName.stdout.toString()).toBe('PACKET');
-      expect(requests).toEqual(['POST /v1/sign/rel/rpm']);
+      expect(byName.stdout.equals(packet)).toBe(true);
+      const signing = () => requests.filter((r) => r !== 'GET /v1/keys/rel/public');
+      expect(signing()).toEqual(['POST /v1/sign/rel/rpm']);
+      expect(requests).toContain('GET /v1/keys/rel/public');
 
       requests.length = 0;
       const byUid = await runLauncher(GPG, args('Rel <rel@example.org>'), env, header);
-      expect(byUid.stdout.toString()).toBe('PACKET');
-      expect(requests).toEqual(['GET /v1/keys', 'POST /v1/sign/rel/rpm']);
+      expect(byUid.stdout.equals(packet)).toBe(true);
+      expect(signing()).toEqual(['GET /v1/keys', 'POST /v1/sign/rel/rpm']);
 
       // A key ID that is also a valid key name: no key of that name, so it is resolved as gpg would.
       requests.length = 0;
       const byKeyId = await runLauncher(GPG, args(fingerprint.slice(-16).toLowerCase()), env, header);
       expect(byKeyId.stderr).toContain(`KEY_CONSIDERED ${fingerprint} 2`);
-      expect(byKeyId.stdout.toString()).toBe('PACKET');
-      expect(requests).toEqual([`POST /v1/sign/${fingerprint.slice(-16).toLowerCase()}/rpm`, 'GET /v1/keys', 'POST /v1/sign/rel/rpm']);
+      expect(byKeyId.stdout.equals(packet)).toBe(true);
+      expect(signing().filter((r) => !r.endsWith('/public'))).toEqual([`POST /v1/sign/${fingerprint.slice(-16).toLowerCase()}/rpm`, 'GET /v1/keys', 'POST /v1/sign/rel/rpm']);
     } finally {
       server.close();
     }
