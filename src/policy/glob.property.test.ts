@@ -132,11 +132,20 @@ describe('glob matcher cost', () => {
   // visits each (glob step, name code point) pair at most once: the bound below allows 2 µs per
   // pair plus 20 ms, orders of magnitude above what it needs, far below what backtracking takes.
   const bound = (glob: string, name: string) => 20 + ([...glob].length * [...name].length * 2) / 1000;
+  // The fastest of five runs: a garbage collection or a preempted thread on a loaded machine
+  // stretches one run by tens of milliseconds, never all five; backtracking slows every run.
+  const fastest = (run: () => void): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      run();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
   const timed = (glob: string, name: string): number => {
     const compiled = compileGlob(glob);
-    const t0 = performance.now();
-    compiled.matches(name);
-    return performance.now() - t0;
+    return fastest(() => compiled.matches(name));
   };
 
   it('the worst globs against the longest names stay within a per-size bound', () => {
@@ -163,9 +172,7 @@ describe('glob matcher cost', () => {
         } catch {
           return;
         }
-        const t0 = performance.now();
-        compiled.matches(name);
-        expect(performance.now() - t0).toBeLessThan(bound(glob, name));
+        expect(fastest(() => compiled.matches(name)), `${glob} against ${name}`).toBeLessThan(bound(glob, name));
       }),
       { numRuns: 300 },
     );
