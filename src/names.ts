@@ -26,3 +26,14 @@ export function nameRule(kind: NameKind): string {
 
 /** Longest artifact name (bytes of UTF-16 code units, as zod counts). */
 export const ARTIFACT_NAME_MAX = 255;
+
+/** C0 and C1 controls and DEL: never in a user ID signet stores (the API refuses them on create,
+ *  the key service on import). `key list` and the gpg shim's listings print user IDs one per line,
+ *  and a newline or an 8-bit control in one could plant a line of its own ("[GNUPG:] GOODSIG"). */
+export function hasUserIdControls(userId: string): boolean {
+  for (let i = 0; i < userId.length; i++) {
+    const c = userId.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}

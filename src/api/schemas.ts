@@ -9,7 +9,7 @@
 // client, and a client ignores what it does not know. Requests are closed (z.strict): an unknown
 // field is refused with BODY_INVALID / QUERY_INVALID, naming it.
 import { z } from 'zod';
-import { ARTIFACT_NAME_MAX, NAME_PATTERN, nameRule } from '../names.js';
+import { ARTIFACT_NAME_MAX, hasUserIdControls, NAME_PATTERN, nameRule } from '../names.js';
 import { ARTIFACT_KINDS } from '../policy/kinds.js';
 import { APPROLE_BOUNDS, MAX_JWT_LENGTH, MAX_POLICY_BYTES, MAX_RPM_BATCH, MAX_RPM_PREFIX_BYTES } from './limits.js';
 
@@ -100,9 +100,7 @@ const userId = z
   .string()
   .min(1)
   .max(256)
-  // C0, DEL and C1: `key list` and the gpg shim's listings print user IDs one per line, and a
-  // newline or an 8-bit control could plant a line of their own (a "[GNUPG:] GOODSIG").
-  .refine((s) => !hasControlCharacters(s) && !/[\u0080-\u009f]/.test(s), 'control characters are not allowed');
+  .refine((s) => !hasUserIdControls(s), 'control characters are not allowed');
 
 /** The kinds a key may ever sign (docs/policy.md "Key purposes"); default: every kind. */
 const purposeList = z.array(z.string().max(32)).min(1).max(ARTIFACT_KINDS.length * 2);

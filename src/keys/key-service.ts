@@ -6,7 +6,7 @@ import { generateKey, publicKeyInfo, type KeyAlgorithm, type PublicKeyInfo } fro
 import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
 import type { Secret } from '../secret.js';
 import type { KeyRecord, Store } from '../store/types.js';
-import { NAME_PATTERN, isValidName, nameRule } from '../names.js';
+import { NAME_PATTERN, hasUserIdControls, isValidName, nameRule } from '../names.js';
 import { sealPrivateKey, unsealPrivateKey } from './seal.js';
 
 /** Key names: what users type and what policies match; the one name rule (src/names.ts). */
@@ -147,13 +147,4 @@ export class KeyService {
     await this.#store.insertKey(record);
     return record;
   }
-}
-
-/** C0 and C1 controls and DEL: never in a user ID signet stores (create and import refuse them). */
-export function hasUserIdControls(userId: string): boolean {
-  for (let i = 0; i < userId.length; i++) {
-    const c = userId.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
 }
