@@ -248,11 +248,26 @@ async function verifyMillion() {
   }
 }
 
+/**
+ * The machine's own stalls, in the same run: one thread that never sleeps, alone (the other
+ * core idle), records every gap of over 2 ms between two reads of the clock. Any such gap is
+ * time the OS or the hypervisor took from a runnable thread; a latency tail of that size is the
+ * machine's, not signet's. On a quiet machine it finds none.
+ */
+function machineStalls(ms = 3000) {
+  const script = `const end=performance.now()+${ms};let last=performance.now();const g=[];for(;;){const n=performance.now();if(n-last>2)g.push(n-last);last=n;if(n>end)break}g.sort((a,b)=>a-b);console.log(JSON.stringify({count:g.length,total_ms:g.reduce((a,b)=>a+b,0),max_ms:g.at(-1)??0}))`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`stall probe failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
 const parts = (process.env.BENCH_PARTS ?? 'service,api,verify').split(',');
-const results = { service: {}, api: {}, verify: {}, openssl: {} };
+const results = { service: {}, api: {}, verify: {}, openssl: {}, stalls: {} };
 // The machine's speed of the day, in the same run: a slow day shows in every figure below.
 process.stderr.write('bench:tlog: openssl speed -multi 2 ed25519 (the machine of the day) ...\n');
 results.openssl = opensslSpeed(3, ['ed25519']);
+process.stderr.write('bench:tlog: scheduling stalls of a busy thread (the machine of the day) ...\n');
+results.stalls = machineStalls();
 if (parts.includes('service')) {
   process.stderr.write(`bench:tlog: LogService appends at ${rate}/s for ${seconds} s (SQLite, group commit) ...\n`);
   results.service = await serviceAppends();
@@ -272,7 +287,7 @@ process.stdout.write(
     ['append path', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'loop delay p99/max ms'],
     ['LogService.append (SQLite)', rate, f(results.service.rate_per_s, 0), f(results.service.p50_ms), f(results.service.p99_ms), f(results.service.max_ms), results.service.errors, `${f(results.service.loop_delay_p99_ms, 1)} / ${f(results.service.loop_delay_max_ms, 1)}`],
     ['POST /v1/sign (Ed25519)', rate, f(results.api.rate_per_s, 0), f(results.api.p50_ms), f(results.api.p99_ms), f(results.api.max_ms), results.api.errors, `${f(results.api.loop_delay_p99_ms, 1)} / ${f(results.api.loop_delay_max_ms, 1)}`],
-  ])}\n\nmachine: openssl speed -multi 2 ed25519 ${f(results.openssl.ed25519 ?? NaN, 0)} signs/s\n\n${table([
+  ])}\n\nmachine: openssl speed -multi 2 ed25519 ${f(results.openssl.ed25519 ?? NaN, 0)} signs/s; a busy thread alone lost ${f(results.stalls.total_ms, 0)} ms of 3000 in ${results.stalls.count} stalls over 2 ms (longest ${f(results.stalls.max_ms, 1)} ms)\n\n${table([
     ['log verify', 'entries', 'seconds', 'CPU s (client)'],
     ['offline (--offline, store)', results.verify.entries, f(results.verify.verify_offline_s), f(results.verify.verify_offline_cpu_s)],
     ['online (tile entry bundles)', results.verify.entries, f(results.verify.verify_online_s), f(results.verify.verify_online_cpu_s)],
