@@ -1,6 +1,6 @@
 // Run the built CLI (./bin/signet) as a user would, and a `signet serve` child process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,10 +60,65 @@ export function tail(text: string, lines = 15): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/**
+ * Does process `pid` hold the socket listening on 127.0.0.1:`port`? A free port found by
+ * freePort() is free only until someone binds it: a test file running beside this one can get
+ * the same number and start its own server there first. Our child then fails to listen
+ * (EADDRINUSE) while its health check is answered by the other server, and the test talks to a
+ * stranger until that one stops (ECONNREFUSED later, far from the cause). So the answer to
+ * /healthz counts only when the listening socket is the child's own (Linux /proc).
+ */
+export function ownsListener(pid: number, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A' && f[9] !== undefined) inodes.add(f[9]);
+    }
+  }
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1] as string)) return true;
+    } catch {
+      // the fd closed meanwhile
+    }
+  }
+  return false;
+}
+
 export async function serveProcess(options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
   requireBuild();
   const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'signet-cli-')), 'data');
-  const port = await freePort();
+  // A port taken by another process between freePort() and the child's bind: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServeChild(dataDir, await freePort(), options);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt === 5) throw err;
+    }
+  }
+}
+
+export class PortTakenError extends Error {}
+
+/** Start `signet serve` on a given port (serveProcess picks one and retries). */
+export async function startServeChild(dataDir: string, port: number, options: { args?: string[]; env?: Record<string, string> }): Promise<ServeProcess> {
   let out = '';
   let err = '';
   const child = spawn(process.execPath, [SIGNET, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...(options.args ?? [])], {
@@ -75,14 +130,20 @@ export async function serveProcess(options: { dataDir?: string; args?: string[];
   const addr = `http://127.0.0.1:${port}`;
   const until = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`signet serve exited ${child.exitCode}: ${err}`);
+    if (child.exitCode !== null) {
+      if (/EADDRINUSE|already in use/.test(err)) throw new PortTakenError(`port ${port} was taken: ${err}`);
+      throw new Error(`signet serve exited ${child.exitCode}: ${err}`);
+    }
     try {
       const r = await fetch(`${addr}/healthz`);
-      if (r.ok) break;
+      if (r.ok && child.pid !== undefined && ownsListener(child.pid, port)) break;
     } catch {
       // not yet listening
     }
-    if (Date.now() > until) throw new Error(`signet serve did not start: ${err}`);
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`signet serve did not start: ${err}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const token = existsSync(join(dataDir, 'admin-token')) ? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim() : '';
