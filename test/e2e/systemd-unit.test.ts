@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, requireBuild, ROOT, SIGNET } from '../helpers/cli.js';
+import { freePort, ownsListener, requireBuild, ROOT, SIGNET } from '../helpers/cli.js';
 import { requireTools } from '../helpers/tools.js';
 
 const CONTRIB = join(ROOT, 'contrib', 'systemd');
@@ -123,7 +123,8 @@ describe('contrib/systemd', () => {
     try {
       let ok = false;
       for (let i = 0; i < 300 && !ok && child.exitCode === null; i++) {
-        ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+        // Only the child's own socket counts (test/helpers/cli.ts ownsListener: a port can be taken).
+        ok = (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) && ownsListener(child.pid ?? -1, port);
         if (!ok) await new Promise((r) => setTimeout(r, 100));
       }
       expect(ok, err).toBe(true);
