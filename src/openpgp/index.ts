@@ -4,6 +4,7 @@ export { armor, crc24, dearmor, type ArmorKind } from './armor.js';
 export { clearsignedMessage, parseClearsigned, verifyClearsigned } from './cleartext.js';
 export {
   buildTransferablePublicKey,
+  certifyKey,
   generateKey,
   keyIdHex,
   parseTransferablePublicKey,
@@ -27,9 +28,11 @@ export {
   buildSignaturePacket,
   createSignatureHash,
   parseSignaturePacket,
+  rsaDigestInfo,
   signatureHashedArea,
   signatureTrailer,
   signDetached,
+  signDetachedWith,
   signDigest,
   verifyDetached,
   verifyDetachedStream,
@@ -37,6 +40,7 @@ export {
   type SignatureHash,
   type SignatureParams,
   type SignatureType,
+  type DigestSigner,
   type Subpacket,
   type VerifyResult,
 } from './signature.js';

@@ -30,6 +30,11 @@ import { TextModeConverter } from './text.js';
 /** 0x00 binary document, 0x01 canonical text document (RFC 4880 §5.2.1). */
 export type SignatureType = 0x00 | 0x01;
 
+/** A key's signing operation over a finished digest: returns the raw signature (RSA: the
+ *  EMSA-PKCS1-v1_5 value; EdDSA and ECDSA: r ‖ s). Whoever holds the key implements it (a
+ *  software key, a worker thread, a PKCS#11 token); this module only builds packets and hashes. */
+export type DigestSigner = (hashAlgorithm: HashAlgorithm, digest: Buffer) => Promise<Buffer>;
+
 export interface SignatureParams {
   readonly type: SignatureType;
   readonly hashAlgorithm: HashAlgorithm;
@@ -162,11 +167,18 @@ function checkSigningKey(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlg
   }
 }
 
+/** DigestInfo ‖ digest: what EMSA-PKCS1-v1_5 pads (RFC 8017 §9.2, RFC 9580 §5.2.2), and so the
+ *  input of privateEncrypt with PKCS#1 padding or of a token's CKM_RSA_PKCS. */
+export function rsaDigestInfo(hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
+  if (!Object.hasOwn(DIGEST_LENGTH, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
+  if (digest.length !== DIGEST_LENGTH[hashAlgorithm]) throw new SignetError('BAD_REQUEST', 'digest length does not match its hash');
+  return Buffer.concat([DIGEST_INFO_PREFIX[hashAlgorithm], digest]);
+}
+
 /** EMSA-PKCS1-v1_5 over DigestInfo ‖ digest, which is exactly what privateEncrypt with PKCS#1
  *  padding computes (RFC 4880 §5.2.2, docs/formats.md "Signatures"). */
 function rsaSignDigest(privateKey: KeyObject, hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
-  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING },
-    Buffer.concat([DIGEST_INFO_PREFIX[hashAlgorithm], digest]));
+  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, rsaDigestInfo(hashAlgorithm, digest));
 }
 
 /** Signs a digest, returning the raw signature (RSA: 512 bytes; Ed25519: R ‖ S, 64 bytes).
@@ -205,12 +217,17 @@ export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSign
   return encodePacket(PacketTag.signature, body);
 }
 
-export async function signDetached(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Promise<Buffer> {
+/** A detached signature over bytes in memory, made by `sign` (a key handle's operation). */
+export async function signDetachedWith(data: Uint8Array, sign: DigestSigner, p: SignatureParams): Promise<Buffer> {
   const hash = createSignatureHash(p);
   hash.update(data);
   const { hashedArea, digest } = hash.finish();
-  const rawSignature = await signDigest(privateKey, p.signer.algorithm, p.hashAlgorithm, digest);
-  return buildSignaturePacket(hashedArea, digest, rawSignature, p.signer);
+  return buildSignaturePacket(hashedArea, digest, await sign(p.hashAlgorithm, digest), p.signer);
+}
+
+/** signDetachedWith a node:crypto private key. */
+export async function signDetached(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Promise<Buffer> {
+  return signDetachedWith(data, (hashAlgorithm, digest) => signDigest(privateKey, p.signer.algorithm, hashAlgorithm, digest), p);
 }
 
 export function signDetachedSync(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Buffer {

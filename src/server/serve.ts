@@ -17,7 +17,6 @@ import { openStore } from '../store/index.js';
 import { LogService } from '../tlog/service.js';
 import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { closeSigningPool } from '../sign/digest-signer.js';
 import { buildApp, type AppLimits, type ConnectionLimits } from './app.js';
 import { PublishedCheckpointFile } from './published-checkpoint.js';
 import { requesterKey } from './routes/log.js';
@@ -171,7 +170,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await published.flush();
         await store.close();
         audit.close();
-        await closeSigningPool();
+        await keys.close();
         stdout?.flushSync();
       },
     };
