@@ -14,6 +14,8 @@ export {
 export {
   defaultHash,
   ED25519_OID,
+  P256_OID,
+  PublicKeyAlgorithm,
   HASH_ID,
   parsePublicKeyBody,
   pkAlgorithmId,

@@ -160,8 +160,10 @@ export function createSignatureHash(p: SignatureParams): SignatureHash {
 function checkSigningKey(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): void {
   if (!Object.hasOwn(DIGEST_LENGTH, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
   if (digest.length !== DIGEST_LENGTH[hashAlgorithm]) throw new SignetError('BAD_REQUEST', 'digest length does not match its hash');
+  // Software ECDSA signing is not offered: node:crypto has no ECDSA call over a precomputed
+  // digest, and P-256 keys exist for tokens that lack Ed25519 (docs/key-backends.md).
   const expected = algorithm === 'rsa4096' ? 'rsa' : algorithm === 'ed25519' ? 'ed25519' : null;
-  if (!expected) throw new SignetError('ALGORITHM_UNSUPPORTED', 'key algorithm must be rsa4096 or ed25519');
+  if (!expected) throw new SignetError('ALGORITHM_UNSUPPORTED', 'a software key must be rsa4096 or ed25519');
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== expected) {
     throw new SignetError('ALGORITHM_UNSUPPORTED', `signing key is not an ${algorithm} private key`);
   }
@@ -209,7 +211,9 @@ export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSign
   if (signer.algorithm === 'rsa4096') {
     mpis = encodeMpi(rawSignature);
   } else {
-    if (rawSignature.length !== 64) throw new SignetError('INTERNAL', 'Ed25519 signature must be 64 bytes');
+    // EdDSA R ‖ S (RFC 9580 §5.2.3.3) and ECDSA r ‖ s (§5.2.3.2; PKCS#11 CKM_ECDSA returns them
+    // so, each the size of the P-256 order): two MPIs.
+    if (rawSignature.length !== 64) throw new SignetError('INTERNAL', `${signer.algorithm} signature must be 64 bytes`);
     mpis = Buffer.concat([encodeMpi(rawSignature.subarray(0, 32)), encodeMpi(rawSignature.subarray(32))]);
   }
   const body = Buffer.concat([hashedArea, Buffer.from([unhashed.length >> 8, unhashed.length & 0xff]), unhashed,
@@ -306,6 +310,7 @@ export function parseSignatureBody(body: Uint8Array): ParsedSignature {
   let mpis: Buffer[];
   if (pkAlgorithm === PublicKeyAlgorithm.rsa) mpis = [reader.mpi('RSA signature')];
   else if (pkAlgorithm === PublicKeyAlgorithm.eddsa) mpis = [reader.mpi('EdDSA R'), reader.mpi('EdDSA S')];
+  else if (pkAlgorithm === PublicKeyAlgorithm.ecdsa) mpis = [reader.mpi('ECDSA r'), reader.mpi('ECDSA s')];
   else throw new SignetError('ALGORITHM_UNSUPPORTED', `signature public-key algorithm ${pkAlgorithm} is not supported`);
   reader.end('signature');
 
@@ -374,6 +379,14 @@ function parsedVerifier(info: PublicKeyInfo, parsed: ParsedSignature): { update(
   const r = leftPad(parsed.mpis[0]!, 32);
   const s = leftPad(parsed.mpis[1]!, 32);
   if (!r || !s) return null;
+  if (info.algorithm === 'ecdsa-p256') {
+    // ECDSA signs the hash of the data (RFC 9580 §5.2.3.2); OpenSSL checks r and s in range.
+    const verifier = createVerify(hashName);
+    return {
+      update: (chunk) => void verifier.update(chunk),
+      verify: () => verifier.update(parsed.hashedArea).update(trailer).verify({ key, dsaEncoding: 'ieee-p1363' }, Buffer.concat([r, s])),
+    };
+  }
   const hash = createHash(hashName);
   return {
     update: (chunk) => void hash.update(chunk),
