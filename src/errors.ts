@@ -68,6 +68,10 @@ export const ERROR_TABLE = {
   KEY_DECRYPT_FAILED: { status: 500, exit: 1 },
   MASTER_KEY_MISMATCH: { status: 500, exit: 1 },
   MASTER_KEY_UNREADABLE: { status: 500, exit: 1 },
+  /** A PKCS#11 token (module, token, PIN or the key in it) cannot be reached or used. */
+  KEY_TOKEN_UNAVAILABLE: { status: 503, exit: 1 },
+  /** A key needs a backend this server is not configured for (e.g. pkcs11 without settings). */
+  KEY_BACKEND_UNAVAILABLE: { status: 503, exit: 1 },
 
   // Formats
   OPENPGP_MALFORMED: { status: 400, exit: 1 },

@@ -96,6 +96,11 @@ export const rpmBatchBody = z
   })
   .strict();
 
+/** Key algorithms (src/openpgp/public-key.ts KeyAlgorithm; ecdsa-p256 only in a token). */
+export const KEY_ALGORITHM_NAMES = ['rsa4096', 'ed25519', 'ecdsa-p256'] as const;
+/** Key backends (docs/key-backends.md). */
+export const KEY_BACKEND_NAMES = ['sealed', 'pkcs11'] as const;
+
 const userId = z
   .string()
   .min(1)
@@ -108,9 +113,11 @@ const purposeList = z.array(z.string().max(32)).min(1).max(ARTIFACT_KINDS.length
 export const createKeyBody = z
   .object({
     name: keyName,
-    algorithm: z.enum(['rsa4096', 'ed25519']).default('ed25519'),
+    algorithm: z.enum(KEY_ALGORITHM_NAMES).default('ed25519'),
     user_id: userId,
     purposes: purposeList.optional(),
+    /** Where the key is made (docs/key-backends.md); default: the server's default backend. */
+    backend: z.enum(KEY_BACKEND_NAMES).optional(),
   })
   .strict();
 
@@ -123,6 +130,8 @@ export const importKeyBody = z
     secret_key: z.string().min(1).max(700_000),
     passphrase: z.string().max(4096).optional(),
     purposes: purposeList.optional(),
+    /** Where the imported key is kept (default sealed; pkcs11 moves it into the token). */
+    backend: z.enum(KEY_BACKEND_NAMES).optional(),
   })
   .strict();
 
@@ -243,11 +252,13 @@ export const keyInfo = z.looseObject({
   name: z.string(),
   fingerprint: z.string(),
   key_id: z.string(),
-  algorithm: z.enum(['rsa4096', 'ed25519']),
+  algorithm: z.enum(KEY_ALGORITHM_NAMES),
   user_id: z.string(),
   created: time,
   state: z.string(),
   origin: z.string(),
+  /** Where the private key lives: sealed or pkcs11 (servers before backends send none). */
+  backend: z.enum(KEY_BACKEND_NAMES).optional(),
   /** The kinds the key may ever sign (servers before purposes existed send none). */
   purposes: stringList.optional(),
   /** On create, import and purpose changes: advice about the purposes chosen. */
@@ -296,7 +307,7 @@ export const rpmItem = z.looseObject({
 export const rpmAnswer = z.looseObject({
   key: z.string(),
   fingerprint: z.string().optional(),
-  algorithm: z.enum(['rsa4096', 'ed25519']).optional(),
+  algorithm: z.enum(KEY_ALGORITHM_NAMES).optional(),
   hash_algorithm: z.string().optional(),
   created: z.number(),
   signed: count,

@@ -265,7 +265,7 @@ async function sign(command: SignCommand): Promise<void> {
       throw new SignetError('INTERNAL', 'the server signed with a different key than the one asked for; nothing written');
     }
     const hashId = (HASH_ID as Record<string, number>)[signed.hashAlgorithm] ?? 0;
-    const pkId = signed.algorithm === 'rsa4096' || signed.algorithm === 'ed25519' ? pkAlgorithmId(signed.algorithm) : 0;
+    const pkId = signed.algorithm === 'rsa4096' || signed.algorithm === 'ed25519' || signed.algorithm === 'ecdsa-p256' ? pkAlgorithmId(signed.algorithm) : 0;
     status.line(`BEGIN_SIGNING H${hashId}`);
     if (output === '-') process.stdout.write(signed.output);
     else writeOutputFile(output, signed.output, 0o644);

@@ -215,18 +215,21 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .command('create')
     .description('create a signing key on the server')
     .argument('<name>', 'key name (lower-case letters, digits, . _ -)')
-    .addOption(new Option('--algo <algorithm>', 'key algorithm').choices(['rsa4096', 'ed25519']).default('ed25519'))
+    .addOption(new Option('--algo <algorithm>', 'key algorithm (ecdsa-p256: pkcs11 backend only)').choices(['rsa4096', 'ed25519', 'ecdsa-p256']).default('ed25519'))
     .option('--uid <user-id>', 'user ID, e.g. "Release Team <release@example.org>"')
     .option('--purpose <kinds>', 'the kinds the key may ever sign, e.g. rpm,yum (default: every kind; docs/policy.md)')
-    .action(async (name: string, opts: { algo: string; uid?: string; purpose?: string }, cmd: Command) => {
+    .addOption(new Option('--backend <backend>', "where the private key lives: sealed in the store or made inside the server's PKCS#11 token (default: the server's keys.default_backend; docs/key-backends.md)").choices(['sealed', 'pkcs11']))
+    .action(async (name: string, opts: { algo: string; uid?: string; purpose?: string; backend?: string }, cmd: Command) => {
       const g = globals(cmd);
       const purposes = opts.purpose === undefined ? undefined : purposeList(opts.purpose);
       const created = await withClient(g, (c) =>
-        c.createKey({ name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}`, ...(purposes ? { purposes } : {}) }),
+        c.createKey({
+          name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}`, ...(purposes ? { purposes } : {}), ...(opts.backend ? { backend: opts.backend } : {}),
+        }),
       );
       warnAll(created.warnings);
       if (g.json) printJson(created);
-      else printLine(`${created.name} ${created.algorithm} ${created.fingerprint} ${created.user_id}`);
+      else printLine(`${created.name} ${created.algorithm} ${created.fingerprint} ${created.user_id}${created.backend === 'pkcs11' ? ' (pkcs11)' : ''}`);
     });
 
   key
@@ -275,7 +278,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .option('--name <name>', 'key name in signet (default: the file name without extension)')
     .option('--passphrase-file <file>', 'read the passphrase from FILE (or set SIGNET_KEY_PASSPHRASE)')
     .option('--purpose <kinds>', 'the kinds the key may ever sign, e.g. rpm,yum (default: every kind)')
-    .action(async (file: string, opts: { name?: string; passphraseFile?: string; purpose?: string }, cmd: Command) => {
+    .addOption(new Option('--backend <backend>', "where the imported key is kept: sealed in the store, or moved into the server's PKCS#11 token as a non-extractable object (default: sealed)").choices(['sealed', 'pkcs11']))
+    .action(async (file: string, opts: { name?: string; passphraseFile?: string; purpose?: string; backend?: string }, cmd: Command) => {
       const g = globals(cmd);
       const material = readInputFile(file);
       const text = material.toString('latin1');
@@ -289,6 +293,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
           secret_key: secretKey,
           ...(passphrase !== undefined ? { passphrase } : {}),
           ...(opts.purpose !== undefined ? { purposes: purposeList(opts.purpose) } : {}),
+          ...(opts.backend ? { backend: opts.backend } : {}),
         }),
       );
       warnAll(imported.warnings);

@@ -128,11 +128,11 @@ export class SignetClient {
     return r.body.toString('utf8');
   }
 
-  createKey(body: { name: string; algorithm: string; user_id: string; purposes?: string[] }): Promise<KeyInfo> {
+  createKey(body: { name: string; algorithm: string; user_id: string; purposes?: string[]; backend?: string }): Promise<KeyInfo> {
     return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys', { json: body });
   }
 
-  importKey(body: { name: string; secret_key: string; passphrase?: string; purposes?: string[] }): Promise<KeyInfo> {
+  importKey(body: { name: string; secret_key: string; passphrase?: string; purposes?: string[]; backend?: string }): Promise<KeyInfo> {
     return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys/import', { json: body });
   }
 

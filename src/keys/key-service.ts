@@ -1,13 +1,16 @@
-// Signing keys: create, import, list, and hand the signing engine a decrypted KeyObject.
-// Decrypted keys are cached in process memory only (never written, never returned by an API).
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+// Signing keys: create, import, list, and hand the signing engine an opened key handle. Where a
+// key lives is its backend's business (src/keys/backend.ts): sealed in the store or in a token.
+// Opened handles are cached in process memory only (never written, never returned by an API).
+import type { KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { generateKey, publicKeyInfo, type KeyAlgorithm, type PublicKeyInfo } from '../openpgp/index.js';
+import type { KeyAlgorithm, PublicKeyInfo } from '../openpgp/index.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
 import type { Secret } from '../secret.js';
-import type { KeyRecord, Store } from '../store/types.js';
+import type { KeyBackendName, KeyRecord, Store } from '../store/types.js';
 import { NAME_PATTERN, hasUserIdControls, isValidName, nameRule } from '../names.js';
-import { sealPrivateKey, unsealPrivateKey } from './seal.js';
+import { fingerprintHex, type KeyBackend, type KeyHandle, type KeyMaterial } from './backend.js';
+import type { DataKeyWrapper } from './seal.js';
+import { SealedBackend } from './sealed-backend.js';
 
 /** Key names: what users type and what policies match; the one name rule (src/names.ts). */
 export const KEY_NAME_PATTERN = NAME_PATTERN;
@@ -16,33 +19,58 @@ export function checkKeyName(name: string): void {
   if (!isValidName(name)) throw new SignetError('NAME_INVALID', nameRule('key'));
 }
 
-export interface KeySigner {
+/** An opened key with the record it was opened from. */
+export interface KeySigner extends KeyHandle {
   readonly record: KeyRecord;
-  readonly info: PublicKeyInfo;
-  readonly privateKey: KeyObject;
+}
+
+export interface KeyServiceOptions {
+  readonly revalidateMs?: number;
+  /** A token backend (settings keys.pkcs11); without it pkcs11 keys are refused. */
+  readonly pkcs11?: KeyBackend;
+  /** The backend `key create` uses when the request names none (settings keys.default_backend). */
+  readonly defaultBackend?: KeyBackendName;
 }
 
 export class KeyService {
   readonly #store: Store;
-  readonly #master: Secret;
+  readonly #backends: ReadonlyMap<KeyBackendName, KeyBackend>;
+  readonly #defaultBackend: KeyBackendName;
   readonly #now: () => number;
   readonly #signers = new Map<string, { signer: KeySigner; checkedAt: number }>();
   /** How long a cached signer is trusted before its state is read again (several nodes share
    *  one store: a key revoked on one node stops signing on all within this time). */
   readonly #revalidateMs: number;
 
-  constructor(store: Store, master: Secret, now: () => number = Date.now, options: { revalidateMs?: number } = {}) {
+  constructor(store: Store, master: Secret | DataKeyWrapper, now: () => number = Date.now, options: KeyServiceOptions = {}) {
     this.#store = store;
-    this.#master = master;
+    const backends = new Map<KeyBackendName, KeyBackend>([['sealed', new SealedBackend(master)]]);
+    if (options.pkcs11) backends.set('pkcs11', options.pkcs11);
+    this.#backends = backends;
+    this.#defaultBackend = options.defaultBackend ?? 'sealed';
     this.#now = now;
     this.#revalidateMs = options.revalidateMs ?? 2000;
   }
 
-  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[] }): Promise<KeyRecord> {
+  /** The backend a new key goes to when none is named. */
+  get defaultBackend(): KeyBackendName {
+    return this.#defaultBackend;
+  }
+
+  #backend(name: KeyBackendName): KeyBackend {
+    const backend = this.#backends.get(name);
+    if (!backend) {
+      throw new SignetError('KEY_BACKEND_UNAVAILABLE', `the ${name} key backend is not configured on this server (settings keys.${name})`);
+    }
+    return backend;
+  }
+
+  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[]; backend?: KeyBackendName }): Promise<KeyRecord> {
     checkKeyName(name);
+    const backend = this.#backend(options.backend ?? this.#defaultBackend);
     if (await this.#store.getKey(name)) throw new SignetError('KEY_EXISTS', `a key named ${name} exists`);
-    const generated = await generateKey({ algorithm: options.algorithm, userId: options.userId });
-    return this.#insert(name, generated.privateKey, generated.info, generated.transferablePublicKey, generated.userIds, 'generated', options.purposes);
+    const made = await backend.generate(name, { algorithm: options.algorithm, userId: options.userId });
+    return this.#insert(name, made.material, made.info, made.transferablePublicKey, made.userIds, 'generated', options.purposes);
   }
 
   async importSecret(
@@ -52,12 +80,15 @@ export class KeyService {
     transferablePublicKey: Buffer,
     userIds: string[],
     purposes?: readonly ArtifactKind[],
+    backendName?: KeyBackendName,
   ): Promise<KeyRecord> {
     checkKeyName(name);
     // A user ID is shown by `key list` and the gpg shim's listings, which tools parse line by
     // line: a newline in it could plant a line ("[GNUPG:] GOODSIG …"). Refused at the door.
     if (userIds.some(hasUserIdControls)) throw new SignetError('KEY_IMPORT_FAILED', 'a user ID of the key contains control characters');
-    return this.#insert(name, privateKey, info, transferablePublicKey, userIds, 'imported', purposes);
+    const backend = this.#backend(backendName ?? 'sealed');
+    const material = await backend.importKey(name, privateKey, info);
+    return this.#insert(name, material, info, transferablePublicKey, userIds, 'imported', purposes);
   }
 
   /** Replace the kinds the key may ever sign (admin; the route logs and audits it). Cached
@@ -84,7 +115,7 @@ export class KeyService {
     this.#signers.delete(name);
   }
 
-  /** The decrypted key for signing. Cached; a revoked key is refused. */
+  /** The opened key for signing. Cached; a revoked key is refused. */
   async signer(name: string): Promise<KeySigner> {
     const cached = this.#signers.get(name);
     if (cached && this.#now() - cached.checkedAt < this.#revalidateMs) return cached.signer;
@@ -97,48 +128,41 @@ export class KeyService {
     }
     this.#signers.delete(name);
     if (record.state !== 'active') throw new SignetError('KEY_REVOKED', `the key ${name} is revoked`);
-    const binding = { name: record.name, fingerprint: record.fingerprint };
-    const pkcs8 = unsealPrivateKey(this.#master, binding, record);
-    let privateKey: KeyObject;
-    try {
-      privateKey = createPrivateKey({ key: pkcs8.reveal(), format: 'der', type: 'pkcs8' });
-    } catch {
-      throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} cannot be decrypted`);
-    } finally {
-      pkcs8.wipe();
-    }
-    const info = publicKeyInfo(privateKey, record.keyCreatedAt);
-    if (info.fingerprint.toString('hex').toUpperCase() !== record.fingerprint) {
+    const handle = await this.#backend(record.backend).open(record);
+    if (fingerprintHex(handle.info) !== record.fingerprint) {
       throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} does not match its fingerprint`);
     }
-    const signer: KeySigner = { record, info, privateKey };
+    const signer: KeySigner = { record, info: handle.info, signDigest: (hash, digest) => handle.signDigest(hash, digest) };
     this.#signers.set(name, { signer, checkedAt: this.#now() });
     return signer;
   }
 
+  /** Releases the backends' resources (server shutdown). */
+  async close(): Promise<void> {
+    for (const backend of this.#backends.values()) await backend.close?.();
+  }
+
   async #insert(
     name: string,
-    privateKey: KeyObject,
+    material: KeyMaterial,
     info: PublicKeyInfo,
     transferablePublicKey: Buffer,
     userIds: string[],
     origin: KeyRecord['origin'],
     purposes: readonly ArtifactKind[] = ARTIFACT_KINDS,
   ): Promise<KeyRecord> {
-    const fingerprint = info.fingerprint.toString('hex').toUpperCase();
-    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-    const sealed = sealPrivateKey(this.#master, { name, fingerprint }, pkcs8);
-    pkcs8.fill(0);
     const record: KeyRecord = {
       name,
-      fingerprint,
+      fingerprint: fingerprintHex(info),
       keyId: info.keyId.toString('hex').toUpperCase(),
       algorithm: info.algorithm,
       userId: userIds[0] ?? '',
       keyCreatedAt: info.creationTime,
       publicKey: transferablePublicKey,
-      sealedSecret: sealed.sealedSecret,
-      wrappedDataKey: sealed.wrappedDataKey,
+      sealedSecret: material.sealedSecret,
+      wrappedDataKey: material.wrappedDataKey,
+      backend: material.backend,
+      tokenRef: material.tokenRef,
       origin,
       state: 'active',
       purposes: [...purposes],

@@ -10,7 +10,7 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { KeyService } from './key-service.js';
 import { loadOrCreateMasterKey, verifyMasterKey } from './master-key.js';
 import { sealPrivateKey, unsealPrivateKey } from './seal.js';
-import { signDetached, verifyDetached } from '../openpgp/index.js';
+import { signDetachedWith, verifyDetached } from '../openpgp/index.js';
 
 describe('sealing', () => {
   const master = new Secret(randomBytes(32));
@@ -97,7 +97,7 @@ describe('master key and KeyService', () => {
     const a = await keys.create('a', { algorithm: 'ed25519', userId: 'A <a@example.org>' });
     const b = await keys.create('b', { algorithm: 'ed25519', userId: 'B <b@example.org>' });
     const signer = await keys.signer('a');
-    const sig = await signDetached(Buffer.from('x'), signer.privateKey, { type: 0x00, hashAlgorithm: 'sha256', creationTime: 1_700_000_000, signer: signer.info });
+    const sig = await signDetachedWith(Buffer.from('x'), signer.signDigest, { type: 0x00, hashAlgorithm: 'sha256', creationTime: 1_700_000_000, signer: signer.info });
     expect(verifyDetached(Buffer.from('x'), sig, [signer.info]).ok).toBe(true);
     for (const record of [a, b]) {
       expect(JSON.stringify(record)).not.toContain(master.reveal().toString('base64'));

@@ -1,5 +1,7 @@
 // Encryption at rest (docs/architecture.md, invariant 1; docs/security.md "Keys at rest"). A key's private material is sealed with AES-256-GCM
-// under its own random data key; the data key is wrapped with AES-256-GCM under the master key.
+// under its own random data key; the data key is wrapped with AES-256-GCM under the master key,
+// either the file's (master.key) or a non-extractable AES key in a PKCS#11 token
+// (docs/key-backends.md "The master key in the token"): a DataKeyWrapper.
 // The associated data binds each blob to its purpose, version, key name and fingerprint, so a
 // swapped, edited or rolled-back blob fails authentication instead of decrypting to another key.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
@@ -51,17 +53,50 @@ function decrypt(key: Buffer, blob: Buffer, associated: Buffer, name: string): B
   }
 }
 
+/** Wraps and unwraps data keys. The wrapped form starts with a version byte that says which
+ *  kind of wrapper made it (1: the master key file, 2: a token key). */
+export interface DataKeyWrapper {
+  wrap(dataKey: Buffer, associated: Buffer): Buffer;
+  /** The data key, or SignetError (KEY_DECRYPT_FAILED, KEY_TOKEN_UNAVAILABLE). */
+  unwrap(blob: Buffer, associated: Buffer, name: string): Buffer;
+}
+
+/** Version byte of a data key wrapped by a token key (src/keys/pkcs11-master.ts). */
+export const TOKEN_WRAPPED_VERSION = 2;
+
+/** The master key file's wrapper: AES-256-GCM under the 32 bytes of master.key. */
+export function fileMasterWrapper(master: Secret): DataKeyWrapper {
+  return {
+    wrap: (dataKey, associated) => encrypt(master.reveal(), dataKey, associated),
+    unwrap: (blob, associated, name) => {
+      if (blob[0] === TOKEN_WRAPPED_VERSION) {
+        throw new SignetError('KEY_TOKEN_UNAVAILABLE', `the stored key ${name} is wrapped by the token master key; configure keys.pkcs11 and keys.master_in_token`);
+      }
+      return decrypt(master.reveal(), blob, associated, name);
+    },
+  };
+}
+
+function wrapperOf(master: Secret | DataKeyWrapper): DataKeyWrapper {
+  return master instanceof Secret ? fileMasterWrapper(master) : master;
+}
+
+/** The data-key binding (exported for token wrappers, which bind the same fields). */
+export function dataKeyAad(binding: KeyBinding): Buffer {
+  return aad('signet/dek/v1', binding);
+}
+
 export interface SealedKey {
   readonly sealedSecret: Buffer;
   readonly wrappedDataKey: Buffer;
 }
 
-export function sealPrivateKey(master: Secret, binding: KeyBinding, pkcs8: Buffer): SealedKey {
+export function sealPrivateKey(master: Secret | DataKeyWrapper, binding: KeyBinding, pkcs8: Buffer): SealedKey {
   const dataKey = randomBytes(32);
   try {
     return {
       sealedSecret: encrypt(dataKey, pkcs8, aad('signet/key/v1', binding)),
-      wrappedDataKey: encrypt(master.reveal(), dataKey, aad('signet/dek/v1', binding)),
+      wrappedDataKey: wrapperOf(master).wrap(dataKey, dataKeyAad(binding)),
     };
   } finally {
     dataKey.fill(0);
@@ -69,8 +104,8 @@ export function sealPrivateKey(master: Secret, binding: KeyBinding, pkcs8: Buffe
 }
 
 /** The PKCS#8 bytes, as a Secret: the caller turns them into a KeyObject and wipes them. */
-export function unsealPrivateKey(master: Secret, binding: KeyBinding, sealed: SealedKey): Secret {
-  const dataKey = decrypt(master.reveal(), sealed.wrappedDataKey, aad('signet/dek/v1', binding), binding.name);
+export function unsealPrivateKey(master: Secret | DataKeyWrapper, binding: KeyBinding, sealed: SealedKey): Secret {
+  const dataKey = wrapperOf(master).unwrap(sealed.wrappedDataKey, dataKeyAad(binding), binding.name);
   try {
     const pkcs8 = decrypt(dataKey, sealed.sealedSecret, aad('signet/key/v1', binding), binding.name);
     const secret = new Secret(pkcs8);

@@ -4,6 +4,7 @@ export { armor, crc24, dearmor, type ArmorKind } from './armor.js';
 export { clearsignedMessage, parseClearsigned, verifyClearsigned } from './cleartext.js';
 export {
   buildTransferablePublicKey,
+  certifyKey,
   generateKey,
   keyIdHex,
   parseTransferablePublicKey,
@@ -13,6 +14,8 @@ export {
 export {
   defaultHash,
   ED25519_OID,
+  P256_OID,
+  PublicKeyAlgorithm,
   HASH_ID,
   parsePublicKeyBody,
   pkAlgorithmId,
@@ -27,9 +30,11 @@ export {
   buildSignaturePacket,
   createSignatureHash,
   parseSignaturePacket,
+  rsaDigestInfo,
   signatureHashedArea,
   signatureTrailer,
   signDetached,
+  signDetachedWith,
   signDigest,
   verifyDetached,
   verifyDetachedStream,
@@ -37,6 +42,7 @@ export {
   type SignatureHash,
   type SignatureParams,
   type SignatureType,
+  type DigestSigner,
   type Subpacket,
   type VerifyResult,
 } from './signature.js';

@@ -23,6 +23,7 @@ import {
   selfSignatureHashedArea,
   signDigest,
   verifyParsed,
+  type DigestSigner,
 } from './signature.js';
 
 export interface GeneratedKey {
@@ -41,19 +42,27 @@ export function userIdHashPrefix(userId: Buffer): Buffer {
   return Buffer.concat([head, userId]);
 }
 
-export async function buildTransferablePublicKey(info: PublicKeyInfo, privateKey: KeyObject, userId: string,
-  creationTime: number): Promise<Buffer> {
+/** Key packet ‖ user ID ‖ positive self-certification (0x13). The certification is made by
+ *  `sign`, the key's own signing operation (a software key, or a token that never lets the
+ *  private key out): this module only builds the packets and the hash. */
+export async function certifyKey(info: PublicKeyInfo, userId: string, creationTime: number, sign: DigestSigner): Promise<Buffer> {
   const uid = Buffer.from(userId, 'utf8');
   if (uid.length === 0 || uid.length > 2048) throw new SignetError('BAD_REQUEST', 'user ID must be 1..2048 bytes');
   const hashAlgorithm = defaultHash(info.algorithm);
   const hashedArea = selfSignatureHashedArea(info, hashAlgorithm, unixTime(creationTime));
   const digest = hashSignedInput(hashAlgorithm, [keyHashPrefix(info.publicKeyPacketBody), userIdHashPrefix(uid)], hashedArea);
-  const rawSignature = await signDigest(privateKey, info.algorithm, hashAlgorithm, digest);
+  const rawSignature = await sign(hashAlgorithm, digest);
   return Buffer.concat([
     encodePacket(PacketTag.publicKey, info.publicKeyPacketBody),
     encodePacket(PacketTag.userId, uid),
     buildSignaturePacket(hashedArea, digest, rawSignature, info),
   ]);
+}
+
+/** certifyKey with a node:crypto private key. */
+export async function buildTransferablePublicKey(info: PublicKeyInfo, privateKey: KeyObject, userId: string,
+  creationTime: number): Promise<Buffer> {
+  return certifyKey(info, userId, creationTime, (hashAlgorithm, digest) => signDigest(privateKey, info.algorithm, hashAlgorithm, digest));
 }
 
 export async function generateKey(opts: { algorithm: KeyAlgorithm; userId: string; creationTime?: number }): Promise<GeneratedKey> {
@@ -62,7 +71,7 @@ export async function generateKey(opts: { algorithm: KeyAlgorithm; userId: strin
     const done = (err: Error | null, _pub: KeyObject, priv: KeyObject): void => (err ? reject(err) : resolve(priv));
     if (opts.algorithm === 'rsa4096') generateKeyPair('rsa', { modulusLength: RSA_BITS, publicExponent: 65537 }, done);
     else if (opts.algorithm === 'ed25519') generateKeyPair('ed25519', {}, done);
-    else reject(new SignetError('ALGORITHM_UNSUPPORTED', 'key algorithm must be rsa4096 or ed25519'));
+    else reject(new SignetError('ALGORITHM_UNSUPPORTED', `a software key must be rsa4096 or ed25519, not ${String(opts.algorithm)}`));
   });
   const info = publicKeyInfo(privateKey, creationTime);
   const transferablePublicKey = await buildTransferablePublicKey(info, privateKey, opts.userId, creationTime);

@@ -5,17 +5,19 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { ByteReader, encodeMpi, malformed } from './reader.js';
 
-/** The key types signet generates and signs with (RSA-4096 and Ed25519, docs/formats.md). Defined
- *  here, in the pure core; the store's records use this type. */
-export type KeyAlgorithm = 'rsa4096' | 'ed25519';
+/** The key types signet signs with (RSA-4096, Ed25519, and ECDSA over NIST P-256, docs/formats.md).
+ *  Defined here, in the pure core; the store's records use this type. */
+export type KeyAlgorithm = 'rsa4096' | 'ed25519' | 'ecdsa-p256';
 export type HashAlgorithm = 'sha256' | 'sha512';
 /** Hash algorithm IDs (RFC 4880 §9.4). */
 export const HASH_ID = { sha256: 8, sha512: 10 } as const;
 
-export const PublicKeyAlgorithm = { rsa: 1, eddsa: 22 } as const;
+export const PublicKeyAlgorithm = { rsa: 1, ecdsa: 19, eddsa: 22 } as const;
 
 /** OID of Ed25519 for legacy EdDSA in v4 keys (RFC 9580 §9.2, "Ed25519Legacy"). */
 export const ED25519_OID = Buffer.from('2b06010401da470f01', 'hex');
+/** OID of NIST P-256 (RFC 9580 §9.2): 1.2.840.10045.3.1.7, DER contents without tag and length. */
+export const P256_OID = Buffer.from('2a8648ce3d030107', 'hex');
 export const RSA_BITS = 4096;
 
 export interface PublicKeyInfo {
@@ -31,11 +33,13 @@ export interface PublicKeyInfo {
 
 export function defaultHash(algorithm: KeyAlgorithm): HashAlgorithm {
   // What gpg 2.2 picks for these key types (docs/formats.md "Signatures", seen with gpg 2.2.40).
+  // ECDSA P-256: SHA-256, the hash matching the curve's size (RFC 9580 §5.2.3.2 wants one at
+  // least as long as the curve order).
   return algorithm === 'rsa4096' ? 'sha512' : 'sha256';
 }
 
 export function pkAlgorithmId(algorithm: KeyAlgorithm): number {
-  return algorithm === 'rsa4096' ? PublicKeyAlgorithm.rsa : PublicKeyAlgorithm.eddsa;
+  return algorithm === 'rsa4096' ? PublicKeyAlgorithm.rsa : algorithm === 'ecdsa-p256' ? PublicKeyAlgorithm.ecdsa : PublicKeyAlgorithm.eddsa;
 }
 
 /** 0x99 ‖ 2-byte length ‖ body: how a key packet enters fingerprints and certifications. */
@@ -81,6 +85,14 @@ export function publicKeyInfo(privateOrPublic: KeyObject, creationTime: number):
       ED25519_OID, encodeMpi(point)]);
     return infoFromBody('ed25519', creationTime, body);
   }
+  if (publicKey.asymmetricKeyType === 'ec' && jwk.crv === 'P-256' && jwk.x && jwk.y) {
+    // RFC 9580 §5.5.5.4: algorithm 19, the curve OID, then the point as an MPI in SEC1
+    // uncompressed form (0x04 ‖ x ‖ y, 515 bits).
+    const point = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+    const body = Buffer.concat([Buffer.from([4]), time, Buffer.from([PublicKeyAlgorithm.ecdsa, P256_OID.length]),
+      P256_OID, encodeMpi(point)]);
+    return infoFromBody('ecdsa-p256', creationTime, body);
+  }
   throw new SignetError('ALGORITHM_UNSUPPORTED', `unsupported key type ${publicKey.asymmetricKeyType ?? 'unknown'}`);
 }
 
@@ -109,6 +121,13 @@ export function readPublicKeyFields(reader: ByteReader): { info: PublicKeyInfo; 
     if (point.length !== 33 || point[0] !== 0x40) throw malformed('EdDSA public point is not 0x40 ‖ 32 bytes');
     algorithm = 'ed25519';
     jwk = { kty: 'OKP', crv: 'Ed25519', x: point.subarray(1).toString('base64url') };
+  } else if (algorithmId === PublicKeyAlgorithm.ecdsa) {
+    const oid = reader.bytes(reader.u8('curve OID length'), 'curve OID');
+    if (!oid.equals(P256_OID)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'only the NIST P-256 curve is supported for ECDSA');
+    const point = reader.mpi('ECDSA public point');
+    if (point.length !== 65 || point[0] !== 0x04) throw malformed('ECDSA public point is not 0x04 ‖ x ‖ y (65 bytes)');
+    algorithm = 'ecdsa-p256';
+    jwk = { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') };
   } else {
     throw new SignetError('ALGORITHM_UNSUPPORTED', `public-key algorithm ${algorithmId} is not supported`);
   }

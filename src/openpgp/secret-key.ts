@@ -208,6 +208,9 @@ export function importSecretKey(input: Uint8Array, passphrase?: Secret): Importe
   const grouped = groupTransferableKey(readPackets(bytes), PacketTag.secretKey);
   const reader = new ByteReader(grouped.key.body);
   const { info, publicKey } = readPublicKeyFields(reader);
+  if (info.algorithm === 'ecdsa-p256') {
+    throw new SignetError('ALGORITHM_UNSUPPORTED', 'ECDSA keys are made in a PKCS#11 token, not imported (docs/key-backends.md)');
+  }
 
   // Certification checks need only the public key; do them before touching the secret.
   for (const signature of grouped.directSignatures) {

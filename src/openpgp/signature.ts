@@ -30,6 +30,11 @@ import { TextModeConverter } from './text.js';
 /** 0x00 binary document, 0x01 canonical text document (RFC 4880 §5.2.1). */
 export type SignatureType = 0x00 | 0x01;
 
+/** A key's signing operation over a finished digest: returns the raw signature (RSA: the
+ *  EMSA-PKCS1-v1_5 value; EdDSA and ECDSA: r ‖ s). Whoever holds the key implements it (a
+ *  software key, a worker thread, a PKCS#11 token); this module only builds packets and hashes. */
+export type DigestSigner = (hashAlgorithm: HashAlgorithm, digest: Buffer) => Promise<Buffer>;
+
 export interface SignatureParams {
   readonly type: SignatureType;
   readonly hashAlgorithm: HashAlgorithm;
@@ -155,18 +160,27 @@ export function createSignatureHash(p: SignatureParams): SignatureHash {
 function checkSigningKey(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): void {
   if (!Object.hasOwn(DIGEST_LENGTH, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
   if (digest.length !== DIGEST_LENGTH[hashAlgorithm]) throw new SignetError('BAD_REQUEST', 'digest length does not match its hash');
+  // Software ECDSA signing is not offered: node:crypto has no ECDSA call over a precomputed
+  // digest, and P-256 keys exist for tokens that lack Ed25519 (docs/key-backends.md).
   const expected = algorithm === 'rsa4096' ? 'rsa' : algorithm === 'ed25519' ? 'ed25519' : null;
-  if (!expected) throw new SignetError('ALGORITHM_UNSUPPORTED', 'key algorithm must be rsa4096 or ed25519');
+  if (!expected) throw new SignetError('ALGORITHM_UNSUPPORTED', 'a software key must be rsa4096 or ed25519');
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== expected) {
     throw new SignetError('ALGORITHM_UNSUPPORTED', `signing key is not an ${algorithm} private key`);
   }
 }
 
+/** DigestInfo ‖ digest: what EMSA-PKCS1-v1_5 pads (RFC 8017 §9.2, RFC 9580 §5.2.2), and so the
+ *  input of privateEncrypt with PKCS#1 padding or of a token's CKM_RSA_PKCS. */
+export function rsaDigestInfo(hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
+  if (!Object.hasOwn(DIGEST_LENGTH, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
+  if (digest.length !== DIGEST_LENGTH[hashAlgorithm]) throw new SignetError('BAD_REQUEST', 'digest length does not match its hash');
+  return Buffer.concat([DIGEST_INFO_PREFIX[hashAlgorithm], digest]);
+}
+
 /** EMSA-PKCS1-v1_5 over DigestInfo ‖ digest, which is exactly what privateEncrypt with PKCS#1
  *  padding computes (RFC 4880 §5.2.2, docs/formats.md "Signatures"). */
 function rsaSignDigest(privateKey: KeyObject, hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
-  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING },
-    Buffer.concat([DIGEST_INFO_PREFIX[hashAlgorithm], digest]));
+  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, rsaDigestInfo(hashAlgorithm, digest));
 }
 
 /** Signs a digest, returning the raw signature (RSA: 512 bytes; Ed25519: R ‖ S, 64 bytes).
@@ -197,7 +211,9 @@ export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSign
   if (signer.algorithm === 'rsa4096') {
     mpis = encodeMpi(rawSignature);
   } else {
-    if (rawSignature.length !== 64) throw new SignetError('INTERNAL', 'Ed25519 signature must be 64 bytes');
+    // EdDSA R ‖ S (RFC 9580 §5.2.3.3) and ECDSA r ‖ s (§5.2.3.2; PKCS#11 CKM_ECDSA returns them
+    // so, each the size of the P-256 order): two MPIs.
+    if (rawSignature.length !== 64) throw new SignetError('INTERNAL', `${signer.algorithm} signature must be 64 bytes`);
     mpis = Buffer.concat([encodeMpi(rawSignature.subarray(0, 32)), encodeMpi(rawSignature.subarray(32))]);
   }
   const body = Buffer.concat([hashedArea, Buffer.from([unhashed.length >> 8, unhashed.length & 0xff]), unhashed,
@@ -205,12 +221,17 @@ export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSign
   return encodePacket(PacketTag.signature, body);
 }
 
-export async function signDetached(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Promise<Buffer> {
+/** A detached signature over bytes in memory, made by `sign` (a key handle's operation). */
+export async function signDetachedWith(data: Uint8Array, sign: DigestSigner, p: SignatureParams): Promise<Buffer> {
   const hash = createSignatureHash(p);
   hash.update(data);
   const { hashedArea, digest } = hash.finish();
-  const rawSignature = await signDigest(privateKey, p.signer.algorithm, p.hashAlgorithm, digest);
-  return buildSignaturePacket(hashedArea, digest, rawSignature, p.signer);
+  return buildSignaturePacket(hashedArea, digest, await sign(p.hashAlgorithm, digest), p.signer);
+}
+
+/** signDetachedWith a node:crypto private key. */
+export async function signDetached(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Promise<Buffer> {
+  return signDetachedWith(data, (hashAlgorithm, digest) => signDigest(privateKey, p.signer.algorithm, hashAlgorithm, digest), p);
 }
 
 export function signDetachedSync(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Buffer {
@@ -289,6 +310,7 @@ export function parseSignatureBody(body: Uint8Array): ParsedSignature {
   let mpis: Buffer[];
   if (pkAlgorithm === PublicKeyAlgorithm.rsa) mpis = [reader.mpi('RSA signature')];
   else if (pkAlgorithm === PublicKeyAlgorithm.eddsa) mpis = [reader.mpi('EdDSA R'), reader.mpi('EdDSA S')];
+  else if (pkAlgorithm === PublicKeyAlgorithm.ecdsa) mpis = [reader.mpi('ECDSA r'), reader.mpi('ECDSA s')];
   else throw new SignetError('ALGORITHM_UNSUPPORTED', `signature public-key algorithm ${pkAlgorithm} is not supported`);
   reader.end('signature');
 
@@ -357,6 +379,14 @@ function parsedVerifier(info: PublicKeyInfo, parsed: ParsedSignature): { update(
   const r = leftPad(parsed.mpis[0]!, 32);
   const s = leftPad(parsed.mpis[1]!, 32);
   if (!r || !s) return null;
+  if (info.algorithm === 'ecdsa-p256') {
+    // ECDSA signs the hash of the data (RFC 9580 §5.2.3.2); OpenSSL checks r and s in range.
+    const verifier = createVerify(hashName);
+    return {
+      update: (chunk) => void verifier.update(chunk),
+      verify: () => verifier.update(parsed.hashedArea).update(trailer).verify({ key, dsaEncoding: 'ieee-p1363' }, Buffer.concat([r, s])),
+    };
+  }
   const hash = createHash(hashName);
   return {
     update: (chunk) => void hash.update(chunk),

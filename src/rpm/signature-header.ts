@@ -14,18 +14,19 @@ import { signaturePaddingFor } from './package.js';
 import type { RpmPackageLayout } from './package.js';
 import { RpmType, SIGNATURE_PACKET_TAGS, SigTag, Tag, typeSize } from './tags.js';
 
-export type SignatureAlgorithm = 'rsa4096' | 'ed25519';
+export type SignatureAlgorithm = 'rsa4096' | 'ed25519' | 'ecdsa-p256';
 export type SignatureTag = typeof SigTag.DSA | typeof SigTag.RSA;
 
 /** OpenPGP public-key algorithm ids (RFC 4880 §9.1). */
 const PUBKEY_RSA = 1;
+const PUBKEY_ECDSA = 19;
 const PUBKEY_EDDSA = 22;
 /** Our signatures are far smaller; rpm itself only caps the whole signature header. */
 const MAX_SIGNATURE_PACKET_BYTES = 64 * 1024;
 
 /**
  * rpmgensig.c putSignature picks the tag from the packet's public-key algorithm: RSA →
- * RSAHEADER 268, anything else it accepts (DSA, and EdDSA since 4.16) → DSAHEADER 267.
+ * RSAHEADER 268, anything else it accepts (DSA, EdDSA since 4.16, ECDSA) → DSAHEADER 267.
  */
 export function signatureTagFor(algorithm: SignatureAlgorithm): SignatureTag {
   return algorithm === 'rsa4096' ? SigTag.RSA : SigTag.DSA;
@@ -88,7 +89,7 @@ export function inspectSignaturePacket(packet: Uint8Array, algorithm: SignatureA
   const hashAlgorithm = cursor.uint8('hash algorithm');
   if (version !== 4) throw bad(`version ${version}, expected 4`);
   if (signatureType !== 0x00) throw bad(`signature type ${signatureType}, expected binary document (0)`);
-  const expected = algorithm === 'rsa4096' ? PUBKEY_RSA : PUBKEY_EDDSA;
+  const expected = algorithm === 'rsa4096' ? PUBKEY_RSA : algorithm === 'ecdsa-p256' ? PUBKEY_ECDSA : PUBKEY_EDDSA;
   if (pubkeyAlgorithm !== expected) throw bad(`public-key algorithm ${pubkeyAlgorithm}, expected ${expected} for ${algorithm}`);
   // SHA-256 (8), SHA-384 (9), SHA-512 (10) only: MD5 and SHA-1 are broken (collisions are practical).
   if (hashAlgorithm < 8 || hashAlgorithm > 10) throw bad(`hash algorithm ${hashAlgorithm} not allowed`);

@@ -17,11 +17,12 @@ import { openStore } from '../store/index.js';
 import { LogService } from '../tlog/service.js';
 import type { Store } from '../store/types.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { closeSigningPool } from '../sign/digest-signer.js';
 import { buildApp, type AppLimits, type ConnectionLimits } from './app.js';
 import { PublishedCheckpointFile } from './published-checkpoint.js';
 import { requesterKey } from './routes/log.js';
-import { configuredLogOrigin, parseListen, readSettingsFile } from './settings.js';
+import { configuredLogOrigin, parseListen, readSettingsFile, type SettingsFile } from './settings.js';
+import type { Pkcs11Backend } from '../keys/pkcs11-backend.js';
+import type { DataKeyWrapper } from '../keys/seal.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:7780';
 
@@ -101,6 +102,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let stopLog: (() => Promise<void>) | undefined;
   let stopAudit: (() => void) | undefined;
   let stopPublished: (() => Promise<void>) | undefined;
+  let stopBackends: (() => Promise<void>) | undefined;
   try {
     await store.migrate();
     // A new master key is written only for a store that never had one: a lost master.key next
@@ -110,13 +112,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       master.persist?.();
     }
     await verifyMasterKey(store, master.key);
+    // Key backends (docs/key-backends.md): the token, when configured, is opened now, so a
+    // missing module, token or PIN stops the start instead of the first signature.
+    const backends = await openKeyBackends(settings, store, master.key);
+    stopBackends = () => backends.close();
     const tokens = new TokenService(store, options.clock);
     await bootstrapAdminToken(store, tokens, dataDir, options.onAdminToken);
 
-    const keys = new KeyService(store, master.key);
+    const keys = new KeyService(store, backends.wrapper, undefined, {
+      ...(backends.pkcs11 ? { pkcs11: backends.pkcs11 } : {}),
+      ...(settings.keys?.default_backend ? { defaultBackend: settings.keys.default_backend } : {}),
+    });
     const published = new PublishedCheckpointFile(dataDir, (err) => logger.error({ err, event: 'tlog.published_checkpoint' }, 'cannot record the published checkpoint'));
     stopPublished = () => published.flush();
-    const log = await LogService.open(store, master.key, {
+    const log = await LogService.open(store, backends.wrapper, {
+      ...(backends.pkcs11 ? { keyToken: backends.pkcs11 } : {}),
+      newKeyInToken: settings.tlog?.key_backend === 'pkcs11',
       onCheckpoint: (tree) => published.record(tree.size, tree.checkpoint),
       // Configured (tlog.origin or public_url), else the stored one, else a generated unique one.
       ...(logOrigin !== undefined ? { origin: logOrigin } : {}),
@@ -171,15 +182,52 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await published.flush();
         await store.close();
         audit.close();
-        await closeSigningPool();
+        await keys.close();
         stdout?.flushSync();
       },
     };
   } catch (err) {
     await stopLog?.().catch(() => undefined);
     await stopPublished?.();
+    await stopBackends?.().catch(() => undefined);
     stopAudit?.();
     await store.close();
+    throw err;
+  }
+}
+
+/** The PKCS#11 backend (settings keys.pkcs11) and the wrapper of sealed keys' data keys: the
+ *  token's AES key with keys.master_in_token, else master.key. */
+async function openKeyBackends(settings: SettingsFile, store: Store, master: Secret): Promise<{
+  pkcs11?: Pkcs11Backend;
+  wrapper: Secret | DataKeyWrapper;
+  close(): Promise<void>;
+}> {
+  const k = settings.keys;
+  const wantsToken = k?.default_backend === 'pkcs11' || k?.master_in_token === true || settings.tlog?.key_backend === 'pkcs11';
+  if (!k?.pkcs11) {
+    if (wantsToken) throw new SignetError('CONFIG_INVALID', 'settings name the pkcs11 backend but keys.pkcs11 (module, token_label, pin_file) is missing');
+    // A store whose keys are in a token still opens: those keys are refused (KEY_BACKEND_UNAVAILABLE).
+    return { wrapper: master, close: async () => undefined };
+  }
+  const { Pkcs11Backend } = await import('../keys/pkcs11-backend.js');
+  const pkcs11 = new Pkcs11Backend({
+    module: k.pkcs11.module,
+    tokenLabel: k.pkcs11.token_label,
+    pinFile: k.pkcs11.pin_file,
+    ...(k.pkcs11.sessions !== undefined ? { sessions: k.pkcs11.sessions } : {}),
+  });
+  try {
+    let wrapper: Secret | DataKeyWrapper = master;
+    if (k.master_in_token === true) {
+      const { tokenMasterWrapper } = await import('../keys/pkcs11-master.js');
+      wrapper = await tokenMasterWrapper(store, pkcs11.token, master);
+    } else {
+      void pkcs11.token; // open now: a bad module, label or PIN stops the start
+    }
+    return { pkcs11, wrapper, close: () => pkcs11.close() };
+  } catch (err) {
+    await pkcs11.close();
     throw err;
   }
 }

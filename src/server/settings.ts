@@ -43,9 +43,31 @@ const settingsFileSchema = z
       })
       .strict()
       .optional(),
-    /** The transparency log. `origin` names the log (checkpoint line 1, log key name) for good. */
+    /** The transparency log. `origin` names the log (checkpoint line 1, log key name) for good;
+     *  `key_backend` says where a new log's checkpoint key is made (docs/key-backends.md). */
     tlog: z
-      .object({ origin: z.string().min(1).max(255).regex(/^[^\s+]+$/, 'no white space or +').optional() })
+      .object({
+        origin: z.string().min(1).max(255).regex(/^[^\s+]+$/, 'no white space or +').optional(),
+        key_backend: z.enum(['sealed', 'pkcs11']).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Where keys live (docs/key-backends.md): the default backend of `key create`, the PKCS#11
+     *  token, and whether the token's AES key wraps the data keys of sealed keys. */
+    keys: z
+      .object({
+        default_backend: z.enum(['sealed', 'pkcs11']).optional(),
+        pkcs11: z
+          .object({
+            module: z.string().min(1),
+            token_label: z.string().min(1).max(32),
+            pin_file: z.string().min(1),
+            sessions: z.number().int().min(1).max(64).optional(),
+          })
+          .strict()
+          .optional(),
+        master_in_token: z.boolean().optional(),
+      })
       .strict()
       .optional(),
     /** CIDR blocks of reverse proxies whose X-Forwarded-For names the client (default: none). */

@@ -1,8 +1,8 @@
 // The signing engine: turns an artifact (streamed, never buffered whole in binary mode) into an
 // OpenPGP signature whose hashed area the server built itself (docs/architecture.md, invariant 3).
-// The private-key operation runs off the event loop (digest-signer.ts: libuv's threadpool for
-// Ed25519, worker threads for RSA), so the event loop keeps serving HTTP while RSA-4096 signs.
-import { createHash, type KeyObject } from 'node:crypto';
+// The private-key operation is the key handle's (src/keys/backend.ts), asynchronous and off the
+// event loop whichever backend holds the key, so the event loop keeps serving HTTP while it signs.
+import { createHash } from 'node:crypto';
 import {
   armor,
   buildSignaturePacket,
@@ -11,18 +11,16 @@ import {
   createSignatureHash,
   defaultHash,
   type HashAlgorithm,
-  type PublicKeyInfo,
 } from '../openpgp/index.js';
 import { SignetError } from '../errors.js';
-import { signDigestOffThread } from './digest-signer.js';
+import type { KeyHandle } from '../keys/backend.js';
 
 /** binary: detached type 0x00 over the bytes; clear: cleartext signature framework (type 0x01). */
 export type SignatureMode = 'binary' | 'clear';
 
-export interface Signer {
-  readonly info: PublicKeyInfo;
-  readonly privateKey: KeyObject;
-}
+/** What signs: an opened key (its public part and its digest-signing operation), whichever
+ *  backend holds it. */
+export type Signer = KeyHandle;
 
 export interface SignOptions {
   readonly mode: SignatureMode;
@@ -125,7 +123,7 @@ export async function signFinishedHash(
 ): Promise<Buffer> {
   let raw: Buffer;
   try {
-    raw = await signDigestOffThread(signer.privateKey, signer.info.algorithm, hashAlgorithm, hashed.digest);
+    raw = await signer.signDigest(hashAlgorithm, hashed.digest);
   } catch (cause) {
     // The message names the component only: never key material.
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });

@@ -19,6 +19,7 @@ import { signFinishedHash, type Signer } from './engine.js';
 export const MIDSTATE_HASHES: Readonly<Record<KeyAlgorithm, readonly HashAlgorithm[]>> = {
   rsa4096: ['sha512', 'sha256'],
   ed25519: ['sha512', 'sha256'],
+  'ecdsa-p256': ['sha512', 'sha256'],
 };
 
 /** The request as received: validated here, nothing assumed. */

@@ -5,14 +5,11 @@
 // (docs/formats.md "What is signed, what is trusted") — and the main header bytes are signed as rpmsign 4.14–4.19 does: a v4
 // binary-document signature (type 0x00) over the header from its magic through its data
 // (docs/formats.md "RPM").
-import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { SignetError, type ErrorCode } from '../errors.js';
 import {
   buildSignaturePacket,
   createSignatureHash,
   defaultHash,
-  signDigest,
-  signatureTrailer,
   type HashAlgorithm,
 } from '../openpgp/index.js';
 import { checkSignable, packageIdentity, parseRpmPrefix, type PackageIdentity } from '../rpm/index.js';
@@ -122,11 +119,8 @@ export async function signRpmHeaders<S extends Signer>(
 
 /**
  * One v4 type-0x00 signature over the main header bytes. gpg (and so rpmsign) picks SHA-512 for
- * RSA-4096 and SHA-256 for Ed25519 (docs/formats.md "Signatures"). Both run on the libuv threadpool, so a batch
- * uses every core: Ed25519 through signDigest; RSA through crypto.sign with a callback over the
- * whole hashed input (header ‖ hashed area ‖ trailer, all in memory), which computes the same
- * EMSA-PKCS1-v1_5 signature as signing the digest (RFC 4880 §5.2.4) — signDigest's RSA path
- * would run privateEncrypt on the event loop, one signature at a time.
+ * RSA-4096 and SHA-256 for Ed25519 (docs/formats.md "Signatures"). The key handle signs the
+ * digest off the event loop, so a batch uses every core (or the token's sessions).
  */
 export async function signHeader(signer: Signer, header: Buffer, hashAlgorithm: HashAlgorithm, creationTime: number): Promise<Buffer> {
   const hash = createSignatureHash({ type: 0x00, hashAlgorithm, creationTime, signer: signer.info });
@@ -134,19 +128,9 @@ export async function signHeader(signer: Signer, header: Buffer, hashAlgorithm: 
   const { hashedArea, digest } = hash.finish();
   let raw: Buffer;
   try {
-    raw =
-      signer.info.algorithm === 'rsa4096'
-        ? await rsaSignWhole(signer.privateKey, hashAlgorithm, [header, hashedArea, signatureTrailer(hashedArea)])
-        : await signDigest(signer.privateKey, signer.info.algorithm, hashAlgorithm, digest);
+    raw = await signer.signDigest(hashAlgorithm, digest);
   } catch (cause) {
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
   }
   return buildSignaturePacket(hashedArea, digest, raw, signer.info);
-}
-
-function rsaSignWhole(privateKey: KeyObject, hashAlgorithm: HashAlgorithm, chunks: Buffer[]): Promise<Buffer> {
-  if (privateKey.asymmetricKeyType !== 'rsa') throw new SignetError('ALGORITHM_UNSUPPORTED', 'signing key is not an RSA private key');
-  return new Promise((resolve, reject) => {
-    cryptoSign(hashAlgorithm, Buffer.concat(chunks), privateKey, (err, signature) => (err ? reject(err) : resolve(signature)));
-  });
 }

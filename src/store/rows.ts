@@ -23,6 +23,9 @@ export interface KeyRow {
   created_at: Int;
   /** Comma-separated kinds (migration 2 gave older keys every kind). */
   purposes: string;
+  /** 'sealed' or 'pkcs11' (migration 5 gave older keys 'sealed'). */
+  backend: string;
+  token_ref: string | null;
 }
 
 export interface TokenRow {
@@ -61,6 +64,8 @@ export function keyFromRow(r: KeyRow | undefined, d: RowDecoders): KeyRecord | u
     state: r.state as KeyState,
     purposes: r.purposes.split(','),
     createdAt: d.int(r.created_at),
+    backend: r.backend as KeyRecord['backend'],
+    tokenRef: r.token_ref,
   };
 }
 
@@ -79,7 +84,8 @@ export function tokenFromRow(r: TokenRow | undefined, d: RowDecoders): TokenReco
   };
 }
 
-/** Column values in table order (purposes last: migration 2 added it), for INSERT … VALUES. */
+/** Column values in table order (purposes, then backend and token_ref: migrations 2 and 5 added
+ *  them), for INSERT … VALUES. */
 export function keyValues(key: KeyRecord): unknown[] {
   return [
     key.name,
@@ -95,6 +101,8 @@ export function keyValues(key: KeyRecord): unknown[] {
     key.state,
     key.createdAt,
     key.purposes.join(','),
+    key.backend,
+    key.tokenRef,
   ];
 }
 

@@ -18,6 +18,9 @@ import type { PolicyStore } from './policy-types.js';
 import type { KeyAlgorithm } from '../openpgp/public-key.js';
 export type { KeyAlgorithm };
 export type KeyState = 'active' | 'revoked';
+/** Where a key's private half lives (docs/key-backends.md): sealed in this store, or in a
+ *  PKCS#11 token. */
+export type KeyBackendName = 'sealed' | 'pkcs11';
 
 export interface KeyRecord {
   /** signet's name for the key (the `--key NAME` users type). */
@@ -33,10 +36,16 @@ export interface KeyRecord {
   readonly keyCreatedAt: number;
   /** binary transferable public key: public key packet, user ID, self-signature. */
   readonly publicKey: Buffer;
-  /** private key material sealed by src/keys (AES-256-GCM under the key's data key). */
+  /** private key material sealed by src/keys (AES-256-GCM under the key's data key); empty
+   *  for a key held by a token. */
   readonly sealedSecret: Buffer;
-  /** the key's data key, wrapped by the master key. */
+  /** the key's data key, wrapped by the master key; empty for a key held by a token. */
   readonly wrappedDataKey: Buffer;
+  /** which backend holds the private key ('sealed' for every key made before backends). */
+  readonly backend: KeyBackendName;
+  /** for a token-held key: the token's reference to it (src/keys/pkcs11-backend.ts, JSON with
+   *  the CKA_ID and CKA_LABEL); null for a sealed key. */
+  readonly tokenRef: string | null;
   readonly origin: 'generated' | 'imported';
   readonly state: KeyState;
   /** The artifact kinds the key may ever sign, whatever a policy grants (docs/policy.md

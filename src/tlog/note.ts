@@ -120,6 +120,14 @@ export function ed25519Signer(name: string, seed: Secret): NoteSigner & { readon
   };
 }
 
+/** A signer whose private key is held elsewhere (a PKCS#11 token): `sign` makes the Ed25519
+ *  signature of the message (RFC 8032 PureEdDSA, as C2SP signed-note wants). */
+export function externalEd25519Signer(name: string, publicKey: Buffer, sign: (message: Buffer) => Buffer): NoteSigner & { readonly publicKey: Buffer; readonly verifierKey: string } {
+  if (!isValidKeyName(name)) badKey('invalid note key name');
+  if (publicKey.length !== 32) badKey('Ed25519 public key must be 32 bytes');
+  return { name, publicKey, keyId: noteKeyId(name, SIGNATURE_TYPE_ED25519, publicKey), sign, verifierKey: formatVerifierKey(name, publicKey) };
+}
+
 /** `name+hex8+base64(0x01 || pub)`. */
 export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
   const verifier = ed25519Verifier(name, publicKey);

@@ -13,14 +13,14 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SignetError } from '../errors.js';
-import { sealPrivateKey, unsealPrivateKey } from '../keys/seal.js';
+import { sealPrivateKey, unsealPrivateKey, type DataKeyWrapper } from '../keys/seal.js';
 import type { Secret } from '../secret.js';
 import type { LogIntegrationInput, LogIntegrationOutput, LogTreeState } from '../store/log-types.js';
 import type { Store } from '../store/types.js';
 import { openCheckpoint, signCheckpoint } from './checkpoint.js';
 import { encodeEntry, type LogEntry } from './entry.js';
 import { extendTree } from './integrate.js';
-import { generateSignerKey, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from './note.js';
+import { externalEd25519Signer, generateSignerKey, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from './note.js';
 import { formatReceipt } from './receipt.js';
 import { encodeEntryBundle, encodeTile, parseTilePath, tileHashIndices, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 import { proveRecordAsync, proveTreeAsync, storedHashCount, treeHashFrom } from './tree.js';
@@ -62,6 +62,11 @@ export interface LogServiceOptions {
    * the latest in DATA/published-checkpoint, which `signet restore` compares a backup against.
    */
   readonly onCheckpoint?: (tree: LogTreeState) => void;
+  /** A token that opens a log key kept in it (settings keys.pkcs11). */
+  readonly keyToken?: LogKeyToken;
+  /** Make a new log's key in `keyToken` instead of sealing it (settings tlog.key_backend). An
+   *  existing log keeps the key it has: verifiers pinned it. */
+  readonly newKeyInToken?: boolean;
 }
 
 interface PendingAppend {
@@ -76,21 +81,49 @@ const LOG_KEY_META = 'tlog_key';
 /** Seal binding of the log key (seal.ts binds name and fingerprint; the vkey is the fingerprint). */
 const LOG_KEY_BINDING_NAME = 'tlog';
 
-const storedLogKey = z.strictObject({
-  v: z.literal(1),
-  origin: z.string(),
-  verifier_key: z.string(),
-  sealed_secret: z.string(),
-  wrapped_data_key: z.string(),
-});
+const storedLogKey = z.union([
+  z.strictObject({
+    v: z.literal(1),
+    origin: z.string(),
+    verifier_key: z.string(),
+    sealed_secret: z.string(),
+    wrapped_data_key: z.string(),
+  }),
+  // A log key in a PKCS#11 token: only the token's reference is stored.
+  z.strictObject({
+    v: z.literal(2),
+    origin: z.string(),
+    verifier_key: z.string(),
+    backend: z.literal('pkcs11'),
+    token_ref: z.string(),
+  }),
+]);
+
+/** Where a new log key is made when it is not sealed in the store: a token that holds Ed25519
+ *  keys and signs with them (src/keys/pkcs11-backend.ts). */
+export interface LogKeyToken {
+  generateLogKey(label: string): Promise<{ publicKey: Buffer; tokenRef: string }>;
+  openLogKey(tokenRef: string): Promise<{ publicKey: Buffer; sign(message: Buffer): Buffer }>;
+}
 
 /**
  * The log's note signer: generated and stored (sealed) on first start; several nodes starting
  * together agree on one through putMetaIfAbsent. The origin of an existing log cannot change.
  * `origin` undefined: the stored one, or a generated one for a new log.
  */
-export async function loadLogSigner(store: Store, master: Secret, origin: string | undefined): Promise<NoteSigner & { readonly verifierKey: string }> {
+export async function loadLogSigner(store: Store, master: Secret | DataKeyWrapper, origin: string | undefined,
+  token?: LogKeyToken, newKeyInToken = false): Promise<NoteSigner & { readonly verifierKey: string }> {
   let stored = await store.getMeta(LOG_KEY_META);
+  if (stored === undefined && newKeyInToken) {
+    if (token === undefined) throw new SignetError('CONFIG_INVALID', 'tlog.key_backend pkcs11 needs keys.pkcs11 in the settings');
+    const name = origin ?? generateLogOrigin();
+    const made = await token.generateLogKey('tlog');
+    const verifierKey = externalEd25519Signer(name, made.publicKey, () => Buffer.alloc(0)).verifierKey;
+    stored = await store.putMetaIfAbsent(
+      LOG_KEY_META,
+      JSON.stringify({ v: 2, origin: parseVerifierKey(verifierKey).name, verifier_key: verifierKey, backend: 'pkcs11', token_ref: made.tokenRef }),
+    );
+  }
   if (stored === undefined) {
     const { signerKey, verifierKey } = generateSignerKey(origin ?? generateLogOrigin());
     const sealed = sealPrivateKey(master, { name: LOG_KEY_BINDING_NAME, fingerprint: verifierKey }, signerKey.reveal());
@@ -119,6 +152,15 @@ export async function loadLogSigner(store: Store, master: Secret, origin: string
       'CONFIG_INVALID',
       `this log's origin is ${record.origin}, the settings say ${origin}; a log's origin cannot change (set tlog.origin: ${record.origin})`,
     );
+  }
+  if (record.v === 2) {
+    if (token === undefined) {
+      throw new SignetError('KEY_BACKEND_UNAVAILABLE', 'the log key is in a PKCS#11 token; configure keys.pkcs11 in the settings');
+    }
+    const opened = await token.openLogKey(record.token_ref);
+    const signer = externalEd25519Signer(record.origin, opened.publicKey, opened.sign);
+    if (signer.verifierKey !== record.verifier_key) throw new SignetError('KEY_DECRYPT_FAILED', 'the log key in the token does not match its verifier key');
+    return signer;
   }
   const secret = unsealPrivateKey(
     master,
@@ -171,8 +213,8 @@ export class LogService {
   }
 
   /** Loads (or creates) the log key and signs the first checkpoint if the log has none. */
-  static async open(store: Store, master: Secret, options: LogServiceOptions = {}): Promise<LogService> {
-    const signer = await loadLogSigner(store, master, options.origin);
+  static async open(store: Store, master: Secret | DataKeyWrapper, options: LogServiceOptions = {}): Promise<LogService> {
+    const signer = await loadLogSigner(store, master, options.origin, options.keyToken, options.newKeyInToken);
     const service = new LogService(store, signer, options);
     await service.integrate();
     return service;

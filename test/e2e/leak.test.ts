@@ -1,11 +1,13 @@
 // Leak test: a full flow with logs captured. No private key bytes, token, passphrase or master key
 // may appear in logs, error responses, or any file but the two that hold them by design
 // (DATA/master.key, DATA/admin-token).
+import { createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateMasterKey } from '../../src/keys/master-key.js';
 import { KeyService } from '../../src/keys/key-service.js';
+import { unsealPrivateKey } from '../../src/keys/seal.js';
 import { requireTools } from '../helpers/tools.js';
 import { Gpg } from '../helpers/gpg.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
@@ -71,7 +73,9 @@ describe('no secret leaks', () => {
     secrets.push(['wrong passphrase', 'wrong passphrase 9Z']);
     for (const v of variants(master.key.reveal())) secrets.push(['master key', v]);
     for (const name of ['rsa', 'ed', 'imp']) {
-      const { privateKey } = await keys.signer(name);
+      const record = await keys.get(name);
+      const pkcs8 = unsealPrivateKey(master.key, { name, fingerprint: record.fingerprint }, record);
+      const privateKey = createPrivateKey({ key: pkcs8.reveal(), format: 'der', type: 'pkcs8' });
       for (const v of variants(privateKey.export({ format: 'der', type: 'pkcs8' }))) secrets.push([`${name} pkcs8`, v]);
       const jwk = privateKey.export({ format: 'jwk' });
       for (const field of ['d', 'p', 'q'] as const) {

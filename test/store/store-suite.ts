@@ -19,6 +19,8 @@ export function keyRecord(name: string, overrides: Partial<KeyRecord> = {}): Key
     publicKey: randomBytes(60),
     sealedSecret: randomBytes(80),
     wrappedDataKey: randomBytes(61),
+    backend: 'sealed',
+    tokenRef: null,
     origin: 'generated',
     state: 'active',
     purposes: ['detached', 'sums'],

@@ -4,8 +4,8 @@
 // token may is the server's policy decision at signing time.
 import type { KeyInfo } from '../../client/client.js';
 
-const PUBKEY_ALGO = { rsa4096: 1, ed25519: 22 } as const;
-const KEY_BITS = { rsa4096: 4096, ed25519: 255 } as const;
+const PUBKEY_ALGO = { rsa4096: 1, ed25519: 22, 'ecdsa-p256': 19 } as const;
+const KEY_BITS = { rsa4096: 4096, ed25519: 255, 'ecdsa-p256': 256 } as const;
 
 function epoch(iso: string): number {
   const t = Date.parse(iso);
@@ -33,7 +33,7 @@ export function escapeUserId(userId: string): string {
 export function colonListing(k: KeyInfo, secret: boolean): string {
   const validity = k.state === 'active' ? 'u' : 'r';
   const created = epoch(k.created);
-  const curve = k.algorithm === 'ed25519' ? 'ed25519' : '';
+  const curve = k.algorithm === 'ed25519' ? 'ed25519' : k.algorithm === 'ecdsa-p256' ? 'nistp256' : '';
   const record = secret ? 'sec' : 'pub';
   // Fields (DETAILS): 1 type, 2 validity, 3 length, 4 algo, 5 keyid, 6 created, 7 expires, 8, 9
   // ownertrust, 10 uid, 11 sig class, 12 capabilities, 13-14, 15 serial/"+" for a secret key

@@ -19,6 +19,7 @@ export function keyView(k: KeyRecord): Record<string, unknown> {
     state: k.state,
     origin: k.origin,
     purposes: k.purposes,
+    backend: k.backend,
   };
 }
 
@@ -49,7 +50,9 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     await ctx.authorize(request, { op: 'admin', what: 'create keys' });
     const body = parse(createKeyBody, request.body, 'BODY_INVALID');
     const purposes = body.purposes === undefined ? undefined : parsePurposes(body.purposes);
-    const key = await ctx.keys.create(body.name, { algorithm: body.algorithm, userId: body.user_id, ...(purposes ? { purposes } : {}) });
+    const key = await ctx.keys.create(body.name, {
+      algorithm: body.algorithm, userId: body.user_id, ...(purposes ? { purposes } : {}), ...(body.backend ? { backend: body.backend } : {}),
+    });
     const logIndex = await ctx.log.recordKeyEvent(request, { event: 'create', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
     request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint, purposes: key.purposes, log_index: Number(logIndex) };
     return reply.status(201).send({ ...keyView(key), warnings: purposeWarnings(key.purposes as ArtifactKind[]), log: await ctx.log.reference(logIndex, false) });
@@ -62,7 +65,7 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     const passphrase = body.passphrase === undefined ? undefined : new Secret(body.passphrase);
     const purposes = body.purposes === undefined ? undefined : parsePurposes(body.purposes);
     const imported = importSecretKey(material, passphrase);
-    const key = await ctx.keys.importSecret(body.name, imported.privateKey, imported.info, imported.transferablePublicKey, imported.userIds, purposes);
+    const key = await ctx.keys.importSecret(body.name, imported.privateKey, imported.info, imported.transferablePublicKey, imported.userIds, purposes, body.backend);
     const logIndex = await ctx.log.recordKeyEvent(request, { event: 'import', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
     request.signetAudit = { event: 'key.import', key: key.name, fingerprint: key.fingerprint, purposes: key.purposes, log_index: Number(logIndex) };
     return reply.status(201).send({ ...keyView(key), warnings: purposeWarnings(key.purposes as ArtifactKind[]), log: await ctx.log.reference(logIndex, false) });

@@ -56,6 +56,13 @@ export const BASE_MIGRATIONS: readonly PgMigration[] = [
     // Keys made before purposes existed keep signing every kind (docs/policy.md "Key purposes").
     sql: `ALTER TABLE keys ADD COLUMN purposes TEXT NOT NULL DEFAULT '${ALL_PURPOSES_COLUMN}';`,
   },
+  {
+    version: 5,
+    description: 'key backends',
+    // Keys made before backends existed are sealed in the store (docs/key-backends.md).
+    sql: `ALTER TABLE keys ADD COLUMN backend TEXT NOT NULL DEFAULT 'sealed';
+      ALTER TABLE keys ADD COLUMN token_ref TEXT;`,
+  },
 ];
 
 /** Every sub-store's migrations; a new sub-store appends its list here (see README.md). */

@@ -70,7 +70,7 @@ export class PostgresStore implements Store {
   async insertKey(key: KeyRecord): Promise<void> {
     await this.db.query(
       `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
-         wrapped_data_key, origin, state, created_at, purposes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+         wrapped_data_key, origin, state, created_at, purposes, backend, token_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       keyValues(key),
       { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
     );

@@ -50,6 +50,13 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: `ALTER TABLE keys ADD COLUMN purposes TEXT NOT NULL DEFAULT '${ALL_PURPOSES_COLUMN}';`,
   },
   {
+    version: 5,
+    description: 'key backends',
+    // Keys made before backends existed are sealed in the store (docs/key-backends.md).
+    sqlite: `ALTER TABLE keys ADD COLUMN backend TEXT NOT NULL DEFAULT 'sealed';
+      ALTER TABLE keys ADD COLUMN token_ref TEXT;`,
+  },
+  {
     version: 10,
     description: 'transparency log: entries, sequencer, stored hashes, tree state, checkpoints',
     // tlog_sequence is the sequencing coordinator (next index), tlog_tree the integration state;

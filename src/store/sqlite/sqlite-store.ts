@@ -109,7 +109,7 @@ export class SqliteStore implements Store {
         this.#db
           .prepare(
             `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
-               wrapped_data_key, origin, state, created_at, purposes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               wrapped_data_key, origin, state, created_at, purposes, backend, token_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(...keyValues(key)),
       { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },

@@ -1,17 +1,11 @@
-// Signing a digest without blocking the event loop: Ed25519 runs on libuv's threadpool
-// (signDigest uses crypto.sign with a callback); RSA runs in a small pool of worker threads,
-// one per core, because its only digest-taking primitive (privateEncrypt) is synchronous.
+// The sealed backend's private-key operation, off the event loop: Ed25519 runs on libuv's
+// threadpool (signDigest uses crypto.sign with a callback); RSA runs in a small pool of worker
+// threads, because its only digest-taking primitive (privateEncrypt) is synchronous.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { signDigest, type HashAlgorithm, type KeyAlgorithm } from '../openpgp/index.js';
-
-// RFC 4880 §5.2.2 DigestInfo prefixes.
-const DIGEST_INFO: Record<HashAlgorithm, Buffer> = {
-  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
-};
+import { rsaDigestInfo, signDigest, type HashAlgorithm, type KeyAlgorithm } from '../openpgp/index.js';
 
 interface Pending {
   resolve(signature: Buffer): void;
@@ -120,8 +114,9 @@ export async function signDigestOffThread(
   digest: Buffer,
 ): Promise<Buffer> {
   if (algorithm !== 'rsa4096' || !workersAvailable()) return signDigest(privateKey, algorithm, hashAlgorithm, digest);
+  const input = rsaDigestInfo(hashAlgorithm, digest);
   try {
-    return await rsaPool().sign(privateKey, Buffer.concat([DIGEST_INFO[hashAlgorithm], digest]));
+    return await rsaPool().sign(privateKey, input);
   } catch (cause) {
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
   }
