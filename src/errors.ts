@@ -98,6 +98,27 @@ export const ERROR_TABLE = {
   /** `signet log verify-receipt`: the signature or artifact given is not the one the receipt logs. */
   RECEIPT_MISMATCH: { status: 400, exit: 1 },
 
+  // Vetting and approvals (docs/vetting.md, docs/approvals.md)
+  /** A tarball does not match its signed tag (or the tag's signature does not verify): the reason names it. */
+  VET_FAILED: { status: 422, exit: 1 },
+  /** A tarball holds what a strict unpacker refuses: a path leaving the tree, a link, a device, too much. */
+  ARCHIVE_UNSAFE: { status: 400, exit: 1 },
+  /** The rule requires a passing vetting record for this exact digest, and the log holds none. */
+  VETTING_REQUIRED: { status: 403, exit: 1 },
+  REQUEST_NOT_FOUND: { status: 404, exit: 1 },
+  /** This identity may not approve or reject the request (not an approver, or its requester). */
+  APPROVAL_DENIED: { status: 403, exit: 1 },
+  /** This identity has already approved or rejected the request. */
+  APPROVAL_DUPLICATE: { status: 409, exit: 1 },
+  /** The request is not (or no longer) pending: approved, rejected, expired or used. */
+  REQUEST_CLOSED: { status: 409, exit: 1 },
+  REQUEST_REJECTED: { status: 403, exit: 1 },
+  REQUEST_EXPIRED: { status: 410, exit: 1 },
+  /** The request is still waiting for approvals. */
+  REQUEST_PENDING: { status: 409, exit: 1 },
+  /** The artifact sent with an approved request is not the one that was approved. */
+  APPROVAL_MISMATCH: { status: 409, exit: 1 },
+
   // Infrastructure
   STORE_UNAVAILABLE: { status: 503, exit: 1 },
   STORE_NOT_EMPTY: { status: 409, exit: 1 },
