@@ -2,6 +2,7 @@
 // entry. The PostgreSQL store keeps its own list with the same version numbers and meaning.
 import { authSchemaFor } from '../auth-rows.js';
 import { ALL_PURPOSES_COLUMN } from '../rows.js';
+import { keyVersionSchemaFor } from '../key-version-rows.js';
 
 export interface Migration {
   readonly version: number;
@@ -49,6 +50,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // Keys made before purposes existed keep signing every kind (docs/policy.md "Key purposes").
     sqlite: `ALTER TABLE keys ADD COLUMN purposes TEXT NOT NULL DEFAULT '${ALL_PURPOSES_COLUMN}';`,
   },
+  // 3–4: key versions and subkeys (src/store/key-version-rows.ts holds the schema for both engines).
+  ...keyVersionSchemaFor('sqlite').map((m) => ({ version: m.version, description: m.description, sqlite: m.sql })),
   {
     version: 10,
     description: 'transparency log: entries, sequencer, stored hashes, tree state, checkpoints',
