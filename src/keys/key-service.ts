@@ -8,6 +8,8 @@ import type { Secret } from '../secret.js';
 import type { KeyRecord, Store } from '../store/types.js';
 import { NAME_PATTERN, hasUserIdControls, isValidName, nameRule } from '../names.js';
 import { sealPrivateKey, unsealPrivateKey } from './seal.js';
+import { KeyLifecycle, unseal, type RevokeReason } from './lifecycle.js';
+import { lintCertificate } from '../openpgp/lint.js';
 
 /** Key names: what users type and what policies match; the one name rule (src/names.ts). */
 export const KEY_NAME_PATTERN = NAME_PATTERN;
@@ -30,19 +32,33 @@ export class KeyService {
   /** How long a cached signer is trusted before its state is read again (several nodes share
    *  one store: a key revoked on one node stops signing on all within this time). */
   readonly #revalidateMs: number;
+  /** Versions, rotation, expiry, revocation, subkeys, export (src/keys/lifecycle.ts, docs/keys.md). */
+  readonly lifecycle: KeyLifecycle;
 
   constructor(store: Store, master: Secret, now: () => number = Date.now, options: { revalidateMs?: number } = {}) {
     this.#store = store;
     this.#master = master;
     this.#now = now;
     this.#revalidateMs = options.revalidateMs ?? 2000;
+    this.lifecycle = new KeyLifecycle(store, master, now);
+  }
+
+  /** Forget a name's cached signer on this node (lifecycle changes; other nodes re-read within
+   *  the revalidation time). */
+  forget(name: string): void {
+    this.#signers.delete(name);
   }
 
   async create(name: string, options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[] }): Promise<KeyRecord> {
     checkKeyName(name);
     if (await this.#store.getKey(name)) throw new SignetError('KEY_EXISTS', `a key named ${name} exists`);
     const generated = await generateKey({ algorithm: options.algorithm, userId: options.userId });
-    return this.#insert(name, generated.privateKey, generated.info, generated.transferablePublicKey, generated.userIds, 'generated', options.purposes);
+    // A new certificate must pass every hygiene check (docs/keys.md "Hygiene").
+    const findings = lintCertificate(generated.transferablePublicKey, { newKey: true }).filter((f) => f.severity === 'error');
+    if (findings.length > 0) throw new SignetError('KEY_LINT_FAILED', findings.map((f) => f.message).join('; '));
+    const record = await this.#insert(name, generated.privateKey, generated.info, generated.transferablePublicKey, generated.userIds, 'generated', options.purposes);
+    await this.lifecycle.storeRevocationCertificate(name, record.fingerprint, generated);
+    return record;
   }
 
   async importSecret(
@@ -79,9 +95,15 @@ export class KeyService {
     return this.#store.listKeys();
   }
 
-  async revoke(name: string): Promise<void> {
-    await this.#store.setKeyState(name, 'revoked');
-    this.#signers.delete(name);
+  /** Revoke the name (its current version) or one version. Without options (the original form)
+   *  the current version is revoked with no reason given (a hard revocation). */
+  async revoke(name: string, options: { version?: string; reason?: RevokeReason; message?: string } = {}): Promise<void> {
+    try {
+      await this.lifecycle.revoke(name, { reason: options.reason ?? 'unspecified', ...(options.version ? { version: options.version } : {}),
+        ...(options.message !== undefined ? { message: options.message } : {}) });
+    } finally {
+      this.#signers.delete(name);
+    }
   }
 
   /** The decrypted key for signing. Cached; a revoked key is refused. */
@@ -89,14 +111,33 @@ export class KeyService {
     const cached = this.#signers.get(name);
     if (cached && this.#now() - cached.checkedAt < this.#revalidateMs) return cached.signer;
     const record = await this.get(name);
-    if (cached && record.fingerprint === cached.signer.record.fingerprint && record.state === 'active') {
+    const expiresAt = record.state === 'active' ? await this.#expiry(record) : null;
+    if (expiresAt !== null && expiresAt <= Math.floor(this.#now() / 1000)) {
+      this.#signers.delete(name);
+      throw new SignetError('KEY_EXPIRED', `the key ${name} expired at ${new Date(expiresAt * 1000).toISOString()}`);
+    }
+    // The certificate changes with every lifecycle step (subkey, expiry, revocation): a cached
+    // signer is reused only while it is the same.
+    if (cached && record.fingerprint === cached.signer.record.fingerprint && record.state === 'active' && record.publicKey.equals(cached.signer.record.publicKey)) {
       // The record is re-read, so purposes changed on another node apply here too.
       const signer: KeySigner = record.purposes.join(',') === cached.signer.record.purposes.join(',') ? cached.signer : { ...cached.signer, record };
       this.#signers.set(name, { signer, checkedAt: this.#now() });
       return signer;
     }
     this.#signers.delete(name);
+    if (record.state === 'disabled') throw new SignetError('KEY_DISABLED', `the key ${name} is disabled (signet key enable ${name})`);
+    if (record.state === 'deleted') throw new SignetError('KEY_DELETED', `the key ${name} is deleted`);
     if (record.state !== 'active') throw new SignetError('KEY_REVOKED', `the key ${name} is revoked`);
+    // A signing subkey of the current version signs in its place (docs/keys.md "Subkeys").
+    const subkey = (await this.#store.keyVersions.listSubkeys(name)).find((k) => k.state === 'active' && k.primaryFingerprint === record.fingerprint);
+    if (subkey) {
+      if (!subkey.sealedSecret || !subkey.wrappedDataKey) throw new SignetError('KEY_DELETED', `the key ${name} is deleted`);
+      const key = unseal(this.#master, name, subkey.fingerprint, { sealedSecret: subkey.sealedSecret, wrappedDataKey: subkey.wrappedDataKey }, subkey.keyCreatedAt);
+      const signer: KeySigner = { record, info: key.info, privateKey: key.privateKey };
+      this.#signers.set(name, { signer, checkedAt: this.#now() });
+      return signer;
+    }
+    if (record.sealedSecret.length === 0) throw new SignetError('KEY_PRIMARY_OFFLINE', `the key ${name} has no signing key on this server (offline primary without a signing subkey)`);
     const binding = { name: record.name, fingerprint: record.fingerprint };
     const pkcs8 = unsealPrivateKey(this.#master, binding, record);
     let privateKey: KeyObject;
@@ -114,6 +155,11 @@ export class KeyService {
     const signer: KeySigner = { record, info, privateKey };
     this.#signers.set(name, { signer, checkedAt: this.#now() });
     return signer;
+  }
+
+  /** The current version's key expiration time (Unix seconds), or null. */
+  async #expiry(record: KeyRecord): Promise<number | null> {
+    return (await this.#store.keyVersions.get(record.fingerprint))?.expiresAt ?? null;
   }
 
   async #insert(
