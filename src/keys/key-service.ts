@@ -9,7 +9,8 @@ import type { KeyRecord, Store } from '../store/types.js';
 import { NAME_PATTERN, hasUserIdControls, isValidName, nameRule } from '../names.js';
 import { sealPrivateKey, unsealPrivateKey } from './seal.js';
 import { KeyLifecycle, unseal, type RevokeReason } from './lifecycle.js';
-import { lintCertificate } from '../openpgp/lint.js';
+import { lintCertificate, type LintFinding } from '../openpgp/lint.js';
+import type { ImportedKeyring } from '../openpgp/secret-key.js';
 
 /** Key names: what users type and what policies match; the one name rule (src/names.ts). */
 export const KEY_NAME_PATTERN = NAME_PATTERN;
@@ -74,6 +75,31 @@ export class KeyService {
     // line: a newline in it could plant a line ("[GNUPG:] GOODSIG …"). Refused at the door.
     if (userIds.some(hasUserIdControls)) throw new SignetError('KEY_IMPORT_FAILED', 'a user ID of the key contains control characters');
     return this.#insert(name, privateKey, info, transferablePublicKey, userIds, 'imported', purposes);
+  }
+
+  /** Import what `gpg --export-secret-keys` or `--export-secret-subkeys` wrote: the primary (or,
+   *  from a stub, only its public part: the primary stays offline) and its signing subkeys, the
+   *  newest of which then signs. Returns the hygiene findings (docs/keys.md "Hygiene"): an
+   *  import warns, it does not refuse. */
+  async importKeyring(name: string, imported: ImportedKeyring, purposes?: readonly ArtifactKind[]): Promise<{ record: KeyRecord; findings: LintFinding[] }> {
+    checkKeyName(name);
+    if (imported.userIds.some(hasUserIdControls)) throw new SignetError('KEY_IMPORT_FAILED', 'a user ID of the key contains control characters');
+    const findings = lintCertificate(imported.transferablePublicKey, { newKey: false });
+    const record = await this.#insert(name, imported.privateKey, imported.info, imported.transferablePublicKey, imported.userIds, 'imported', purposes);
+    // Oldest first, so the newest signing subkey ends up the active one.
+    for (const sub of [...imported.signingSubkeys].reverse()) {
+      const fingerprint = sub.info.fingerprint.toString('hex').toUpperCase();
+      const pkcs8 = sub.privateKey.export({ format: 'der', type: 'pkcs8' });
+      const sealed = sealPrivateKey(this.#master, { name, fingerprint }, pkcs8);
+      pkcs8.fill(0);
+      await this.#store.keyVersions.addSubkey({
+        fingerprint, keyName: name, primaryFingerprint: record.fingerprint, keyId: sub.info.keyId.toString('hex').toUpperCase(),
+        algorithm: sub.info.algorithm, keyCreatedAt: sub.info.creationTime, sealedSecret: sealed.sealedSecret, wrappedDataKey: sealed.wrappedDataKey,
+        backend: 'sealed', state: 'active', createdAt: this.#now(),
+      }, record.publicKey);
+    }
+    if (imported.privateKey) await this.lifecycle.storeRevocationCertificate(name, record.fingerprint, { info: imported.info, privateKey: imported.privateKey });
+    return { record, findings };
   }
 
   /** Replace the kinds the key may ever sign (admin; the route logs and audits it). Cached
@@ -164,7 +190,7 @@ export class KeyService {
 
   async #insert(
     name: string,
-    privateKey: KeyObject,
+    privateKey: KeyObject | null,
     info: PublicKeyInfo,
     transferablePublicKey: Buffer,
     userIds: string[],
@@ -172,9 +198,13 @@ export class KeyService {
     purposes: readonly ArtifactKind[] = ARTIFACT_KINDS,
   ): Promise<KeyRecord> {
     const fingerprint = info.fingerprint.toString('hex').toUpperCase();
-    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-    const sealed = sealPrivateKey(this.#master, { name, fingerprint }, pkcs8);
-    pkcs8.fill(0);
+    // An offline primary (a stub was imported) has no sealed secret: empty blobs.
+    let sealed: { sealedSecret: Buffer; wrappedDataKey: Buffer } = { sealedSecret: Buffer.alloc(0), wrappedDataKey: Buffer.alloc(0) };
+    if (privateKey) {
+      const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+      sealed = sealPrivateKey(this.#master, { name, fingerprint }, pkcs8);
+      pkcs8.fill(0);
+    }
     const record: KeyRecord = {
       name,
       fingerprint,

@@ -175,6 +175,28 @@ function tryParse(body: Buffer): ParsedSignature | null {
   }
 }
 
+/** A subkey is a signing subkey of `primary` when a binding signature (0x18) by the primary
+ *  with the sign flag verifies and carries a back-signature (0x19) by the subkey that verifies,
+ *  and no subkey revocation (0x28) by the primary does. */
+export function isBoundSigningSubkey(primary: PublicKeyInfo, subkey: PublicKeyInfo, signatures: readonly Packet[]): boolean {
+  const chunks = [keyHashPrefix(primary.publicKeyPacketBody), keyHashPrefix(subkey.publicKeyPacketBody)];
+  const bound = signatures.some((s) => {
+    const parsed = tryParse(s.body);
+    if (!parsed || parsed.type !== 0x18 || ((keyFlags(parsed) ?? 0) & FLAG_SIGN) === 0) return false;
+    if (!verifyParsed(primary, parsed, chunks)) return false;
+    const embedded = [...parsed.hashedSubpackets, ...parsed.unhashedSubpackets].filter((p) => p.type === SUBPACKET_EMBEDDED_SIGNATURE);
+    return embedded.some((e) => {
+      const back = tryParse(e.body);
+      return back !== null && back.type === 0x19 && verifyParsed(subkey, back, chunks);
+    });
+  });
+  const revoked = signatures.some((s) => {
+    const parsed = tryParse(s.body);
+    return parsed !== null && parsed.type === 0x28 && verifyParsed(primary, parsed, chunks);
+  });
+  return bound && !revoked;
+}
+
 /** Reads one certificate's packets. Subkeys of types signet does not sign with (encryption
  *  subkeys, other curves) are skipped, never refused: a verifier ignores what it cannot use. */
 export function viewCertificate(packets: Packet[]): CertificateView {
@@ -209,22 +231,7 @@ export function viewCertificate(packets: Packet[]): CertificateView {
     } catch {
       continue;
     }
-    const chunks = [primaryPrefix, keyHashPrefix(subkey.publicKeyPacketBody)];
-    const bound = signatures.some((s) => {
-      const parsed = tryParse(s.body);
-      if (!parsed || parsed.type !== 0x18 || ((keyFlags(parsed) ?? 0) & FLAG_SIGN) === 0) return false;
-      if (!verifyParsed(primary, parsed, chunks)) return false;
-      const embedded = [...parsed.hashedSubpackets, ...parsed.unhashedSubpackets].filter((p) => p.type === SUBPACKET_EMBEDDED_SIGNATURE);
-      return embedded.some((e) => {
-        const back = tryParse(e.body);
-        return back !== null && back.type === 0x19 && verifyParsed(subkey, back, chunks);
-      });
-    });
-    const subkeyRevoked = signatures.some((s) => {
-      const parsed = tryParse(s.body);
-      return parsed !== null && parsed.type === 0x28 && verifyParsed(primary, parsed, chunks);
-    });
-    if (bound && !subkeyRevoked) signingSubkeys.push(subkey);
+    if (isBoundSigningSubkey(primary, subkey, signatures)) signingSubkeys.push(subkey);
   }
   return { primary, userIds, userIdBodies, signingSubkeys, revoked, expiresAt: newest?.expiresAt ?? null };
 }

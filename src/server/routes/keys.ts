@@ -1,6 +1,7 @@
 // Key management: list, show, export public keys; create, import and set purposes (admin).
 import type { FastifyRequest } from 'fastify';
-import { armor, importSecretKey } from '../../openpgp/index.js';
+import { armor } from '../../openpgp/index.js';
+import { importSecretKeyring } from '../../openpgp/secret-key.js';
 import { lintCertificate } from '../../openpgp/lint.js';
 import type { KeyVersionRecord, SubkeyRecord } from '../../store/key-version-types.js';
 import type { ArtifactKind } from '../../policy/kinds.js';
@@ -241,11 +242,16 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     const material = body.secret_key.includes('-----BEGIN') ? Buffer.from(body.secret_key, 'utf8') : Buffer.from(body.secret_key, 'base64');
     const passphrase = body.passphrase === undefined ? undefined : new Secret(body.passphrase);
     const purposes = body.purposes === undefined ? undefined : parsePurposes(body.purposes);
-    const imported = importSecretKey(material, passphrase);
-    const key = await ctx.keys.importSecret(body.name, imported.privateKey, imported.info, imported.transferablePublicKey, imported.userIds, purposes);
+    // Subkeys are kept; a `gpg --export-secret-subkeys` export (stub primary) signs with its
+    // signing subkey while the primary stays offline (docs/keys.md "Subkeys").
+    const imported = importSecretKeyring(material, passphrase);
+    const { record: key, findings } = await ctx.keys.importKeyring(body.name, imported, purposes);
     const logIndex = await ctx.log.recordKeyEvent(request, { event: 'import', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
     request.signetAudit = { event: 'key.import', key: key.name, fingerprint: key.fingerprint, purposes: key.purposes, log_index: Number(logIndex) };
-    return reply.status(201).send({ ...keyView(key), warnings: purposeWarnings(key.purposes as ArtifactKind[]), log: await ctx.log.reference(logIndex, false) });
+    const lint = findings.map((f) => `${f.severity === 'error' ? 'verifiers will refuse this key' : 'weak key'}: ${f.message} (signet key lint)`);
+    return reply.status(201).send({ ...keyView(key), warnings: [...purposeWarnings(key.purposes as ArtifactKind[]), ...lint], lint: findings,
+      subkeys: imported.signingSubkeys.map((k) => k.info.fingerprint.toString('hex').toUpperCase()), primary_offline: imported.privateKey === null,
+      log: await ctx.log.reference(logIndex, false) });
   });
 
   // Change the kinds a key may ever sign: admin only, logged (a key entry, event `purpose`) and audited.
