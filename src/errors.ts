@@ -63,6 +63,16 @@ export const ERROR_TABLE = {
   KEY_EXISTS: { status: 409, exit: 1 },
   KEY_REVOKED: { status: 409, exit: 1 },
   KEY_IMPORT_FAILED: { status: 400, exit: 1 },
+  /** Lifecycle refusals (docs/keys.md): a disabled or deleted key, an expired key, a version
+   *  that is not the name's, an operation that needs the primary secret when it is offline,
+   *  a certificate that today's verifiers refuse, a delete without --force. */
+  KEY_DISABLED: { status: 409, exit: 1 },
+  KEY_DELETED: { status: 409, exit: 1 },
+  KEY_EXPIRED: { status: 409, exit: 1 },
+  KEY_VERSION_NOT_FOUND: { status: 404, exit: 1 },
+  KEY_PRIMARY_OFFLINE: { status: 409, exit: 1 },
+  KEY_LINT_FAILED: { status: 400, exit: 1 },
+  KEY_FORCE_REQUIRED: { status: 400, exit: 1 },
   KEY_PASSPHRASE_REQUIRED: { status: 400, exit: 1 },
   KEY_PASSPHRASE_WRONG: { status: 400, exit: 1 },
   KEY_DECRYPT_FAILED: { status: 500, exit: 1 },

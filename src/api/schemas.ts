@@ -135,6 +135,38 @@ export const importKeyBody = z
   })
   .strict();
 
+// Key lifecycle (docs/keys.md): versions, rotation, expiry, revocation, subkeys.
+const fingerprintText = z.string().regex(/^[0-9A-Fa-f]{40}$/, 'a 40-hex-digit v4 fingerprint');
+
+export const rotateKeyBody = z
+  .object({
+    /** How long the previous version stays in the exported keyring, in seconds; null: until revoked. */
+    overlap_seconds: z.number().int().min(0).max(100 * 366 * 86400).nullable().optional(),
+    algorithm: z.enum(['rsa4096', 'ed25519']).optional(),
+  })
+  .strict();
+
+export const expireKeyBody = z
+  .object({
+    /** The new key expiration time (RFC 3339), or null for none. */
+    expires: z.string().datetime().nullable(),
+  })
+  .strict();
+
+export const revokeKeyBody = z
+  .object({
+    /** The version to revoke (default: the current one, which stops the name signing). */
+    version: fingerprintText.optional(),
+    reason: z.enum(['compromised', 'superseded', 'retired', 'unspecified']).default('unspecified'),
+    message: z.string().max(1024).refine((s) => !hasControlCharacters(s.replace(/\n/g, '')), 'control characters are not allowed').optional(),
+  })
+  .strict();
+
+export const deleteKeyBody = z.object({ force: z.boolean() }).strict();
+export const emptyBody = z.object({}).strict();
+export const subkeyBody = z.object({ algorithm: z.enum(['rsa4096', 'ed25519']).default('ed25519') }).strict();
+export const versionQuery = z.object({ version: fingerprintText.optional() }).strict();
+
 export const writePolicyBody = z.object({ policy: z.string().max(MAX_POLICY_BYTES * 2) }).strict();
 
 /** A token TTL for POST /v1/auth/token/create: 1-7 digits and a unit. */
@@ -267,6 +299,40 @@ export const keyInfo = z.looseObject({
   log: logReference.optional(),
 });
 export const keyList = z.looseObject({ keys: z.array(keyInfo) });
+
+export const keyVersionInfo = z.looseObject({
+  fingerprint: z.string(),
+  key_id: z.string(),
+  algorithm: z.string(),
+  backend: z.string(),
+  state: z.string(),
+  created: time,
+  /** Key expiration time, or null for none. */
+  expires: time.nullable(),
+  /** A retired version leaves the exported keyring at this time (null: stays). */
+  export_until: time.nullable(),
+  revocation_reason: z.string().nullable(),
+  current: z.boolean(),
+});
+export const subkeyInfo = z.looseObject({
+  fingerprint: z.string(),
+  key_id: z.string(),
+  algorithm: z.string(),
+  primary_fingerprint: z.string(),
+  state: z.string(),
+  created: time,
+});
+export const keyVersionsAnswer = z.looseObject({ name: z.string(), versions: z.array(keyVersionInfo), subkeys: z.array(subkeyInfo) });
+/** A lifecycle change: the key after it, the version or subkey concerned, the log entry. */
+export const keyChangeAnswer = z.looseObject({
+  key: keyInfo,
+  version: keyVersionInfo.optional(),
+  previous: keyVersionInfo.optional(),
+  subkey: subkeyInfo.optional(),
+  log: logReference,
+});
+export const lintFinding = z.looseObject({ severity: z.enum(['error', 'warning']), code: z.string(), message: z.string() });
+export const lintAnswer = z.looseObject({ name: z.string(), findings: z.array(lintFinding) });
 
 export const signAnswer = z.looseObject({
   key: z.string(),

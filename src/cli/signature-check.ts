@@ -4,7 +4,7 @@
 // other content. Targeted imports, not the openpgp barrel: signet-gpg runs once per signature.
 import { dearmor } from '../openpgp/armor.js';
 import { verifyClearsigned } from '../openpgp/cleartext.js';
-import { parseTransferablePublicKey } from '../openpgp/key.js';
+import { signingKeysOf } from '../openpgp/certificate.js';
 import type { PublicKeyInfo } from '../openpgp/public-key.js';
 import { verifyDetached, verifyDetachedStream, type VerifyResult } from '../openpgp/signature.js';
 import { canonicalText } from '../openpgp/text.js';
@@ -23,7 +23,8 @@ export class PublicKeyCache {
       keys = this.client.exportKey(name).then((armored) => {
         const block = dearmor(armored);
         if (block.kind !== 'PUBLIC KEY BLOCK') throw new SignetError('ARMOR_MALFORMED', `the server's export of key ${name} is not a public key`);
-        return [parseTransferablePublicKey(block.bytes).info];
+        // Every version's primary and signing subkey the export carries (docs/keys.md).
+        return signingKeysOf(block.bytes);
       });
       this.#keys.set(name, keys);
     }

@@ -15,6 +15,7 @@ import { loadClientConfig } from './client-config.js';
 import { dataDir, printJson, printLine, readInputFile, regularFileSize, withClient, type GlobalOptions } from './common.js';
 import { escapeUserId } from './gpg/listing.js';
 import { registerRpmCommands } from './rpm.js';
+import { registerKeyLifecycleCommands } from './key-lifecycle.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
 interface SignOptions {
@@ -47,10 +48,18 @@ export async function main(argv: string[]): Promise<void> {
   // and `--version` included, the whole program.
   const program = commandName(argv, base) === 'rpm' ? rpmProgram(base) : await buildProgram(base);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(versionOptionOfKeyCommands(argv));
   } catch (err) {
     process.exitCode = reportError(err);
   }
+}
+
+/** `signet key revoke|revocation-cert NAME --version FPR`: the program's own -V/--version would
+ *  take that option, so after those two commands it is read as --key-version. */
+export function versionOptionOfKeyCommands(argv: string[]): string[] {
+  const at = argv.findIndex((a, i) => a === 'key' && (argv[i + 1] === 'revoke' || argv[i + 1] === 'revocation-cert'));
+  if (at < 0) return argv;
+  return argv.map((a, i) => (i <= at + 1 ? a : a === '--version' ? '--key-version' : a.startsWith('--version=') ? `--key-version=${a.slice(10)}` : a));
 }
 
 /** Every failure is one `signet: MESSAGE (CODE)` line on stderr; the exit code follows the code. */
@@ -260,11 +269,19 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
 
   key
     .command('export')
-    .description('print the ASCII-armored public key (transferable public key)')
+    .description('print the public keyring (every version a verifier needs): armored (default), binary (apt signed-by), rpm (rpm --import), or a Web Key Directory tree')
     .argument('<name>', 'key name')
+    .argument('[dir]', 'with --format wkd-dir: the web root to write .well-known/openpgpkey/ into')
     .option('-o, --output <file>', 'write to FILE instead of stdout')
-    .action(async (name: string, opts: { output?: string }, cmd: Command) => {
+    .addOption(new Option('--format <format>', 'armor, binary, rpm, or wkd-dir DIR (docs/keys.md "Publishing")').choices(['armor', 'binary', 'rpm', 'wkd-dir']))
+    .action(async (name: string, dir: string | undefined, opts: { output?: string; format?: string }, cmd: Command) => {
       const g = globals(cmd);
+      if (dir !== undefined && opts.format !== 'wkd-dir') throw new SignetError('USAGE', `unexpected argument ${dir} (a directory is for --format wkd-dir)`);
+      if (opts.format !== undefined) {
+        const { exportKeyring } = await import('./key-lifecycle.js');
+        await exportKeyring(g, name, opts.format, opts.format === 'wkd-dir' ? (dir ?? opts.output) : opts.output);
+        return;
+      }
       const armored = await withClient(g, (c) => c.exportKey(name));
       if (opts.output) writeOutputFile(opts.output, Buffer.from(armored), 0o644);
       if (g.json) printJson({ name, public_key: armored, ...(opts.output ? { output: opts.output } : {}) });
@@ -300,6 +317,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       if (g.json) printJson(imported);
       else printLine(`${imported.name} ${imported.algorithm} ${imported.fingerprint} ${escapeUserId(imported.user_id)}`);
     });
+
+  registerKeyLifecycleCommands(key);
 
   program
     .command('sign')

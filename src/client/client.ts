@@ -136,6 +136,27 @@ export class SignetClient {
     return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys/import', { json: body });
   }
 
+  /** GET /v1/keys/:name/versions: the key's versions and subkeys. */
+  keyVersions(name: string): Promise<Answer<typeof api.keyVersionsAnswer>> {
+    return this.#call<Answer<typeof api.keyVersionsAnswer>>('GET', `/v1/keys/${encodeURIComponent(name)}/versions`);
+  }
+
+  /** POST /v1/keys/:name/{rotate,expire,revoke,disable,enable,delete,subkeys} (admin): one
+   *  lifecycle change, logged (docs/keys.md). */
+  changeKey(name: string, action: 'rotate' | 'expire' | 'revoke' | 'disable' | 'enable' | 'delete' | 'subkeys', body: Record<string, unknown>): Promise<Answer<typeof api.keyChangeAnswer>> {
+    return this.#call<Answer<typeof api.keyChangeAnswer>>('POST', `/v1/keys/${encodeURIComponent(name)}/${action}`, { json: body });
+  }
+
+  /** GET /v1/keys/:name/revocation-cert (admin). */
+  revocationCertificate(name: string, version?: string): Promise<string> {
+    return this.requestText(`/v1/keys/${encodeURIComponent(name)}/revocation-cert${version ? `?version=${encodeURIComponent(version)}` : ''}`, ['application/pgp-keys']);
+  }
+
+  /** GET /v1/keys/:name/lint (admin). */
+  lintKey(name: string): Promise<Answer<typeof api.lintAnswer>> {
+    return this.#call<Answer<typeof api.lintAnswer>>('GET', `/v1/keys/${encodeURIComponent(name)}/lint`);
+  }
+
   /** POST /v1/keys/:name/purpose (admin): replace the kinds the key may ever sign. */
   setKeyPurposes(name: string, purposes: string[]): Promise<KeyInfo> {
     return this.#call<Answer<typeof api.keyInfo>>('POST', `/v1/keys/${encodeURIComponent(name)}/purpose`, { json: { purposes } });

@@ -1,6 +1,21 @@
 // signet's OpenPGP core (RFC 4880 / RFC 9580, v4 keys and signatures): pure, bytes in and out,
 // depending only on node:crypto and node:buffer.
 export { armor, crc24, dearmor, type ArmorKind } from './armor.js';
+export {
+  bindSigningSubkey,
+  certifyUserId,
+  editCertificate,
+  keyRevocation,
+  parseKeyring,
+  REVOCATION_REASONS,
+  selfCertification,
+  signingKeysOf,
+  splitKeyring,
+  userIdKey,
+  type CertificateView,
+  type CertifyingKey,
+  type RevocationReason,
+} from './certificate.js';
 export { clearsignedMessage, parseClearsigned, verifyClearsigned } from './cleartext.js';
 export {
   buildTransferablePublicKey,

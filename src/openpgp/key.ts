@@ -4,6 +4,7 @@ import { Buffer } from 'node:buffer';
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { dearmor } from './armor.js';
+import { signingKeysOf } from './certificate.js';
 import { encodePacket, PacketTag, readPackets, type Packet } from './packet.js';
 import { malformed } from './reader.js';
 import {
@@ -159,5 +160,7 @@ export function decodeUserId(body: Buffer): string {
 export function publicKeysFromArmor(text: string): PublicKeyInfo[] {
   const blocks = text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
   if (blocks.length === 0) throw new SignetError('ARMOR_MALFORMED', 'no PGP PUBLIC KEY BLOCK found');
-  return blocks.map((block) => parseTransferablePublicKey(dearmor(block).bytes).info);
+  // A block may hold several certificates (a key's versions) and signing subkeys: every key a
+  // signature may name is returned (src/openpgp/certificate.ts).
+  return blocks.flatMap((block) => signingKeysOf(dearmor(block).bytes));
 }

@@ -57,6 +57,12 @@ export class ByteReader {
     return this.#bytes.subarray(start, this.#offset);
   }
 
+  /** The next n bytes without consuming them. */
+  peek(n: number): Buffer {
+    if (n > this.remaining) throw malformed('peek runs past the end');
+    return this.#bytes.subarray(this.#offset, this.#offset + n);
+  }
+
   rest(): Buffer {
     return this.bytes(this.remaining);
   }

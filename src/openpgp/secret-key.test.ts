@@ -39,15 +39,18 @@ describe.each(NAMES)('%s', (name) => {
     await signsAndVerifies(name, fixture(`${name}.secret.asc`), passphrase);
   });
 
-  test('the transferable public key keeps gpg\'s user ID and self-signature bytes, drops subkeys', () => {
+  test('the transferable public key keeps gpg\'s user ID, self-signature and subkey signature bytes, subkeys as public subkeys', () => {
     const imported = importSecretKey(fixture(`${name}.secret.gpg`), passphrase);
     const parsed = parseTransferablePublicKey(imported.transferablePublicKey);
     expect(parsed.userIds).toEqual(imported.userIds);
     const ours = readPackets(imported.transferablePublicKey);
-    expect(ours.map((p) => p.tag)).toEqual([6, 13, 2]);
     const secret = readPackets(fixture(`${name}.secret.gpg`));
-    expect(ours[1]!.raw.equals(secret[1]!.raw)).toBe(true);
-    expect(ours[2]!.raw.equals(secret[2]!.raw)).toBe(true);
+    // Secret packets become public ones (5 -> 6, 7 -> 14); everything else is copied byte for byte.
+    expect(ours.map((p) => p.tag)).toEqual(secret.map((p) => (p.tag === 5 ? 6 : p.tag === 7 ? 14 : p.tag)));
+    for (let i = 0; i < ours.length; i++) if (ours[i]!.tag === 13 || ours[i]!.tag === 2) expect(ours[i]!.raw.equals(secret[i]!.raw)).toBe(true);
+    // The same public certificate gpg exports (binary, packet by packet).
+    const gpgPublic = readPackets(dearmor(fixture(`${name}.public.asc`).toString()).bytes);
+    expect(ours.map((p) => p.body.toString('hex'))).toEqual(gpgPublic.map((p) => p.body.toString('hex')));
   });
 });
 

@@ -9,6 +9,7 @@ import { SignetError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import { dearmor } from './armor.js';
 import { groupTransferableKey, verifyUserIdSelfSignature, keyIdHex } from './key.js';
+import { isBoundSigningSubkey } from './certificate.js';
 import { encodePacket, PacketTag, readPackets, type Packet } from './packet.js';
 import { keyHashPrefix, readPublicKeyFields, type PublicKeyInfo } from './public-key.js';
 import { ByteReader, malformed } from './reader.js';
@@ -18,7 +19,7 @@ export interface ImportedKey {
   readonly info: PublicKeyInfo;
   readonly privateKey: KeyObject;
   readonly userIds: string[];
-  /** public key packet ‖ the original user ID packets and their self-signatures (subkeys dropped). */
+  /** public key packet ‖ the original user ID packets and their self-signatures ‖ subkeys. */
   readonly transferablePublicKey: Buffer;
 }
 
@@ -97,9 +98,19 @@ function checksum16(bytes: Buffer): number {
   return sum;
 }
 
-/** The cleartext secret fields of a secret key packet (after the public fields). */
-function secretFields(reader: ByteReader, passphrase: Secret | undefined): Buffer {
+/** The cleartext secret fields of a secret key packet (after the public fields), or null for a
+ *  GnuPG stub: S2K type 101 with the "GNU" marker, mode 1 (no secret: `--export-secret-subkeys`)
+ *  or mode 2 (on a smartcard). RFC 9580 §3.7.2 reserves type 101 for this private extension. */
+function secretFields(reader: ByteReader, passphrase: Secret | undefined): Buffer | null {
   const usage = reader.u8('S2K usage');
+  if ((usage === 254 || usage === 255) && reader.remaining >= 7) {
+    const head = reader.peek(7);
+    if (head[1] === 101 && head.subarray(3, 6).toString('latin1') === 'GNU' && (head[6] === 1 || head[6] === 2)) {
+      reader.bytes(7, 'GNU dummy S2K');
+      if (head[6] === 2) reader.rest(); // card serial number
+      return null;
+    }
+  }
   if (usage === 0) {
     const rest = reader.rest();
     if (rest.length < 2) throw malformed('secret key without its checksum');
@@ -198,7 +209,62 @@ function keyFlagsOf(signature: Packet): number | null {
   return flags[0] ? (flags[0].body[0] ?? 0) : null;
 }
 
-export function importSecretKey(input: Uint8Array, passphrase?: Secret): ImportedKey {
+/** The length of a key packet's public part for any v4 algorithm (so subkeys signet does not
+ *  sign with, such as Curve25519 encryption subkeys, are kept in the certificate as they are). */
+function publicPartLength(body: Buffer): number {
+  const r = new ByteReader(body);
+  r.u8('key version');
+  r.u32('key creation time');
+  const algorithm = r.u8('key algorithm');
+  const mpis = (n: number): void => {
+    for (let i = 0; i < n; i++) r.mpi('public key field');
+  };
+  if (algorithm === 1 || algorithm === 2 || algorithm === 3) mpis(2);
+  else if (algorithm === 16 || algorithm === 20) mpis(3);
+  else if (algorithm === 17) mpis(4);
+  else if (algorithm === 18) {
+    r.bytes(r.u8('curve OID length'), 'curve OID');
+    mpis(1);
+    r.bytes(r.u8('KDF parameters length'), 'KDF parameters');
+  } else if (algorithm === 19 || algorithm === 22) {
+    r.bytes(r.u8('curve OID length'), 'curve OID');
+    mpis(1);
+  } else {
+    throw new SignetError('ALGORITHM_UNSUPPORTED', `subkey algorithm ${algorithm} is not supported`);
+  }
+  return r.offset;
+}
+
+export interface ImportedSubkey {
+  readonly info: PublicKeyInfo;
+  readonly privateKey: KeyObject;
+}
+
+export interface ImportedKeyring {
+  readonly info: PublicKeyInfo;
+  /** null when the primary's secret is not in the export (a GnuPG stub): it stays offline. */
+  readonly privateKey: KeyObject | null;
+  readonly userIds: string[];
+  /** Public key packet, user IDs with their self-signatures, every subkey with its signatures. */
+  readonly transferablePublicKey: Buffer;
+  /** Signing subkeys whose binding and back-signature verify and whose secret was exported,
+   *  newest first. */
+  readonly signingSubkeys: ImportedSubkey[];
+  /** The primary's newest self-signature allows signing (key flags). */
+  readonly primaryMaySign: boolean;
+}
+
+function selfTest(info: PublicKeyInfo, privateKey: KeyObject): void {
+  // Prove the key works: a signature made with it verifies with the key packet's public key.
+  const challenge = Buffer.from('signet key import self-test');
+  const proof = signDetachedSync(challenge, privateKey, { type: 0x00, hashAlgorithm: 'sha256', creationTime: info.creationTime, signer: info });
+  if (!verifyDetached(challenge, proof, [info]).ok) throw importFailed('a test signature with the key did not verify');
+}
+
+/** Imports what `gpg --export-secret-keys` or `gpg --export-secret-subkeys` writes: the primary
+ *  (or its stub) and every subkey; signing subkeys with a bound back-signature and a secret
+ *  become signet signing keys. */
+export function importSecretKeyring(input: Uint8Array, passphrase?: Secret): ImportedKeyring {
   let bytes: Buffer = Buffer.from(input);
   if (bytes.length > 0 && (bytes[0]! & 0x80) === 0) {
     const armored = dearmor(bytes.toString('utf8'));
@@ -211,11 +277,12 @@ export function importSecretKey(input: Uint8Array, passphrase?: Secret): Importe
   if (info.algorithm === 'ecdsa-p256') {
     throw new SignetError('ALGORITHM_UNSUPPORTED', 'ECDSA keys are made in a PKCS#11 token, not imported (docs/key-backends.md)');
   }
+  const primaryPrefix = keyHashPrefix(info.publicKeyPacketBody);
 
   // Certification checks need only the public key; do them before touching the secret.
   for (const signature of grouped.directSignatures) {
     const parsed = parseSignatureBody(signature.body);
-    if (parsed.type === 0x20 && verifyParsed(info, parsed, [keyHashPrefix(info.publicKeyPacketBody)])) {
+    if (parsed.type === 0x20 && verifyParsed(info, parsed, [primaryPrefix])) {
       throw importFailed('the key is revoked');
     }
   }
@@ -233,20 +300,58 @@ export function importSecretKey(input: Uint8Array, passphrase?: Secret): Importe
     }
   }
   if (!latest) throw importFailed('no user ID carries a valid self-signature');
-  if (latest.flags !== null && (latest.flags & 0x02) === 0) {
-    throw importFailed(`primary key ${keyIdHex(info)} may not sign (key flags); signing subkeys are not supported`);
+
+  // Subkeys: every one is kept in the certificate (as a public subkey with its signatures);
+  // signing subkeys whose binding verifies and whose secret is here become signing keys.
+  const signingSubkeys: { subkey: ImportedSubkey; time: number }[] = [];
+  for (const { packet, signatures } of grouped.subkeys) {
+    const publicBody = packet.body.subarray(0, publicPartLength(packet.body));
+    kept.push(encodePacket(PacketTag.publicSubkey, publicBody), ...signatures.map((s) => s.raw));
+    let sub: ReturnType<typeof readPublicKeyFields>;
+    const subReader = new ByteReader(packet.body);
+    try {
+      sub = readPublicKeyFields(subReader);
+    } catch {
+      continue; // an algorithm signet does not sign with: kept, never used
+    }
+    if (!isBoundSigningSubkey(info, sub.info, signatures)) continue;
+    const subFields = secretFields(subReader, passphrase);
+    if (subFields === null) continue;
+    let privateKey: KeyObject;
+    try {
+      privateKey = privateKeyFrom(sub.info, sub.publicKey, subFields);
+    } finally {
+      subFields.fill(0);
+    }
+    selfTest(sub.info, privateKey);
+    signingSubkeys.push({ subkey: { info: sub.info, privateKey }, time: sub.info.creationTime });
   }
+  signingSubkeys.sort((a, b) => b.time - a.time);
 
   const fields = secretFields(reader, passphrase);
-  let privateKey: KeyObject;
-  try {
-    privateKey = privateKeyFrom(info, publicKey, fields);
-  } finally {
-    fields.fill(0);
+  let privateKey: KeyObject | null = null;
+  if (fields !== null) {
+    try {
+      privateKey = privateKeyFrom(info, publicKey, fields);
+    } finally {
+      fields.fill(0);
+    }
+    selfTest(info, privateKey);
   }
-  // Prove the key works: a signature made with it verifies with the key packet's public key.
-  const challenge = Buffer.from('signet key import self-test');
-  const proof = signDetachedSync(challenge, privateKey, { type: 0x00, hashAlgorithm: 'sha256', creationTime: info.creationTime, signer: info });
-  if (!verifyDetached(challenge, proof, [info]).ok) throw importFailed('a test signature with the key did not verify');
-  return { info, privateKey, userIds, transferablePublicKey: Buffer.concat(kept) };
+  const primaryMaySign = latest.flags === null || (latest.flags & 0x02) !== 0;
+  if (signingSubkeys.length === 0 && (privateKey === null || !primaryMaySign)) {
+    throw importFailed(privateKey === null
+      ? 'the primary secret key is a gpg stub (exported with --export-secret-subkeys or on a card) and no signing subkey with its secret was exported'
+      : `primary key ${keyIdHex(info)} may not sign (key flags) and no signing subkey was exported`);
+  }
+  return { info, privateKey, userIds, transferablePublicKey: Buffer.concat(kept), signingSubkeys: signingSubkeys.map((s) => s.subkey), primaryMaySign };
+}
+
+/** The primary alone, as before subkeys were imported: refused unless the primary's secret is in
+ *  the export and it may sign. */
+export function importSecretKey(input: Uint8Array, passphrase?: Secret): ImportedKey {
+  const imported = importSecretKeyring(input, passphrase);
+  if (imported.privateKey === null) throw importFailed('the primary secret key is a gpg stub (exported with --export-secret-subkeys or on a card)');
+  if (!imported.primaryMaySign) throw importFailed(`primary key ${keyIdHex(imported.info)} may not sign (key flags)`);
+  return { info: imported.info, privateKey: imported.privateKey, userIds: imported.userIds, transferablePublicKey: imported.transferablePublicKey };
 }

@@ -9,15 +9,18 @@
 // `readonly auth: AuthStore`) with its interface in src/store/<domain>-types.ts and one
 // implementation file per engine (src/store/sqlite/<domain>-store.ts, src/store/postgres/…),
 // plus migrations in the engine's list. Migration version ranges: 1–9 base, 10–19 transparency
-// log, 20–29 auth/policy/rate limits/audit.
+// log, 20–29 auth/policy/rate limits/audit; key versions and subkeys are 3–4.
 
 import type { AuthStore } from './auth-types.js';
 import type { LogStore } from './log-types.js';
 import type { PolicyStore } from './policy-types.js';
+import type { KeyVersionStore } from './key-version-types.js';
 
 import type { KeyAlgorithm } from '../openpgp/public-key.js';
 export type { KeyAlgorithm };
-export type KeyState = 'active' | 'revoked';
+/** disabled: refuses to sign until enabled; deleted: secrets erased, public part kept
+ *  (docs/keys.md). */
+export type KeyState = 'active' | 'revoked' | 'disabled' | 'deleted';
 /** Where a key's private half lives (docs/key-backends.md): sealed in this store, or in a
  *  PKCS#11 token. */
 export type KeyBackendName = 'sealed' | 'pkcs11';
@@ -81,6 +84,8 @@ export interface Store {
   readonly policies: PolicyStore;
   /** Roles, secret_ids, wrapped responses, login-failure counters (src/store/auth-types.ts). */
   readonly auth: AuthStore;
+  /** Key versions and subkeys (src/store/key-version-types.ts). */
+  readonly keyVersions: KeyVersionStore;
 
   /** Create or upgrade the schema (idempotent; safe when several nodes start together). */
   migrate(): Promise<void>;
@@ -95,7 +100,8 @@ export interface Store {
   setMeta(key: string, value: string): Promise<void>;
 
   // Signing keys
-  /** Throws KEY_EXISTS when the name or fingerprint is taken. */
+  /** Throws KEY_EXISTS when the name or fingerprint is taken. Also records the key's first
+   *  version (src/store/key-version-types.ts). */
   insertKey(key: KeyRecord): Promise<void>;
   getKey(name: string): Promise<KeyRecord | undefined>;
   getKeyByFingerprint(fingerprint: string): Promise<KeyRecord | undefined>;

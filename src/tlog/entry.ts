@@ -15,7 +15,9 @@ import { MAX_ENTRY_BYTES } from './tiles.js';
 // The artifact kinds of policies (src/policy/authorize.ts ARTIFACT_KINDS), listed here because
 // the core does not import the server side.
 export const SIGNATURE_KINDS = ['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git'] as const;
-export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke', 'purpose'] as const;
+export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke', 'purpose', 'expire', 'disable', 'enable', 'delete', 'subkey'] as const;
+/** Reasons a revoke entry names (RFC 9580 §5.2.3.31). */
+export const REVOCATION_REASONS = ['compromised', 'superseded', 'retired', 'unspecified'] as const;
 export const KEY_ALGORITHMS = ['rsa4096', 'ed25519', 'ecdsa-p256'] as const;
 const DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
 
@@ -90,6 +92,14 @@ const keyEntry = z.strictObject({
     .regex(new RegExp(`^(?:${SIGNATURE_KINDS.join('|')})(?:,(?:${SIGNATURE_KINDS.join('|')}))*$`), 'a comma-separated list of kinds')
     .max(128)
     .optional(),
+  /** rotate: the version the new one (key_fingerprint) replaces. */
+  previous_fingerprint: fingerprint.optional(),
+  /** subkey: the signing subkey added to the version key_fingerprint. */
+  subkey_fingerprint: fingerprint.optional(),
+  /** revoke: the reason published in the revocation signature. */
+  reason: z.enum(REVOCATION_REASONS).optional(),
+  /** expire: the new key expiration time, or `never`. */
+  expires: z.union([time, z.literal('never')]).optional(),
   time,
   requester,
 });

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyRecord, Store, TokenRecord } from '../../src/store/types.js';
+import type { KeyVersionRecord, SubkeyRecord } from '../../src/store/key-version-types.js';
 import { defineAuthStoreCases } from './auth-suite.js';
 
 export type { StoreFixture } from './fixtures.js';
@@ -161,5 +162,88 @@ export function defineStoreSuite(engine: string, makeFixture: () => Promise<Stor
     });
 
     defineAuthStoreCases(() => ({ store, reopen: async () => (store = await f.reopen()) }));
+
+    describe('key versions and subkeys', () => {
+      const version = (name: string, overrides: Partial<KeyVersionRecord> = {}): KeyVersionRecord => {
+        const fingerprint = randomBytes(20).toString('hex').toUpperCase();
+        return {
+          keyName: name, fingerprint, keyId: fingerprint.slice(24), algorithm: 'rsa4096', keyCreatedAt: 1_800_000_000,
+          publicKey: randomBytes(70), sealedSecret: randomBytes(90), wrappedDataKey: randomBytes(61), backend: 'sealed', tokenRef: null,
+          state: 'active', createdAt: 1_800_000_000_000, expiresAt: null, exportUntil: null, revocationCertificate: null,
+          revocationReason: null, ...overrides,
+        };
+      };
+
+      it('a new key is its own first version, with the same material', async () => {
+        const k = keyRecord('v1');
+        await store.insertKey(k);
+        const [first, ...rest] = await store.keyVersions.list('v1');
+        expect(rest).toEqual([]);
+        expect(first).toMatchObject({ keyName: 'v1', fingerprint: k.fingerprint, backend: 'sealed', state: 'active', expiresAt: null });
+        expect(first!.sealedSecret).toEqual(k.sealedSecret);
+        expect(first!.publicKey).toEqual(k.publicKey);
+        expect(await store.keyVersions.get(k.fingerprint)).toEqual(first);
+      });
+
+      it('rotation retires the current version and moves the name to the new one, atomically', async () => {
+        const k = keyRecord('rot');
+        await store.insertKey(k);
+        const next = version('rot', { createdAt: k.createdAt + 1 });
+        await store.keyVersions.rotate('rot', next, { fingerprint: k.fingerprint, exportUntil: 1_900_000_000_000 });
+        const current = await store.getKey('rot');
+        expect(current).toMatchObject({ fingerprint: next.fingerprint, keyId: next.keyId, algorithm: 'rsa4096', name: 'rot', purposes: k.purposes });
+        expect(current!.sealedSecret).toEqual(next.sealedSecret);
+        const versions = await store.keyVersions.list('rot');
+        expect(versions.map((v) => [v.fingerprint, v.state, v.exportUntil])).toEqual([
+          [next.fingerprint, 'active', null],
+          [k.fingerprint, 'retired', 1_900_000_000_000],
+        ]);
+        // A stale rotation (from the old fingerprint) is refused and changes nothing.
+        await expect(store.keyVersions.rotate('rot', version('rot'), { fingerprint: k.fingerprint, exportUntil: null })).rejects.toMatchObject({ code: 'KEY_VERSION_NOT_FOUND' });
+        // A fingerprint already used by a version is refused, and the name is unchanged.
+        await expect(store.keyVersions.rotate('rot', { ...version('rot'), fingerprint: k.fingerprint }, { fingerprint: next.fingerprint, exportUntil: null }))
+          .rejects.toMatchObject({ code: 'KEY_EXISTS' });
+        expect((await store.getKey('rot'))?.fingerprint).toBe(next.fingerprint);
+        expect(await store.keyVersions.list('rot')).toHaveLength(2);
+        await expect(store.keyVersions.rotate('nope', version('nope'), { fingerprint: k.fingerprint, exportUntil: null })).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+      });
+
+      it('updates a version and mirrors the current certificate to the name', async () => {
+        const k = keyRecord('upd');
+        await store.insertKey(k);
+        const cert = randomBytes(99);
+        await store.keyVersions.update(k.fingerprint, { publicKey: cert, expiresAt: 1_900_000_000, revocationCertificate: Buffer.from('rev') });
+        expect((await store.getKey('upd'))?.publicKey).toEqual(cert);
+        expect(await store.keyVersions.get(k.fingerprint)).toMatchObject({ expiresAt: 1_900_000_000, revocationCertificate: Buffer.from('rev'), state: 'active' });
+        await store.keyVersions.update(k.fingerprint, { state: 'revoked', revocationReason: 'compromised' });
+        expect(await store.keyVersions.get(k.fingerprint)).toMatchObject({ state: 'revoked', revocationReason: 'compromised', expiresAt: 1_900_000_000 });
+        await expect(store.keyVersions.update('00'.repeat(20), { state: 'revoked' })).rejects.toMatchObject({ code: 'KEY_VERSION_NOT_FOUND' });
+      });
+
+      it('one active subkey per name; delete erases every secret and keeps certificates', async () => {
+        const k = keyRecord('sub');
+        await store.insertKey(k);
+        const sub = (createdAt: number): SubkeyRecord => {
+          const fingerprint = randomBytes(20).toString('hex').toUpperCase();
+          return { fingerprint, keyName: 'sub', primaryFingerprint: k.fingerprint, keyId: fingerprint.slice(24), algorithm: 'ed25519',
+            keyCreatedAt: 1_800_000_000, sealedSecret: randomBytes(40), wrappedDataKey: randomBytes(61), backend: 'sealed', state: 'active', createdAt };
+        };
+        const a = sub(1);
+        const b = sub(2);
+        await store.keyVersions.addSubkey(a, Buffer.from('cert-a'));
+        await store.keyVersions.addSubkey(b, Buffer.from('cert-b'));
+        expect((await store.keyVersions.listSubkeys('sub')).map((s) => [s.fingerprint, s.state])).toEqual([[b.fingerprint, 'active'], [a.fingerprint, 'retired']]);
+        expect((await store.getKey('sub'))?.publicKey).toEqual(Buffer.from('cert-b'));
+        await expect(store.keyVersions.addSubkey(a, Buffer.from('x'))).rejects.toMatchObject({ code: 'KEY_EXISTS' });
+        await store.keyVersions.destroySecrets('sub');
+        const gone = await store.getKey('sub');
+        expect(gone).toMatchObject({ state: 'deleted', fingerprint: k.fingerprint });
+        expect(gone!.sealedSecret.length).toBe(0);
+        expect(gone!.publicKey).toEqual(Buffer.from('cert-b'));
+        expect((await store.keyVersions.list('sub'))[0]!.sealedSecret).toBeNull();
+        expect((await store.keyVersions.listSubkeys('sub')).every((s) => s.sealedSecret === null && s.wrappedDataKey === null)).toBe(true);
+        await expect(store.keyVersions.destroySecrets('nope')).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+      });
+    });
   });
 }

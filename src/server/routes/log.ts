@@ -12,7 +12,7 @@ import type { PipelineLogRecord } from '../../sign/pipeline.js';
 import type { FastifyRequest } from 'fastify';
 import { SignetError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
-import type { LogEntry } from '../../tlog/entry.js';
+import type { KEY_EVENTS, LogEntry, REVOCATION_REASONS } from '../../tlog/entry.js';
 import type { KeyAlgorithm } from '../../openpgp/index.js';
 import type { LogService } from '../../tlog/service.js';
 import type { RouteModule } from '../context.js';
@@ -26,12 +26,17 @@ const CORRELATION_HEADER = 'x-signet-correlation-id';
 export type SignatureRecord = PipelineLogRecord;
 
 export interface KeyEventRecord {
-  readonly event: 'create' | 'import' | 'rotate' | 'revoke' | 'purpose';
+  readonly event: (typeof KEY_EVENTS)[number];
   readonly keyName: string;
   readonly keyFingerprint: string;
   readonly algorithm: KeyAlgorithm;
   /** The key's purposes after the event. */
   readonly purposes?: readonly string[];
+  /** Lifecycle details (docs/log-format.md "Key entry"). */
+  readonly previousFingerprint?: string;
+  readonly subkeyFingerprint?: string;
+  readonly reason?: (typeof REVOCATION_REASONS)[number];
+  readonly expires?: string;
 }
 
 /** What goes in a sign response: the entry's index, and a receipt when the client waited. */
@@ -121,6 +126,10 @@ export function createLogRecorder(service: LogService, key: Buffer = randomBytes
         key_name: record.keyName,
         algorithm: record.algorithm,
         ...(record.purposes ? { purposes: record.purposes.join(',') } : {}),
+        ...(record.previousFingerprint !== undefined ? { previous_fingerprint: record.previousFingerprint } : {}),
+        ...(record.subkeyFingerprint !== undefined ? { subkey_fingerprint: record.subkeyFingerprint } : {}),
+        ...(record.reason !== undefined ? { reason: record.reason } : {}),
+        ...(record.expires !== undefined ? { expires: record.expires } : {}),
         time: new Date().toISOString(),
         requester: requester(request, key),
       });

@@ -35,9 +35,16 @@ export const SQLITE_IMPORTS: readonly SubStoreImport[] = [
       { table: 'meta', orderBy: 'key' },
       { table: 'keys', orderBy: 'name' },
       { table: 'tokens', orderBy: 'accessor' },
+      { table: 'key_versions', orderBy: 'fingerprint' },
+      { table: 'key_subkeys', orderBy: 'fingerprint' },
     ],
     async verify(from, to) {
-      same('keys', await from.listKeys(), await to.listKeys());
+      const keys = await from.listKeys();
+      same('keys', keys, await to.listKeys());
+      for (const k of keys) {
+        same('key versions', await from.keyVersions.list(k.name), await to.keyVersions.list(k.name));
+        same('subkeys', await from.keyVersions.listSubkeys(k.name), await to.keyVersions.listSubkeys(k.name));
+      }
       same('tokens', await from.listTokens(), await to.listTokens());
     },
   },

@@ -4,6 +4,7 @@
 // one database wait for each other and the schema is migrated exactly once.
 import { ADVISORY_LOCKS, type PgDatabase } from './database.js';
 import { ALL_PURPOSES_COLUMN } from '../rows.js';
+import { keyVersionSchemaFor } from '../key-version-rows.js';
 import { LOG_MIGRATIONS } from './log-migrations.js';
 import { POLICY_MIGRATIONS } from './policy-migrations.js';
 import { AUTH_MIGRATIONS } from './auth-migrations.js';
@@ -56,12 +57,15 @@ export const BASE_MIGRATIONS: readonly PgMigration[] = [
     // Keys made before purposes existed keep signing every kind (docs/policy.md "Key purposes").
     sql: `ALTER TABLE keys ADD COLUMN purposes TEXT NOT NULL DEFAULT '${ALL_PURPOSES_COLUMN}';`,
   },
+  // 3–4: key versions and subkeys (src/store/key-version-rows.ts).
+  ...keyVersionSchemaFor('postgres'),
   {
     version: 5,
     description: 'key backends',
     // Keys made before backends existed are sealed in the store (docs/key-backends.md).
     sql: `ALTER TABLE keys ADD COLUMN backend TEXT NOT NULL DEFAULT 'sealed';
-      ALTER TABLE keys ADD COLUMN token_ref TEXT;`,
+      ALTER TABLE keys ADD COLUMN token_ref TEXT;
+      ALTER TABLE key_versions ADD COLUMN token_ref TEXT;`,
   },
 ];
 

@@ -8,6 +8,8 @@ import { PostgresPolicyStore } from './policy-store.js';
 import type { PolicyStore } from '../policy-types.js';
 import { PostgresAuthStore } from './auth-store.js';
 import type { AuthStore } from '../auth-types.js';
+import { PostgresKeyVersionStore } from './key-version-store.js';
+import { firstVersion, VERSION_COLUMNS, versionValues } from '../key-version-rows.js';
 import { SignetError } from '../../errors.js';
 import { PgDatabase, toSafeNumber, type PgOptions } from './database.js';
 import { migrate } from './migrations.js';
@@ -20,12 +22,14 @@ export class PostgresStore implements Store {
   readonly log: LogStore;
   readonly policies: PolicyStore;
   readonly auth: AuthStore;
+  readonly keyVersions: PostgresKeyVersionStore;
 
   private constructor(db: PgDatabase) {
     this.db = db;
     this.log = new PostgresLogStore(db);
     this.policies = new PostgresPolicyStore(db);
     this.auth = new PostgresAuthStore(db);
+    this.keyVersions = new PostgresKeyVersionStore(db);
   }
 
   /** Opening connects lazily: an unreachable database surfaces on the first call (migrate, ping). */
@@ -68,12 +72,16 @@ export class PostgresStore implements Store {
   }
 
   async insertKey(key: KeyRecord): Promise<void> {
-    await this.db.query(
-      `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
-         wrapped_data_key, origin, state, created_at, purposes, backend, token_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-      keyValues(key),
-      { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
-    );
+    const constraint = { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] as ['KEY_EXISTS', string] };
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
+           wrapped_data_key, origin, state, created_at, purposes, backend, token_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        keyValues(key),
+        constraint,
+      );
+      await tx.query(`INSERT INTO key_versions (${VERSION_COLUMNS}) VALUES (${VERSION_COLUMNS.split(',').map((_, i) => `$${i + 1}`).join(', ')})`, versionValues(firstVersion(key)), constraint);
+    });
   }
 
   async getKey(name: string): Promise<KeyRecord | undefined> {

@@ -2,6 +2,7 @@
 // entry. The PostgreSQL store keeps its own list with the same version numbers and meaning.
 import { authSchemaFor } from '../auth-rows.js';
 import { ALL_PURPOSES_COLUMN } from '../rows.js';
+import { keyVersionSchemaFor } from '../key-version-rows.js';
 
 export interface Migration {
   readonly version: number;
@@ -49,12 +50,15 @@ export const MIGRATIONS: readonly Migration[] = [
     // Keys made before purposes existed keep signing every kind (docs/policy.md "Key purposes").
     sqlite: `ALTER TABLE keys ADD COLUMN purposes TEXT NOT NULL DEFAULT '${ALL_PURPOSES_COLUMN}';`,
   },
+  // 3–4: key versions and subkeys (src/store/key-version-rows.ts holds the schema for both engines).
+  ...keyVersionSchemaFor('sqlite').map((m) => ({ version: m.version, description: m.description, sqlite: m.sql })),
   {
     version: 5,
     description: 'key backends',
     // Keys made before backends existed are sealed in the store (docs/key-backends.md).
     sqlite: `ALTER TABLE keys ADD COLUMN backend TEXT NOT NULL DEFAULT 'sealed';
-      ALTER TABLE keys ADD COLUMN token_ref TEXT;`,
+      ALTER TABLE keys ADD COLUMN token_ref TEXT;
+      ALTER TABLE key_versions ADD COLUMN token_ref TEXT;`,
   },
   {
     version: 10,

@@ -8,6 +8,8 @@ import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import { SqliteLogStore } from './log-store.js';
 import { openCounterConnection, SqlitePolicyStore } from './policy-store.js';
 import { SqliteAuthStore } from './auth-store.js';
+import { SqliteKeyVersionStore } from './key-version-store.js';
+import { firstVersion } from '../key-version-rows.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
@@ -22,6 +24,7 @@ export class SqliteStore implements Store {
   readonly log: SqliteLogStore;
   readonly policies: SqlitePolicyStore;
   readonly auth: SqliteAuthStore;
+  readonly keyVersions: SqliteKeyVersionStore;
   /**
    * Token records by hash. Only this process writes the tokens table of an embedded store
    * (insertToken, revokeToken below clear it), so a cached record is exactly the stored one;
@@ -37,6 +40,7 @@ export class SqliteStore implements Store {
     this.log = new SqliteLogStore(db, path);
     this.policies = new SqlitePolicyStore(db, counters, path);
     this.auth = new SqliteAuthStore(db);
+    this.keyVersions = new SqliteKeyVersionStore(db);
   }
 
   static open(path: string): SqliteStore {
@@ -106,12 +110,15 @@ export class SqliteStore implements Store {
   async insertKey(key: KeyRecord): Promise<void> {
     this.#run(
       () =>
-        this.#db
-          .prepare(
-            `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
-               wrapped_data_key, origin, state, created_at, purposes, backend, token_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(...keyValues(key)),
+        this.#db.transaction(() => {
+          this.#db
+            .prepare(
+              `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret,
+                 wrapped_data_key, origin, state, created_at, purposes, backend, token_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(...keyValues(key));
+          this.keyVersions.insertVersionSync(firstVersion(key));
+        }).immediate(),
       { constraint: ['KEY_EXISTS', `a key named ${key.name} or with fingerprint ${key.fingerprint} exists`] },
     );
   }
