@@ -20,7 +20,8 @@ import type { KeyRecord, Store } from '../../src/store/types.js';
 import { usePgCluster } from './fixtures.js';
 
 const master = new Secret(randomBytes(32));
-const OLD = (v: number): boolean => v !== 3 && v !== 4 && v < 30;
+// A store from before key versions (3–4) and backends (5).
+const OLD = (v: number): boolean => v !== 3 && v !== 4 && v !== 5 && v < 30;
 
 /** A key row exactly as the key service wrote it before versions existed. */
 async function legacyKey(name: string, algorithm: 'ed25519' | 'rsa4096', state: 'active' | 'revoked' = 'active'): Promise<KeyRecord> {
@@ -66,7 +67,7 @@ describe('key versions: upgrading a store made before them', () => {
         db.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(m.version);
       }
       const keys = [await legacyKey('ed', 'ed25519'), await legacyKey('rsa', 'rsa4096'), await legacyKey('gone', 'ed25519', 'revoked')];
-      for (const k of keys) db.prepare('INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(...keyValues(k));
+      for (const k of keys) db.prepare('INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(...keyValues(k).slice(0, 13));
       db.close();
       const store = SqliteStore.open(path);
       await store.migrate();
@@ -90,7 +91,7 @@ describe('key versions: upgrading a store made before them', () => {
         await store.db.query(
           `INSERT INTO keys (name, fingerprint, key_id, algorithm, user_id, key_created_at, public_key, sealed_secret, wrapped_data_key, origin, state, created_at, purposes)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-          keyValues(k),
+          keyValues(k).slice(0, 13),
         );
       }
       await store.migrate();
