@@ -105,10 +105,16 @@ const userId = z
 /** The kinds a key may ever sign (docs/policy.md "Key purposes"); default: every kind. */
 const purposeList = z.array(z.string().max(32)).min(1).max(ARTIFACT_KINDS.length * 2);
 
+/** Key types (src/openpgp/public-key.ts KeyAlgorithm; listed here because src/api imports no core):
+ *  ed448 and the composite post-quantum types need the rfc9580 profile. */
+export const KEY_ALGORITHM_NAMES = ['rsa4096', 'ed25519', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448'] as const;
+
 export const createKeyBody = z
   .object({
     name: keyName,
-    algorithm: z.enum(['rsa4096', 'ed25519']).default('ed25519'),
+    algorithm: z.enum(KEY_ALGORITHM_NAMES).default('ed25519'),
+    /** OpenPGP v4 (rfc4880, the default) or v6 (rfc9580) (docs/keys.md "Profiles"). */
+    profile: z.enum(['rfc4880', 'rfc9580']).default('rfc4880'),
     user_id: userId,
     purposes: purposeList.optional(),
   })
@@ -243,7 +249,9 @@ export const keyInfo = z.looseObject({
   name: z.string(),
   fingerprint: z.string(),
   key_id: z.string(),
-  algorithm: z.enum(['rsa4096', 'ed25519']),
+  algorithm: z.enum(KEY_ALGORITHM_NAMES),
+  /** rfc4880 (v4) or rfc9580 (v6); servers before v6 send none. */
+  profile: z.enum(['rfc4880', 'rfc9580']).optional(),
   user_id: z.string(),
   created: time,
   state: z.string(),
@@ -296,7 +304,7 @@ export const rpmItem = z.looseObject({
 export const rpmAnswer = z.looseObject({
   key: z.string(),
   fingerprint: z.string().optional(),
-  algorithm: z.enum(['rsa4096', 'ed25519']).optional(),
+  algorithm: z.enum(KEY_ALGORITHM_NAMES).optional(),
   hash_algorithm: z.string().optional(),
   created: z.number(),
   signed: count,

@@ -343,7 +343,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         } catch (err) {
           // The server refuses midstate for this key (its purposes include rpm or git) or this
           // kind (only detached and sums): send the whole file instead (docs/security.md).
-          if (!(err instanceof SignetError) || (err.code !== 'KEY_PURPOSE' && err.code !== 'KIND_MISMATCH')) throw err;
+          // A v6 key (KEY_PROFILE_UNSUPPORTED) also signs whole files only.
+          if (!(err instanceof SignetError) || (err.code !== 'KEY_PURPOSE' && err.code !== 'KIND_MISMATCH' && err.code !== 'KEY_PROFILE_UNSUPPORTED')) throw err;
           process.stderr.write(`signet: ${err.message}; sending the whole file\n`);
           midstate = false;
         }

@@ -1,13 +1,14 @@
 // Signing keys: create, import, list, and hand the signing engine a decrypted KeyObject.
 // Decrypted keys are cached in process memory only (never written, never returned by an API).
-import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { generateKey, publicKeyInfo, type KeyAlgorithm, type PublicKeyInfo } from '../openpgp/index.js';
+import { generateKey, publicKeyInfoFor, type KeyAlgorithm, type KeyProfile, type PublicKeyInfo, type SigningKey } from '../openpgp/index.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
 import type { Secret } from '../secret.js';
 import type { KeyRecord, Store } from '../store/types.js';
 import { NAME_PATTERN, hasUserIdControls, isValidName, nameRule } from '../names.js';
+import { recordKeyVersion } from './profile.js';
 import { sealPrivateKey, unsealPrivateKey } from './seal.js';
+import { decodeSigningKey, encodeSigningKey } from './secret-encoding.js';
 
 /** Key names: what users type and what policies match; the one name rule (src/names.ts). */
 export const KEY_NAME_PATTERN = NAME_PATTERN;
@@ -19,7 +20,8 @@ export function checkKeyName(name: string): void {
 export interface KeySigner {
   readonly record: KeyRecord;
   readonly info: PublicKeyInfo;
-  readonly privateKey: KeyObject;
+  /** A node:crypto key, or a composite ML-DSA + EdDSA key (v6 only). */
+  readonly privateKey: SigningKey;
 }
 
 export class KeyService {
@@ -38,16 +40,16 @@ export class KeyService {
     this.#revalidateMs = options.revalidateMs ?? 2000;
   }
 
-  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[] }): Promise<KeyRecord> {
+  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[]; profile?: KeyProfile }): Promise<KeyRecord> {
     checkKeyName(name);
     if (await this.#store.getKey(name)) throw new SignetError('KEY_EXISTS', `a key named ${name} exists`);
-    const generated = await generateKey({ algorithm: options.algorithm, userId: options.userId });
+    const generated = await generateKey({ algorithm: options.algorithm, userId: options.userId, profile: options.profile ?? 'rfc4880' });
     return this.#insert(name, generated.privateKey, generated.info, generated.transferablePublicKey, generated.userIds, 'generated', options.purposes);
   }
 
   async importSecret(
     name: string,
-    privateKey: KeyObject,
+    privateKey: SigningKey,
     info: PublicKeyInfo,
     transferablePublicKey: Buffer,
     userIds: string[],
@@ -99,15 +101,16 @@ export class KeyService {
     if (record.state !== 'active') throw new SignetError('KEY_REVOKED', `the key ${name} is revoked`);
     const binding = { name: record.name, fingerprint: record.fingerprint };
     const pkcs8 = unsealPrivateKey(this.#master, binding, record);
-    let privateKey: KeyObject;
+    let privateKey: SigningKey;
     try {
-      privateKey = createPrivateKey({ key: pkcs8.reveal(), format: 'der', type: 'pkcs8' });
+      privateKey = decodeSigningKey(pkcs8.reveal());
     } catch {
       throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} cannot be decrypted`);
     } finally {
       pkcs8.wipe();
     }
-    const info = publicKeyInfo(privateKey, record.keyCreatedAt);
+    // v4 or v6 from the stored fingerprint (src/keys/profile.ts): the packet is rebuilt as it was.
+    const info = publicKeyInfoFor(privateKey, record.keyCreatedAt, recordKeyVersion(record));
     if (info.fingerprint.toString('hex').toUpperCase() !== record.fingerprint) {
       throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} does not match its fingerprint`);
     }
@@ -118,7 +121,7 @@ export class KeyService {
 
   async #insert(
     name: string,
-    privateKey: KeyObject,
+    privateKey: SigningKey,
     info: PublicKeyInfo,
     transferablePublicKey: Buffer,
     userIds: string[],
@@ -126,7 +129,7 @@ export class KeyService {
     purposes: readonly ArtifactKind[] = ARTIFACT_KINDS,
   ): Promise<KeyRecord> {
     const fingerprint = info.fingerprint.toString('hex').toUpperCase();
-    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const pkcs8 = encodeSigningKey(privateKey);
     const sealed = sealPrivateKey(this.#master, { name, fingerprint }, pkcs8);
     pkcs8.fill(0);
     const record: KeyRecord = {

@@ -10,13 +10,22 @@ import type { Secret } from '../secret.js';
 import { dearmor } from './armor.js';
 import { groupTransferableKey, verifyUserIdSelfSignature, keyIdHex } from './key.js';
 import { encodePacket, PacketTag, readPackets, type Packet } from './packet.js';
-import { keyHashPrefix, readPublicKeyFields, type PublicKeyInfo } from './public-key.js';
+import {
+  COMPOSITE,
+  compositeSigningKey,
+  isComposite,
+  keyHashPrefix,
+  readPublicKeyFields,
+  type PublicKeyInfo,
+  type PublicKeyMaterial,
+  type SigningKey,
+} from './public-key.js';
 import { ByteReader, malformed } from './reader.js';
 import { parseSignatureBody, signDetachedSync, SubpacketType, verifyDetached, verifyParsed } from './signature.js';
 
 export interface ImportedKey {
   readonly info: PublicKeyInfo;
-  readonly privateKey: KeyObject;
+  readonly privateKey: SigningKey;
   readonly userIds: string[];
   /** public key packet ‖ the original user ID packets and their self-signatures (subkeys dropped). */
   readonly transferablePublicKey: Buffer;
@@ -98,8 +107,14 @@ function checksum16(bytes: Buffer): number {
 }
 
 /** The cleartext secret fields of a secret key packet (after the public fields). */
-function secretFields(reader: ByteReader, passphrase: Secret | undefined): Buffer {
+function secretFields(reader: ByteReader, passphrase: Secret | undefined, version: 4 | 6): Buffer {
   const usage = reader.u8('S2K usage');
+  if (version === 6) {
+    // RFC 9580 §5.5.3: an unprotected v6 secret key has no checksum. Protected v6 keys (AEAD or
+    // Argon2, §3.7.1.4) are not read here: export the key unprotected for the import.
+    if (usage !== 0) throw new SignetError('ALGORITHM_UNSUPPORTED', 'protected v6 secret keys are not supported; import it unprotected');
+    return Buffer.from(reader.rest());
+  }
   if (usage === 0) {
     const rest = reader.rest();
     if (rest.length < 2) throw malformed('secret key without its checksum');
@@ -151,6 +166,31 @@ function toBase64Url(value: bigint): string {
   let hex = value.toString(16);
   if (hex.length % 2) hex = `0${hex}`;
   return Buffer.from(hex, 'hex').toString('base64url');
+}
+
+/** v6 native secrets (RFC 9580 §5.5.5.9, §5.5.5.10; draft-ietf-openpgp-pqc §6.4.2): fixed-length
+ *  EdDSA secret, and for composites the 32-byte ML-DSA seed after it. */
+function v6PrivateKeyFrom(info: PublicKeyInfo, material: PublicKeyMaterial, fields: Buffer): SigningKey {
+  const reader = new ByteReader(fields);
+  const composite = isComposite(info.algorithm) ? COMPOSITE[info.algorithm] : null;
+  const curve = composite ? composite.ed : info.algorithm;
+  const edSecret = reader.bytes(curve === 'ed25519' ? 32 : 57, 'EdDSA secret');
+  const seed = composite ? reader.bytes(32, 'ML-DSA seed') : null;
+  reader.end('v6 secret key');
+  const x = material.key.export({ format: 'jwk' }).x!;
+  let ed: KeyObject;
+  try {
+    ed = createPrivateKey({ key: { kty: 'OKP', crv: curve === 'ed25519' ? 'Ed25519' : 'Ed448', x, d: edSecret.toString('base64url') }, format: 'jwk' });
+  } catch {
+    throw importFailed('node:crypto refused the secret key values');
+  }
+  if (createPublicKey(ed).export({ format: 'jwk' }).x !== x) throw importFailed('the secret key does not belong to the public key');
+  if (!composite || !seed || !isComposite(info.algorithm)) return ed;
+  const key = compositeSigningKey(info.algorithm, ed, seed);
+  if (!Buffer.from(key.mldsaPublicKey).equals(Buffer.from(material.mldsaPublicKey!))) {
+    throw importFailed('the ML-DSA seed does not belong to the public key');
+  }
+  return key;
 }
 
 function privateKeyFrom(info: PublicKeyInfo, publicKey: KeyObject, fields: Buffer): KeyObject {
@@ -207,7 +247,7 @@ export function importSecretKey(input: Uint8Array, passphrase?: Secret): Importe
   }
   const grouped = groupTransferableKey(readPackets(bytes), PacketTag.secretKey);
   const reader = new ByteReader(grouped.key.body);
-  const { info, publicKey } = readPublicKeyFields(reader);
+  const { info, publicKey, material } = readPublicKeyFields(reader);
 
   // Certification checks need only the public key; do them before touching the secret.
   for (const signature of grouped.directSignatures) {
@@ -219,6 +259,16 @@ export function importSecretKey(input: Uint8Array, passphrase?: Secret): Importe
   const userIds: string[] = [];
   const kept: Buffer[] = [encodePacket(PacketTag.publicKey, info.publicKeyPacketBody)];
   let latest: { time: number; flags: number | null } | null = null;
+  // v6: the direct-key self-signature carries the key flags (RFC 9580 §5.2.3.10).
+  const direct = grouped.directSignatures.filter((s) => {
+    const parsed = parseSignatureBody(s.body);
+    return parsed.type === 0x1f && verifyParsed(info, parsed, [keyHashPrefix(info.publicKeyPacketBody)]);
+  });
+  if (direct.length > 0) kept.push(...direct.map((s) => s.raw));
+  for (const s of direct) {
+    const time = parseSignatureBody(s.body).creationTime;
+    if (!latest || time >= latest.time) latest = { time, flags: keyFlagsOf(s) };
+  }
   for (const { packet, signatures } of grouped.userIds) {
     const selfSignatures = signatures.filter((s) => verifyUserIdSelfSignature(info, packet.body, s));
     if (selfSignatures.length === 0) continue;
@@ -229,21 +279,21 @@ export function importSecretKey(input: Uint8Array, passphrase?: Secret): Importe
       if (!latest || time >= latest.time) latest = { time, flags: keyFlagsOf(s) };
     }
   }
-  if (!latest) throw importFailed('no user ID carries a valid self-signature');
+  if (!latest) throw importFailed(info.version === 6 ? 'neither a direct-key signature nor a user ID carries a valid self-signature' : 'no user ID carries a valid self-signature');
   if (latest.flags !== null && (latest.flags & 0x02) === 0) {
     throw importFailed(`primary key ${keyIdHex(info)} may not sign (key flags); signing subkeys are not supported`);
   }
 
-  const fields = secretFields(reader, passphrase);
-  let privateKey: KeyObject;
+  const fields = secretFields(reader, passphrase, info.version);
+  let privateKey: SigningKey;
   try {
-    privateKey = privateKeyFrom(info, publicKey, fields);
+    privateKey = info.version === 6 ? v6PrivateKeyFrom(info, material, fields) : privateKeyFrom(info, publicKey, fields);
   } finally {
     fields.fill(0);
   }
   // Prove the key works: a signature made with it verifies with the key packet's public key.
   const challenge = Buffer.from('signet key import self-test');
-  const proof = signDetachedSync(challenge, privateKey, { type: 0x00, hashAlgorithm: 'sha256', creationTime: info.creationTime, signer: info });
+  const proof = signDetachedSync(challenge, privateKey, { type: 0x00, hashAlgorithm: info.version === 6 ? 'sha512' : 'sha256', creationTime: info.creationTime, signer: info });
   if (!verifyDetached(challenge, proof, [info]).ok) throw importFailed('a test signature with the key did not verify');
   return { info, privateKey, userIds, transferablePublicKey: Buffer.concat(kept) };
 }

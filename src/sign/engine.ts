@@ -2,7 +2,7 @@
 // OpenPGP signature whose hashed area the server built itself (docs/architecture.md, invariant 3).
 // The private-key operation runs off the event loop (digest-signer.ts: libuv's threadpool for
 // Ed25519, worker threads for RSA), so the event loop keeps serving HTTP while RSA-4096 signs.
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   armor,
   buildSignaturePacket,
@@ -12,6 +12,7 @@ import {
   defaultHash,
   type HashAlgorithm,
   type PublicKeyInfo,
+  type SigningKey,
 } from '../openpgp/index.js';
 import { SignetError } from '../errors.js';
 import { signDigestOffThread } from './digest-signer.js';
@@ -21,7 +22,7 @@ export type SignatureMode = 'binary' | 'clear';
 
 export interface Signer {
   readonly info: PublicKeyInfo;
-  readonly privateKey: KeyObject;
+  readonly privateKey: SigningKey;
 }
 
 export interface SignOptions {
@@ -59,7 +60,7 @@ export async function signArtifact(
   body: AsyncIterable<Uint8Array>,
   options: SignOptions,
 ): Promise<SignedArtifact> {
-  const hashAlgorithm = options.hashAlgorithm ?? defaultHash(signer.info.algorithm);
+  const hashAlgorithm = options.hashAlgorithm ?? defaultHash(signer.info.algorithm, signer.info.version);
   const creationTime = options.creationTime ?? Math.floor(Date.now() / 1000);
   const artifactHash = createHash('sha256');
   let artifactBytes = 0;
@@ -120,7 +121,7 @@ export async function signArtifact(
 /** Sign a finished signature hash and build the packet (content and midstate modes). */
 export async function signFinishedHash(
   signer: Signer,
-  hashed: { hashedArea: Buffer; digest: Buffer },
+  hashed: { hashedArea: Buffer; digest: Buffer; salt?: Buffer | null },
   hashAlgorithm: HashAlgorithm,
 ): Promise<Buffer> {
   let raw: Buffer;
@@ -130,7 +131,7 @@ export async function signFinishedHash(
     // The message names the component only: never key material.
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
   }
-  return buildSignaturePacket(hashed.hashedArea, hashed.digest, raw, signer.info);
+  return buildSignaturePacket(hashed.hashedArea, hashed.digest, raw, signer.info, hashed.salt ?? null);
 }
 
 /** A readable stream (the request body), read with events; anything else iterated. */

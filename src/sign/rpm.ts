@@ -11,6 +11,7 @@ import {
   buildSignaturePacket,
   createSignatureHash,
   defaultHash,
+  isCompositeKey,
   signDigest,
   signatureTrailer,
   type HashAlgorithm,
@@ -112,7 +113,7 @@ export async function signRpmHeaders<S extends Signer>(
   if (admitted.length === 0) return { items, creationTime };
 
   const signer = await getSigner();
-  const hashAlgorithm = defaultHash(signer.info.algorithm);
+  const hashAlgorithm = defaultHash(signer.info.algorithm, signer.info.version);
   const packets = await Promise.all(admitted.map((a) => signHeader(signer, a.header, hashAlgorithm, creationTime)));
   admitted.forEach((a, i) => {
     items[a.index] = { ok: true, packet: packets[i]!, identity: a.identity };
@@ -131,17 +132,17 @@ export async function signRpmHeaders<S extends Signer>(
 export async function signHeader(signer: Signer, header: Buffer, hashAlgorithm: HashAlgorithm, creationTime: number): Promise<Buffer> {
   const hash = createSignatureHash({ type: 0x00, hashAlgorithm, creationTime, signer: signer.info });
   hash.update(header);
-  const { hashedArea, digest } = hash.finish();
+  const { hashedArea, digest, salt } = hash.finish();
   let raw: Buffer;
   try {
     raw =
-      signer.info.algorithm === 'rsa4096'
+      signer.info.algorithm === 'rsa4096' && !isCompositeKey(signer.privateKey)
         ? await rsaSignWhole(signer.privateKey, hashAlgorithm, [header, hashedArea, signatureTrailer(hashedArea)])
         : await signDigest(signer.privateKey, signer.info.algorithm, hashAlgorithm, digest);
   } catch (cause) {
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
   }
-  return buildSignaturePacket(hashedArea, digest, raw, signer.info);
+  return buildSignaturePacket(hashedArea, digest, raw, signer.info, salt);
 }
 
 function rsaSignWhole(privateKey: KeyObject, hashAlgorithm: HashAlgorithm, chunks: Buffer[]): Promise<Buffer> {

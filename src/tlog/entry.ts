@@ -16,7 +16,7 @@ import { MAX_ENTRY_BYTES } from './tiles.js';
 // the core does not import the server side.
 export const SIGNATURE_KINDS = ['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git'] as const;
 export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke', 'purpose'] as const;
-export const KEY_ALGORITHMS = ['rsa4096', 'ed25519'] as const;
+export const KEY_ALGORITHMS = ['rsa4096', 'ed25519', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448'] as const;
 const DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
 
 const text = (max: number) =>

@@ -2,6 +2,7 @@
 // may appear in logs, error responses, or any file but the two that hold them by design
 // (DATA/master.key, DATA/admin-token).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateMasterKey } from '../../src/keys/master-key.js';
@@ -71,7 +72,9 @@ describe('no secret leaks', () => {
     secrets.push(['wrong passphrase', 'wrong passphrase 9Z']);
     for (const v of variants(master.key.reveal())) secrets.push(['master key', v]);
     for (const name of ['rsa', 'ed', 'imp']) {
-      const { privateKey } = await keys.signer(name);
+      const { privateKey: signingKey } = await keys.signer(name);
+      if (!(signingKey instanceof KeyObject)) throw new Error('expected a node:crypto key');
+      const privateKey = signingKey;
       for (const v of variants(privateKey.export({ format: 'der', type: 'pkcs8' }))) secrets.push([`${name} pkcs8`, v]);
       const jwk = privateKey.export({ format: 'jwk' });
       for (const field of ['d', 'p', 'q'] as const) {

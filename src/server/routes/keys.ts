@@ -3,6 +3,7 @@ import { armor, importSecretKey } from '../../openpgp/index.js';
 import type { ArtifactKind } from '../../policy/kinds.js';
 import { parsePurposes, purposeWarnings } from '../../sign/pipeline.js';
 import { Secret } from '../../secret.js';
+import { recordProfile } from '../../keys/profile.js';
 import type { KeyRecord } from '../../store/types.js';
 import type { RouteModule } from '../context.js';
 import { createKeyBody, importKeyBody, purposeBody } from '../../api/schemas.js';
@@ -14,6 +15,7 @@ export function keyView(k: KeyRecord): Record<string, unknown> {
     fingerprint: k.fingerprint,
     key_id: k.keyId,
     algorithm: k.algorithm,
+    profile: recordProfile(k),
     user_id: k.userId,
     created: new Date(k.keyCreatedAt * 1000).toISOString(),
     state: k.state,
@@ -49,7 +51,7 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     await ctx.authorize(request, { op: 'admin', what: 'create keys' });
     const body = parse(createKeyBody, request.body, 'BODY_INVALID');
     const purposes = body.purposes === undefined ? undefined : parsePurposes(body.purposes);
-    const key = await ctx.keys.create(body.name, { algorithm: body.algorithm, userId: body.user_id, ...(purposes ? { purposes } : {}) });
+    const key = await ctx.keys.create(body.name, { algorithm: body.algorithm, profile: body.profile, userId: body.user_id, ...(purposes ? { purposes } : {}) });
     const logIndex = await ctx.log.recordKeyEvent(request, { event: 'create', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
     request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint, purposes: key.purposes, log_index: Number(logIndex) };
     return reply.status(201).send({ ...keyView(key), warnings: purposeWarnings(key.purposes as ArtifactKind[]), log: await ctx.log.reference(logIndex, false) });

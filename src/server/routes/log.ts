@@ -12,6 +12,7 @@ import type { PipelineLogRecord } from '../../sign/pipeline.js';
 import type { FastifyRequest } from 'fastify';
 import { SignetError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
+import type { KeyAlgorithm } from '../../openpgp/index.js';
 import type { LogEntry } from '../../tlog/entry.js';
 import type { LogService } from '../../tlog/service.js';
 import type { RouteModule } from '../context.js';
@@ -28,7 +29,7 @@ export interface KeyEventRecord {
   readonly event: 'create' | 'import' | 'rotate' | 'revoke' | 'purpose';
   readonly keyName: string;
   readonly keyFingerprint: string;
-  readonly algorithm: 'rsa4096' | 'ed25519';
+  readonly algorithm: KeyAlgorithm;
   /** The key's purposes after the event. */
   readonly purposes?: readonly string[];
 }
