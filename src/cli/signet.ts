@@ -215,14 +215,16 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .command('create')
     .description('create a signing key on the server')
     .argument('<name>', 'key name (lower-case letters, digits, . _ -)')
-    .addOption(new Option('--algo <algorithm>', 'key algorithm').choices(['rsa4096', 'ed25519']).default('ed25519'))
+    .addOption(new Option('--algo <algorithm>', 'key algorithm (ed448 and the ML-DSA composites need --profile rfc9580; ML-DSA is experimental)').choices(['rsa4096', 'ed25519', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448']).default('ed25519'))
+    .addOption(new Option('--profile <profile>', 'OpenPGP v4 (rfc4880) or v6 (rfc9580); docs/keys.md "Profiles"').choices(['rfc4880', 'rfc9580']).default('rfc4880'))
     .option('--uid <user-id>', 'user ID, e.g. "Release Team <release@example.org>"')
     .option('--purpose <kinds>', 'the kinds the key may ever sign, e.g. rpm,yum (default: every kind; docs/policy.md)')
-    .action(async (name: string, opts: { algo: string; uid?: string; purpose?: string }, cmd: Command) => {
+    .action(async (name: string, opts: { algo: string; profile: string; uid?: string; purpose?: string }, cmd: Command) => {
       const g = globals(cmd);
       const purposes = opts.purpose === undefined ? undefined : purposeList(opts.purpose);
+      // The default profile is not sent, so an older server keeps accepting the request.
       const created = await withClient(g, (c) =>
-        c.createKey({ name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}`, ...(purposes ? { purposes } : {}) }),
+        c.createKey({ name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}`, ...(opts.profile !== 'rfc4880' ? { profile: opts.profile } : {}), ...(purposes ? { purposes } : {}) }),
       );
       warnAll(created.warnings);
       if (g.json) printJson(created);
