@@ -89,7 +89,7 @@ export async function signArtifact(
     return {
       packet,
       armored,
-      cleartext: clearsignedMessage(text, armored, hashAlgorithm),
+      cleartext: clearsignedMessage(text, armored, signer.info.version === 6 ? null : hashAlgorithm),
       hashAlgorithm,
       creationTime,
       artifactSha256: artifactHash.digest(),
