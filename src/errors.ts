@@ -76,6 +76,10 @@ export const ERROR_TABLE = {
   KEY_PASSPHRASE_REQUIRED: { status: 400, exit: 1 },
   KEY_PASSPHRASE_WRONG: { status: 400, exit: 1 },
   KEY_DECRYPT_FAILED: { status: 500, exit: 1 },
+  /** A v6 (rfc9580) key asked for an output whose verifiers read only v4 (docs/keys.md "Profiles"). */
+  KEY_PROFILE_UNSUPPORTED: { status: 400, exit: 1 },
+  /** A new key or a signature that a current verifier's policy refuses (`signet verify-policy`). */
+  POLICY_REJECTED: { status: 400, exit: 1 },
   MASTER_KEY_MISMATCH: { status: 500, exit: 1 },
   MASTER_KEY_UNREADABLE: { status: 500, exit: 1 },
   /** A PKCS#11 token (module, token, PIN or the key in it) cannot be reached or used. */

@@ -96,8 +96,6 @@ export const rpmBatchBody = z
   })
   .strict();
 
-/** Key algorithms (src/openpgp/public-key.ts KeyAlgorithm; ecdsa-p256 only in a token). */
-export const KEY_ALGORITHM_NAMES = ['rsa4096', 'ed25519', 'ecdsa-p256'] as const;
 /** Key backends (docs/key-backends.md). */
 export const KEY_BACKEND_NAMES = ['sealed', 'pkcs11'] as const;
 
@@ -110,10 +108,17 @@ const userId = z
 /** The kinds a key may ever sign (docs/policy.md "Key purposes"); default: every kind. */
 const purposeList = z.array(z.string().max(32)).min(1).max(ARTIFACT_KINDS.length * 2);
 
+/** Key types (src/openpgp/public-key.ts KeyAlgorithm; listed here because src/api imports no core):
+ *  ecdsa-p256 is made in a PKCS#11 token only; ed448 and the composite post-quantum types need
+ *  the rfc9580 profile. */
+export const KEY_ALGORITHM_NAMES = ['rsa4096', 'ed25519', 'ecdsa-p256', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448'] as const;
+
 export const createKeyBody = z
   .object({
     name: keyName,
     algorithm: z.enum(KEY_ALGORITHM_NAMES).default('ed25519'),
+    /** OpenPGP v4 (rfc4880, the default) or v6 (rfc9580) (docs/keys.md "Profiles"). */
+    profile: z.enum(['rfc4880', 'rfc9580']).default('rfc4880'),
     user_id: userId,
     purposes: purposeList.optional(),
     /** Where the key is made (docs/key-backends.md); default: the server's default backend. */
@@ -285,6 +290,8 @@ export const keyInfo = z.looseObject({
   fingerprint: z.string(),
   key_id: z.string(),
   algorithm: z.enum(KEY_ALGORITHM_NAMES),
+  /** rfc4880 (v4) or rfc9580 (v6); servers before v6 send none. */
+  profile: z.enum(['rfc4880', 'rfc9580']).optional(),
   user_id: z.string(),
   created: time,
   state: z.string(),

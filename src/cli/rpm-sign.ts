@@ -13,7 +13,7 @@ import { SignetError, isErrorCode } from '../errors.js';
 // the fuzz harness); reading and writing package files is src/rpm-io/file.ts.
 import { headerDigests } from '../rpm/identity.js';
 import { checkSignable, compactPrefix } from '../rpm/signature-header.js';
-import { asError, readPackagePrefix, writeSignature, type PackageOnDisk } from '../rpm-io/file.js';
+import { asError, readPackagePrefix, writeSignatures, type PackageOnDisk } from '../rpm-io/file.js';
 import type { RpmSignResponse, SignetClient } from '../client/client.js';
 import { printJson, wantProgress, withClient, type GlobalOptions } from './common.js';
 
@@ -41,8 +41,11 @@ export interface RpmFileResult {
 }
 
 export interface RpmSignSummary {
+  /** The key, or the keys joined with commas when several signed. */
   key: string;
   fingerprint?: string;
+  /** With several keys: each key's fingerprint, in the order given. */
+  fingerprints?: string[];
   signed: number;
   failed: number;
   bytes_sent: number;
@@ -53,13 +56,20 @@ export interface RpmSignSummary {
 
 export async function signRpmFiles(
   client: SignetClient,
-  key: string,
+  keyOrKeys: string | readonly string[],
   files: readonly string[],
-  options: { replace: boolean; onDone?: (result: RpmFileResult) => void },
+  options: { replace: boolean; rpmv6?: boolean; onDone?: (result: RpmFileResult) => void },
 ): Promise<RpmSignSummary> {
   const started = performance.now();
+  // Several keys: each batch goes to every key's signing route at once, and each package gets
+  // all the signatures in one write (rpm 6 layout, src/rpm/signature-header.ts).
+  const keys = typeof keyOrKeys === 'string' ? [keyOrKeys] : [...keyOrKeys];
+  if (keys.length === 0) throw new SignetError('USAGE', 'rpm sign needs a --key');
+  if (new Set(keys).size !== keys.length) throw new SignetError('USAGE', 'the same --key is given twice');
+  const key = keys.join(',');
   const results: RpmFileResult[] = new Array<RpmFileResult>(files.length);
   let fingerprint: string | undefined;
+  const fingerprints: (string | undefined)[] = keys.map(() => undefined);
   const finish = (index: number, result: RpmFileResult) => {
     results[index] = result;
     options.onDone?.(result);
@@ -88,22 +98,26 @@ export async function signRpmFiles(
     return batch;
   };
 
-  const writeBatch = (batch: { index: number; pkg: PackageOnDisk }[], response: RpmSignResponse): Promise<unknown> =>
+  const writeBatch = (batch: { index: number; pkg: PackageOnDisk }[], responses: RpmSignResponse[]): Promise<unknown> =>
     Promise.all(
       batch.map(async ({ index, pkg }, i) => {
-        const item = response.signatures[i];
-        const nevra = item?.nevra;
+        let nevra: string | undefined;
         try {
-          if (item === undefined) throw new SignetError('INTERNAL', 'the server returned fewer signatures than headers sent');
-          if (item.error !== undefined) {
-            throw new SignetError(isErrorCode(item.error.code) ? item.error.code : 'INTERNAL', item.error.message);
-          }
-          if (item.packet === undefined || response.algorithm === undefined) throw new SignetError('INTERNAL', 'the server returned no signature');
-          // The server signed what we sent: its digest of the main header must be ours.
-          if (item.header_sha256 !== headerDigests(pkg.layout.header).sha256) {
-            throw new SignetError('INTERNAL', 'the server signed a different header');
-          }
-          const inPlace = await writeSignature(pkg, Buffer.from(item.packet, 'base64'), response.algorithm, options.replace);
+          const signatures = responses.map((response) => {
+            const item = response.signatures[i];
+            nevra ??= item?.nevra;
+            if (item === undefined) throw new SignetError('INTERNAL', 'the server returned fewer signatures than headers sent');
+            if (item.error !== undefined) {
+              throw new SignetError(isErrorCode(item.error.code) ? item.error.code : 'INTERNAL', item.error.message);
+            }
+            if (item.packet === undefined || response.algorithm === undefined) throw new SignetError('INTERNAL', 'the server returned no signature');
+            // The server signed what we sent: its digest of the main header must be ours.
+            if (item.header_sha256 !== headerDigests(pkg.layout.header).sha256) {
+              throw new SignetError('INTERNAL', 'the server signed a different header');
+            }
+            return { packet: Buffer.from(item.packet, 'base64'), algorithm: response.algorithm };
+          });
+          const inPlace = await writeSignatures(pkg, signatures, options.replace, options.rpmv6 === true);
           finish(index, { file: pkg.path, status: 'signed', ...(nevra ? { nevra } : {}), in_place: inPlace });
         } catch (err) {
           fail(index, err, nevra);
@@ -118,21 +132,25 @@ export async function signRpmFiles(
       if (next >= files.length) return;
       const batch = readBatch();
       if (batch.length === 0) continue;
-      let response: RpmSignResponse;
+      let responses: RpmSignResponse[];
       try {
         // Without RESERVEDSPACE: a third of the bytes to encode, send and parse (compactPrefix).
-        response = await client.signRpm(key, batch.map((b) => compactPrefix(b.pkg.layout)), options.replace);
+        const prefixes = batch.map((b) => compactPrefix(b.pkg.layout));
+        responses = await Promise.all(keys.map((k) => client.signRpm(k, prefixes, options.replace)));
       } catch (err) {
         // Authentication, key or server failures apply to the whole batch; later batches would
         // fail the same way, but each file is still reported.
         for (const b of batch) fail(b.index, err);
         continue;
       }
-      fingerprint ??= response.fingerprint;
+      responses.forEach((r, i) => {
+        fingerprints[i] ??= r.fingerprint;
+      });
+      fingerprint ??= responses[0]?.fingerprint;
       // The next batch goes out first (this loop runs on into readBatch and its request), then
       // these packages are written and synced while the server signs it: the server always has
       // REQUESTS_IN_FLIGHT batches to sign, never waits for our disk.
-      writes.push(new Promise((resolve) => setImmediate(resolve)).then(() => writeBatch(batch, response)));
+      writes.push(new Promise((resolve) => setImmediate(resolve)).then(() => writeBatch(batch, responses)));
     }
   };
   await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, worker));
@@ -141,6 +159,7 @@ export async function signRpmFiles(
   return {
     key,
     ...(fingerprint ? { fingerprint } : {}),
+    ...(keys.length > 1 && fingerprints.every((f) => f !== undefined) ? { fingerprints: fingerprints as string[] } : {}),
     signed,
     failed: results.length - signed,
     bytes_sent: client.bytesSent,
@@ -155,7 +174,7 @@ function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-export async function rpmSignAction(files: string[], opts: { key: string; replace?: boolean }, cmd: Command): Promise<void> {
+export async function rpmSignAction(files: string[], opts: { key: string | string[]; replace?: boolean; rpmv6?: boolean }, cmd: Command): Promise<void> {
   const g = globals(cmd);
   // cli-progress is loaded only when a bar is drawn (stderr is a terminal).
   const cliProgress = wantProgress(g) ? (await import('cli-progress')).default : undefined;
@@ -168,6 +187,7 @@ export async function rpmSignAction(files: string[], opts: { key: string; replac
     summary = await withClient(g, (c) =>
       signRpmFiles(c, opts.key, files, {
         replace: Boolean(opts.replace),
+        rpmv6: Boolean(opts.rpmv6),
         onDone: () => bar?.increment(),
       }),
     );
@@ -182,7 +202,7 @@ export async function rpmSignAction(files: string[], opts: { key: string; replac
       process.stderr.write(`signet: ${f.file}: ${f.error?.message}${hint} (${f.error?.code})\n`);
     }
     process.stderr.write(
-      `signet: signed ${summary.signed} of ${summary.files.length} packages with ${opts.key}${summary.fingerprint ? ` (${summary.fingerprint})` : ''} in ${summary.seconds} s\n`,
+      `signet: signed ${summary.signed} of ${summary.files.length} packages with ${summary.key}${summary.fingerprints ? ` (${summary.fingerprints.join(', ')})` : summary.fingerprint ? ` (${summary.fingerprint})` : ''} in ${summary.seconds} s\n`,
     );
   }
   if (summary.failed > 0) process.exitCode = 1;

@@ -10,7 +10,8 @@ export function registerRpmCommands(program: Command): void {
     .command('sign')
     .description('add a header signature to each package, in place; only the headers are sent')
     .argument('<files...>', 'RPM packages')
-    .requiredOption('--key <name>', 'signing key')
+    .requiredOption('--key <name>', 'signing key; repeat it to sign with several keys in one pass (rpm 6 layout, docs/formats.md)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--rpmv6', 'write the rpm 6 layout (tag 278) also for a single v4 key, as `rpmsign --rpmv6` does')
     .option('--replace', 'replace an existing signature (default: refuse packages already signed)')
     .action(lazyAction(async () => (await import('./rpm-sign.js')).rpmSignAction));
 

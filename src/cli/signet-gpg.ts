@@ -25,6 +25,7 @@ import { makeClient, readInputFile, regularFileSize } from './common.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
 import { SUPPORTED_SUBSET, isVerification, parseGpgArgs, type GpgCommand } from './gpg/args.js';
 import { isKeyName, selectKey } from './gpg/keys.js';
+import { V4_ONLY_OUTPUTS } from '../keys/profile.js';
 import { colonListing, humanListing } from './gpg/listing.js';
 
 const VERSION_TEXT = 'gpg (GnuPG) 2.2.40\nsignet-gpg 0.1.0 (signs through a signet server; verification runs the real gpg)\n';
@@ -233,6 +234,13 @@ async function sign(command: SignCommand): Promise<void> {
       checkDetached(header, signed.output, await publicKeys.get(key.name), 'the RPM header', key.name);
     } else {
       key = await resolveKey(c, wanted);
+      // Whoever calls gpg for anything but an RPM header (git, makepkg/repo-add, debsign) hands
+      // the signature to gpg-based verifiers, which read v4 only: a v6 key is refused before
+      // anything is signed (docs/keys.md "Profiles: OpenPGP v4 and v6").
+      const fingerprint = key.info?.fingerprint ?? (await publicKeys.get(key.name))[0]?.fingerprint.toString('hex');
+      if (fingerprint !== undefined && fingerprint.length === 64) {
+        throw new SignetError('KEY_PROFILE_UNSUPPORTED', `the key ${key.name} is an OpenPGP v6 (rfc9580) key; ${V4_ONLY_OUTPUTS['signet-gpg']} read v4 signatures only; use a v4 (rfc4880) key`);
+      }
       if (key.info) status.line(`KEY_CONSIDERED ${key.info.fingerprint} 2`);
       publicKeys.get(key.name).catch(() => undefined); // awaited after signing; fetched meanwhile
       const git = command.mode === 'detached' ? gitPayloadName(head) : undefined;
@@ -265,7 +273,9 @@ async function sign(command: SignCommand): Promise<void> {
       throw new SignetError('INTERNAL', 'the server signed with a different key than the one asked for; nothing written');
     }
     const hashId = (HASH_ID as Record<string, number>)[signed.hashAlgorithm] ?? 0;
-    const pkId = signed.algorithm === 'rsa4096' || signed.algorithm === 'ed25519' || signed.algorithm === 'ecdsa-p256' ? pkAlgorithmId(signed.algorithm) : 0;
+    const known = ['rsa4096', 'ed25519', 'ecdsa-p256', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448'] as const;
+    const algorithm = known.find((k) => k === signed.algorithm);
+    const pkId = algorithm ? pkAlgorithmId(algorithm, signed.fingerprint.length === 64 ? 6 : 4) : 0;
     status.line(`BEGIN_SIGNING H${hashId}`);
     if (output === '-') process.stdout.write(signed.output);
     else writeOutputFile(output, signed.output, 0o644);

@@ -224,16 +224,20 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .command('create')
     .description('create a signing key on the server')
     .argument('<name>', 'key name (lower-case letters, digits, . _ -)')
-    .addOption(new Option('--algo <algorithm>', 'key algorithm (ecdsa-p256: pkcs11 backend only)').choices(['rsa4096', 'ed25519', 'ecdsa-p256']).default('ed25519'))
+    .addOption(new Option('--algo <algorithm>', 'key algorithm (ecdsa-p256: pkcs11 backend only; ed448 and the ML-DSA composites need --profile rfc9580, ML-DSA is experimental)')
+      .choices(['rsa4096', 'ed25519', 'ecdsa-p256', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448']).default('ed25519'))
+    .addOption(new Option('--profile <profile>', 'OpenPGP v4 (rfc4880) or v6 (rfc9580); docs/keys.md "Profiles"').choices(['rfc4880', 'rfc9580']).default('rfc4880'))
     .option('--uid <user-id>', 'user ID, e.g. "Release Team <release@example.org>"')
     .option('--purpose <kinds>', 'the kinds the key may ever sign, e.g. rpm,yum (default: every kind; docs/policy.md)')
     .addOption(new Option('--backend <backend>', "where the private key lives: sealed in the store or made inside the server's PKCS#11 token (default: the server's keys.default_backend; docs/key-backends.md)").choices(['sealed', 'pkcs11']))
-    .action(async (name: string, opts: { algo: string; uid?: string; purpose?: string; backend?: string }, cmd: Command) => {
+    .action(async (name: string, opts: { algo: string; profile: string; uid?: string; purpose?: string; backend?: string }, cmd: Command) => {
       const g = globals(cmd);
       const purposes = opts.purpose === undefined ? undefined : purposeList(opts.purpose);
+      // The default profile is not sent, so an older server keeps accepting the request.
       const created = await withClient(g, (c) =>
         c.createKey({
-          name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}`, ...(purposes ? { purposes } : {}), ...(opts.backend ? { backend: opts.backend } : {}),
+          name, algorithm: opts.algo, user_id: opts.uid ?? `signet key ${name}`, ...(opts.profile !== 'rfc4880' ? { profile: opts.profile } : {}),
+          ...(purposes ? { purposes } : {}), ...(opts.backend ? { backend: opts.backend } : {}),
         }),
       );
       warnAll(created.warnings);
@@ -367,7 +371,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         } catch (err) {
           // The server refuses midstate for this key (its purposes include rpm or git) or this
           // kind (only detached and sums): send the whole file instead (docs/security.md).
-          if (!(err instanceof SignetError) || (err.code !== 'KEY_PURPOSE' && err.code !== 'KIND_MISMATCH')) throw err;
+          // A v6 key (KEY_PROFILE_UNSUPPORTED) also signs whole files only.
+          if (!(err instanceof SignetError) || (err.code !== 'KEY_PURPOSE' && err.code !== 'KIND_MISMATCH' && err.code !== 'KEY_PROFILE_UNSUPPORTED')) throw err;
           process.stderr.write(`signet: ${err.message}; sending the whole file\n`);
           midstate = false;
         }

@@ -128,7 +128,7 @@ export class SignetClient {
     return r.body.toString('utf8');
   }
 
-  createKey(body: { name: string; algorithm: string; user_id: string; purposes?: string[]; backend?: string }): Promise<KeyInfo> {
+  createKey(body: { name: string; algorithm: string; user_id: string; profile?: string; purposes?: string[]; backend?: string }): Promise<KeyInfo> {
     return this.#call<Answer<typeof api.keyInfo>>('POST', '/v1/keys', { json: body });
   }
 

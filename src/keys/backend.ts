@@ -2,8 +2,7 @@
 // given its stored record, opens a handle that exposes the public part and signs a digest. The
 // OpenPGP core builds the packets and hashes around it (certifications included); the signing
 // engine, the pipeline and every route see only the handle, never which backend is behind it.
-import type { KeyObject } from 'node:crypto';
-import type { HashAlgorithm, KeyAlgorithm, PublicKeyInfo } from '../openpgp/index.js';
+import type { HashAlgorithm, KeyAlgorithm, KeyProfile, PublicKeyInfo, SigningKey } from '../openpgp/index.js';
 import type { KeyBackendName, KeyRecord } from '../store/types.js';
 
 export type { KeyBackendName };
@@ -37,6 +36,8 @@ export interface GenerateOptions {
   readonly userId: string;
   /** Key creation time, Unix seconds (defaults to now). */
   readonly creationTime?: number;
+  /** OpenPGP v4 (rfc4880, the default) or v6 (rfc9580; docs/keys.md "Profiles"). */
+  readonly profile?: KeyProfile;
 }
 
 export interface KeyBackend {
@@ -45,7 +46,7 @@ export interface KeyBackend {
    *  handle. `name` is signet's name for the key: material is bound to it. */
   generate(name: string, options: GenerateOptions): Promise<StoredKey>;
   /** Takes in a software private key (from `key import`); the caller has checked it matches `info`. */
-  importKey(name: string, privateKey: KeyObject, info: PublicKeyInfo): Promise<KeyMaterial>;
+  importKey(name: string, privateKey: SigningKey, info: PublicKeyInfo): Promise<KeyMaterial>;
   /** Opens a stored key; refuses (KEY_DECRYPT_FAILED, KEY_TOKEN_UNAVAILABLE, …) when the
    *  private half cannot be reached or does not match the record's fingerprint. */
   open(record: KeyRecord): Promise<KeyHandle>;

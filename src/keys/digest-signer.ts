@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { rsaDigestInfo, signDigest, type HashAlgorithm, type KeyAlgorithm } from '../openpgp/index.js';
+import { isCompositeKey, rsaDigestInfo, signDigest, type HashAlgorithm, type KeyAlgorithm, type SigningKey } from '../openpgp/index.js';
 
 interface Pending {
   resolve(signature: Buffer): void;
@@ -108,12 +108,14 @@ function workersAvailable(): boolean {
 }
 
 export async function signDigestOffThread(
-  privateKey: KeyObject,
+  privateKey: SigningKey,
   algorithm: KeyAlgorithm,
   hashAlgorithm: HashAlgorithm,
   digest: Buffer,
 ): Promise<Buffer> {
-  if (algorithm !== 'rsa4096' || !workersAvailable()) return signDigest(privateKey, algorithm, hashAlgorithm, digest);
+  // Ed25519/Ed448 run on libuv's threadpool; composite ML-DSA signs in JavaScript on this thread
+  // (a few milliseconds: experimental keys, docs/keys.md).
+  if (algorithm !== 'rsa4096' || isCompositeKey(privateKey) || !workersAvailable()) return signDigest(privateKey, algorithm, hashAlgorithm, digest);
   const input = rsaDigestInfo(hashAlgorithm, digest);
   try {
     return await rsaPool().sign(privateKey, input);

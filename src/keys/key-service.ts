@@ -3,9 +3,8 @@
 // What happens to a key after creation (versions, rotation, expiry, revocation, subkeys) is in
 // src/keys/lifecycle.ts (docs/keys.md). Opened handles are cached in process memory only (never
 // written, never returned by an API).
-import type { KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import type { KeyAlgorithm, PublicKeyInfo } from '../openpgp/index.js';
+import type { KeyAlgorithm, KeyProfile, PublicKeyInfo, SigningKey } from '../openpgp/index.js';
 import { lintCertificate, type LintFinding } from '../openpgp/lint.js';
 import type { ImportedKeyring } from '../openpgp/secret-key.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
@@ -81,11 +80,14 @@ export class KeyService {
     this.#signers.delete(name);
   }
 
-  async create(name: string, options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[]; backend?: KeyBackendName }): Promise<KeyRecord> {
+  async create(
+    name: string,
+    options: { algorithm: KeyAlgorithm; userId: string; purposes?: readonly ArtifactKind[]; backend?: KeyBackendName; profile?: KeyProfile },
+  ): Promise<KeyRecord> {
     checkKeyName(name);
     const backend = this.#backend(options.backend ?? this.#defaultBackend);
     if (await this.#store.getKey(name)) throw new SignetError('KEY_EXISTS', `a key named ${name} exists`);
-    const made = await backend.generate(name, { algorithm: options.algorithm, userId: options.userId });
+    const made = await backend.generate(name, { algorithm: options.algorithm, userId: options.userId, profile: options.profile ?? 'rfc4880' });
     // A new certificate must pass every hygiene check (docs/keys.md "Hygiene").
     const findings = lintCertificate(made.transferablePublicKey, { newKey: true }).filter((f) => f.severity === 'error');
     if (findings.length > 0) throw new SignetError('KEY_LINT_FAILED', findings.map((f) => f.message).join('; '));
@@ -96,7 +98,7 @@ export class KeyService {
 
   async importSecret(
     name: string,
-    privateKey: KeyObject,
+    privateKey: SigningKey,
     info: PublicKeyInfo,
     transferablePublicKey: Buffer,
     userIds: string[],

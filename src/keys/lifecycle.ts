@@ -110,6 +110,9 @@ export class KeyLifecycle {
 
   /** The version's primary key; refused when it is offline (a stub was imported) or gone. */
   async #primary(version: KeyVersionRecord): Promise<CertifyingKey> {
+    if (version.fingerprint.length === 64) {
+      throw new SignetError('KEY_PROFILE_UNSUPPORTED', `the key ${version.keyName} is an OpenPGP v6 key: rotate, expire, revoke and subkeys are for v4 keys (docs/keys.md)`);
+    }
     if (version.backend !== 'sealed') {
       const record = await this.#record(version.keyName);
       return this.certifier({
@@ -132,6 +135,8 @@ export class KeyLifecycle {
   /** Made at creation and import (when the primary is here): a revocation certificate kept for
    *  safekeeping, exported only by an admin (`signet key revocation-cert`). */
   async storeRevocationCertificate(name: string, fingerprint: string, primary: CertifyingKey): Promise<void> {
+    // Key signatures are written as v4 packets (src/openpgp/certificate.ts): a v6 key gets none.
+    if (primary.info.version === 6) return;
     const certificate = await keyRevocation(primary, 'unspecified', 'revocation certificate made at key creation', this.#seconds());
     await this.#store.keyVersions.update(fingerprint, { revocationCertificate: certificate });
   }

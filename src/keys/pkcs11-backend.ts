@@ -6,7 +6,7 @@
 // digest as the message, RFC 9580 §5.2.3.3); ECDSA P-256 with CKM_ECDSA over the digest.
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { certifyKey, publicKeyInfo, rsaDigestInfo, type HashAlgorithm, type KeyAlgorithm, type PublicKeyInfo } from '../openpgp/index.js';
+import { certifyKey, isCompositeKey, publicKeyInfo, rsaDigestInfo, type HashAlgorithm, type KeyAlgorithm, type PublicKeyInfo, type SigningKey } from '../openpgp/index.js';
 import type { KeyRecord } from '../store/types.js';
 import { fingerprintHex, type GenerateOptions, type KeyBackend, type KeyHandle, type KeyMaterial, type StoredKey } from './backend.js';
 import { Pkcs11Token, tokenError, type Pkcs11Settings } from './pkcs11.js';
@@ -64,6 +64,9 @@ export class Pkcs11Backend implements KeyBackend, LogKeyToken {
   }
 
   async generate(name: string, options: GenerateOptions): Promise<StoredKey> {
+    if ((options.profile ?? 'rfc4880') !== 'rfc4880') {
+      throw new SignetError('KEY_PROFILE_UNSUPPORTED', 'the pkcs11 backend makes OpenPGP v4 (rfc4880) keys only');
+    }
     const creationTime = options.creationTime ?? Math.floor(Date.now() / 1000);
     const token = this.token;
     const c = token.constants;
@@ -115,7 +118,10 @@ export class Pkcs11Backend implements KeyBackend, LogKeyToken {
 
   /** Takes a software key into the token as a sensitive, non-extractable object (C_CreateObject),
    *  with its public half beside it. The caller's copy stays the caller's to drop. */
-  async importKey(name: string, privateKey: KeyObject, info: PublicKeyInfo): Promise<KeyMaterial> {
+  async importKey(name: string, privateKey: SigningKey, info: PublicKeyInfo): Promise<KeyMaterial> {
+    if (isCompositeKey(privateKey) || info.version === 6) {
+      throw new SignetError('KEY_PROFILE_UNSUPPORTED', 'the pkcs11 backend takes OpenPGP v4 (rfc4880) keys only');
+    }
     const token = this.token;
     const c = token.constants;
     const ref: TokenRef = { id: randomBytes(16).toString('hex'), label: `signet:${name}` };

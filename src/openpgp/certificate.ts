@@ -9,18 +9,17 @@
 // Parsing keyrings (several certificates one after the other, §10.1) finds every key a signature
 // may name: primaries and bound signing subkeys.
 import { Buffer } from 'node:buffer';
-import type { KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { groupTransferableKey, userIdHashPrefix, verifyUserIdSelfSignature, decodeUserId } from './key.js';
 import { encodePacket, PacketTag, readPackets, type Packet } from './packet.js';
-import { defaultHash, HASH_ID, keyHashPrefix, parsePublicKeyBody, pkAlgorithmId, type HashAlgorithm, type PublicKeyInfo } from './public-key.js';
+import { defaultHash, HASH_ID, keyHashPrefix, parsePublicKeyBody, pkAlgorithmId, type HashAlgorithm, type PublicKeyInfo, type SigningKey } from './public-key.js';
 import { malformed } from './reader.js';
 import { buildSignaturePacket, hashSignedInput, parseSignatureBody, signDigest, subpacket, SubpacketType, verifyParsed, type DigestSigner, type ParsedSignature } from './signature.js';
 
 /** A key that makes key signatures: its public info and either its private key (software) or
  *  its signing operation (a key handle: a token never lets the private key out). */
 export type CertifyingKey =
-  | { readonly info: PublicKeyInfo; readonly privateKey: KeyObject; readonly sign?: undefined }
+  | { readonly info: PublicKeyInfo; readonly privateKey: SigningKey; readonly sign?: undefined }
   | { readonly info: PublicKeyInfo; readonly sign: DigestSigner; readonly privateKey?: undefined };
 
 /** Reason for Revocation codes (RFC 9580 §5.2.3.31). */

@@ -19,11 +19,13 @@ function clearsignMalformed(what: string): SignetError {
 }
 
 /** Frames `text` (whose canonicalText() an armored 0x01 signature covers) as a signed message.
- *  Lines keep their content; line endings are written as LF. */
-export function clearsignedMessage(text: string, armoredSignature: string, hashAlgorithm: HashAlgorithm): string {
+ *  Lines keep their content; line endings are written as LF. `hashAlgorithm` null writes no Hash
+ *  header: RFC 9580 §7.1 says not to emit one for a v6 signature (its Appendix A.6 has none). */
+export function clearsignedMessage(text: string, armoredSignature: string, hashAlgorithm: HashAlgorithm | null): string {
   const escaped = textLines(text).map((line) => (line.startsWith('-') ? `- ${line}` : line));
   const signature = armoredSignature.endsWith('\n') ? armoredSignature : `${armoredSignature}\n`;
-  return `${BEGIN_SIGNED}\nHash: ${HASH_HEADER_NAME[hashAlgorithm]}\n\n${escaped.join('\n')}\n${signature}`;
+  const header = hashAlgorithm ? `Hash: ${HASH_HEADER_NAME[hashAlgorithm]}\n` : '';
+  return `${BEGIN_SIGNED}\n${header}\n${escaped.join('\n')}\n${signature}`;
 }
 
 /** Splits a cleartext signed message. `text` is the dash-unescaped text, each line followed by

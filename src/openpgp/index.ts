@@ -1,4 +1,4 @@
-// signet's OpenPGP core (RFC 4880 / RFC 9580, v4 keys and signatures): pure, bytes in and out,
+// signet's OpenPGP core (RFC 4880 / RFC 9580, v4 and v6 keys and signatures): pure, bytes in and out,
 // depending only on node:crypto and node:buffer.
 export { armor, crc24, dearmor, type ArmorKind } from './armor.js';
 export {
@@ -24,13 +24,30 @@ export {
   keyIdHex,
   parseTransferablePublicKey,
   publicKeysFromArmor,
+  verifyDirectKeySignature,
   type GeneratedKey,
 } from './key.js';
 export {
+  compositeSigningKey,
+  COMPOSITE,
   defaultHash,
   ED25519_OID,
   P256_OID,
   PublicKeyAlgorithm,
+  isComposite,
+  isCompositeKey,
+  KEY_ALGORITHMS,
+  KEY_PROFILES,
+  MLDSA_SEED_BYTES,
+  profileAllows,
+  profileVersion,
+  publicKeyInfoFor,
+  publicKeyMaterial,
+  type CompositeAlgorithm,
+  type CompositeSigningKey,
+  type KeyProfile,
+  type KeyVersion,
+  type SigningKey,
   HASH_ID,
   parsePublicKeyBody,
   pkAlgorithmId,
@@ -44,6 +61,8 @@ export { importSecretKey, type ImportedKey } from './secret-key.js';
 export {
   buildSignaturePacket,
   createSignatureHash,
+  newSalt,
+  SALT_BYTES,
   parseSignaturePacket,
   rsaDigestInfo,
   signatureHashedArea,

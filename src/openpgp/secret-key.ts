@@ -11,13 +11,22 @@ import { dearmor } from './armor.js';
 import { groupTransferableKey, verifyUserIdSelfSignature, keyIdHex } from './key.js';
 import { isBoundSigningSubkey } from './certificate.js';
 import { encodePacket, PacketTag, readPackets, type Packet } from './packet.js';
-import { keyHashPrefix, readPublicKeyFields, type PublicKeyInfo } from './public-key.js';
+import {
+  COMPOSITE,
+  compositeSigningKey,
+  isComposite,
+  keyHashPrefix,
+  readPublicKeyFields,
+  type PublicKeyInfo,
+  type PublicKeyMaterial,
+  type SigningKey,
+} from './public-key.js';
 import { ByteReader, malformed } from './reader.js';
 import { parseSignatureBody, signDetachedSync, SubpacketType, verifyDetached, verifyParsed } from './signature.js';
 
 export interface ImportedKey {
   readonly info: PublicKeyInfo;
-  readonly privateKey: KeyObject;
+  readonly privateKey: SigningKey;
   readonly userIds: string[];
   /** public key packet ‖ the original user ID packets and their self-signatures ‖ subkeys. */
   readonly transferablePublicKey: Buffer;
@@ -101,8 +110,14 @@ function checksum16(bytes: Buffer): number {
 /** The cleartext secret fields of a secret key packet (after the public fields), or null for a
  *  GnuPG stub: S2K type 101 with the "GNU" marker, mode 1 (no secret: `--export-secret-subkeys`)
  *  or mode 2 (on a smartcard). RFC 9580 §3.7.2 reserves type 101 for this private extension. */
-function secretFields(reader: ByteReader, passphrase: Secret | undefined): Buffer | null {
+function secretFields(reader: ByteReader, passphrase: Secret | undefined, version: 4 | 6): Buffer | null {
   const usage = reader.u8('S2K usage');
+  if (version === 6) {
+    // RFC 9580 §5.5.3: an unprotected v6 secret key has no checksum. Protected v6 keys (AEAD or
+    // Argon2, §3.7.1.4) are not read here: export the key unprotected for the import.
+    if (usage !== 0) throw new SignetError('ALGORITHM_UNSUPPORTED', 'protected v6 secret keys are not supported; import it unprotected');
+    return Buffer.from(reader.rest());
+  }
   if ((usage === 254 || usage === 255) && reader.remaining >= 7) {
     const head = reader.peek(7);
     if (head[1] === 101 && head.subarray(3, 6).toString('latin1') === 'GNU' && (head[6] === 1 || head[6] === 2)) {
@@ -162,6 +177,31 @@ function toBase64Url(value: bigint): string {
   let hex = value.toString(16);
   if (hex.length % 2) hex = `0${hex}`;
   return Buffer.from(hex, 'hex').toString('base64url');
+}
+
+/** v6 native secrets (RFC 9580 §5.5.5.9, §5.5.5.10; draft-ietf-openpgp-pqc §6.4.2): fixed-length
+ *  EdDSA secret, and for composites the 32-byte ML-DSA seed after it. */
+function v6PrivateKeyFrom(info: PublicKeyInfo, material: PublicKeyMaterial, fields: Buffer): SigningKey {
+  const reader = new ByteReader(fields);
+  const composite = isComposite(info.algorithm) ? COMPOSITE[info.algorithm] : null;
+  const curve = composite ? composite.ed : info.algorithm;
+  const edSecret = reader.bytes(curve === 'ed25519' ? 32 : 57, 'EdDSA secret');
+  const seed = composite ? reader.bytes(32, 'ML-DSA seed') : null;
+  reader.end('v6 secret key');
+  const x = material.key.export({ format: 'jwk' }).x!;
+  let ed: KeyObject;
+  try {
+    ed = createPrivateKey({ key: { kty: 'OKP', crv: curve === 'ed25519' ? 'Ed25519' : 'Ed448', x, d: edSecret.toString('base64url') }, format: 'jwk' });
+  } catch {
+    throw importFailed('node:crypto refused the secret key values');
+  }
+  if (createPublicKey(ed).export({ format: 'jwk' }).x !== x) throw importFailed('the secret key does not belong to the public key');
+  if (!composite || !seed || !isComposite(info.algorithm)) return ed;
+  const key = compositeSigningKey(info.algorithm, ed, seed);
+  if (!Buffer.from(key.mldsaPublicKey).equals(Buffer.from(material.mldsaPublicKey!))) {
+    throw importFailed('the ML-DSA seed does not belong to the public key');
+  }
+  return key;
 }
 
 function privateKeyFrom(info: PublicKeyInfo, publicKey: KeyObject, fields: Buffer): KeyObject {
@@ -243,7 +283,7 @@ export interface ImportedSubkey {
 export interface ImportedKeyring {
   readonly info: PublicKeyInfo;
   /** null when the primary's secret is not in the export (a GnuPG stub): it stays offline. */
-  readonly privateKey: KeyObject | null;
+  readonly privateKey: SigningKey | null;
   readonly userIds: string[];
   /** Public key packet, user IDs with their self-signatures, every subkey with its signatures. */
   readonly transferablePublicKey: Buffer;
@@ -254,10 +294,10 @@ export interface ImportedKeyring {
   readonly primaryMaySign: boolean;
 }
 
-function selfTest(info: PublicKeyInfo, privateKey: KeyObject): void {
+function selfTest(info: PublicKeyInfo, privateKey: SigningKey): void {
   // Prove the key works: a signature made with it verifies with the key packet's public key.
   const challenge = Buffer.from('signet key import self-test');
-  const proof = signDetachedSync(challenge, privateKey, { type: 0x00, hashAlgorithm: 'sha256', creationTime: info.creationTime, signer: info });
+  const proof = signDetachedSync(challenge, privateKey, { type: 0x00, hashAlgorithm: info.version === 6 ? 'sha512' : 'sha256', creationTime: info.creationTime, signer: info });
   if (!verifyDetached(challenge, proof, [info]).ok) throw importFailed('a test signature with the key did not verify');
 }
 
@@ -273,7 +313,7 @@ export function importSecretKeyring(input: Uint8Array, passphrase?: Secret): Imp
   }
   const grouped = groupTransferableKey(readPackets(bytes), PacketTag.secretKey);
   const reader = new ByteReader(grouped.key.body);
-  const { info, publicKey } = readPublicKeyFields(reader);
+  const { info, publicKey, material } = readPublicKeyFields(reader);
   if (info.algorithm === 'ecdsa-p256') {
     throw new SignetError('ALGORITHM_UNSUPPORTED', 'ECDSA keys are made in a PKCS#11 token, not imported (docs/key-backends.md)');
   }
@@ -289,6 +329,16 @@ export function importSecretKeyring(input: Uint8Array, passphrase?: Secret): Imp
   const userIds: string[] = [];
   const kept: Buffer[] = [encodePacket(PacketTag.publicKey, info.publicKeyPacketBody)];
   let latest: { time: number; flags: number | null } | null = null;
+  // v6: the direct-key self-signature carries the key flags (RFC 9580 §5.2.3.10).
+  const direct = grouped.directSignatures.filter((s) => {
+    const parsed = parseSignatureBody(s.body);
+    return parsed.type === 0x1f && verifyParsed(info, parsed, [keyHashPrefix(info.publicKeyPacketBody)]);
+  });
+  if (direct.length > 0) kept.push(...direct.map((s) => s.raw));
+  for (const s of direct) {
+    const time = parseSignatureBody(s.body).creationTime;
+    if (!latest || time >= latest.time) latest = { time, flags: keyFlagsOf(s) };
+  }
   for (const { packet, signatures } of grouped.userIds) {
     const selfSignatures = signatures.filter((s) => verifyUserIdSelfSignature(info, packet.body, s));
     if (selfSignatures.length === 0) continue;
@@ -299,12 +349,13 @@ export function importSecretKeyring(input: Uint8Array, passphrase?: Secret): Imp
       if (!latest || time >= latest.time) latest = { time, flags: keyFlagsOf(s) };
     }
   }
-  if (!latest) throw importFailed('no user ID carries a valid self-signature');
+  if (!latest) throw importFailed(info.version === 6 ? 'neither a direct-key signature nor a user ID carries a valid self-signature' : 'no user ID carries a valid self-signature');
 
   // Subkeys: every one is kept in the certificate (as a public subkey with its signatures);
-  // signing subkeys whose binding verifies and whose secret is here become signing keys.
+  // signing subkeys whose binding verifies and whose secret is here become signing keys. A v6
+  // key's subkeys are not read (signet signs with a v6 primary only): they are left out.
   const signingSubkeys: { subkey: ImportedSubkey; time: number }[] = [];
-  for (const { packet, signatures } of grouped.subkeys) {
+  for (const { packet, signatures } of info.version === 6 ? [] : grouped.subkeys) {
     const publicBody = packet.body.subarray(0, publicPartLength(packet.body));
     kept.push(encodePacket(PacketTag.publicSubkey, publicBody), ...signatures.map((s) => s.raw));
     let sub: ReturnType<typeof readPublicKeyFields>;
@@ -315,7 +366,7 @@ export function importSecretKeyring(input: Uint8Array, passphrase?: Secret): Imp
       continue; // an algorithm signet does not sign with: kept, never used
     }
     if (!isBoundSigningSubkey(info, sub.info, signatures)) continue;
-    const subFields = secretFields(subReader, passphrase);
+    const subFields = secretFields(subReader, passphrase, 4);
     if (subFields === null) continue;
     let privateKey: KeyObject;
     try {
@@ -328,11 +379,11 @@ export function importSecretKeyring(input: Uint8Array, passphrase?: Secret): Imp
   }
   signingSubkeys.sort((a, b) => b.time - a.time);
 
-  const fields = secretFields(reader, passphrase);
-  let privateKey: KeyObject | null = null;
+  const fields = secretFields(reader, passphrase, info.version);
+  let privateKey: SigningKey | null = null;
   if (fields !== null) {
     try {
-      privateKey = privateKeyFrom(info, publicKey, fields);
+      privateKey = info.version === 6 ? v6PrivateKeyFrom(info, material, fields) : privateKeyFrom(info, publicKey, fields);
     } finally {
       fields.fill(0);
     }

@@ -1,10 +1,11 @@
-// v4 signatures (RFC 4880 §5.2, RFC 9580 §5.2). Building is split so a server can stream a large
+// v4 and v6 signatures (RFC 4880 §5.2, RFC 9580 §5.2). Building is split so a server can stream a large
 // body into the hash and sign only the digest, while the hashed area (type, time, issuer, hash
 // algorithm) is always built here and never taken from a client (docs/architecture.md, invariant 3).
 import { Buffer } from 'node:buffer';
 import {
   constants,
   createHash,
+  randomBytes,
   createVerify,
   privateEncrypt,
   sign as cryptoSign,
@@ -16,13 +17,18 @@ import { SignetError } from '../errors.js';
 import { dearmor } from './armor.js';
 import { encodeLength, encodePacket, PacketTag, readPacket } from './packet.js';
 import {
+  COMPOSITE,
   HASH_ID,
+  isComposite,
+  isCompositeKey,
   pkAlgorithmId,
   PublicKeyAlgorithm,
-  publicKeyObject,
+  publicKeyMaterial,
   type HashAlgorithm,
   type KeyAlgorithm,
+  type KeyVersion,
   type PublicKeyInfo,
+  type SigningKey,
 } from './public-key.js';
 import { ByteReader, encodeMpi, malformed } from './reader.js';
 import { TextModeConverter } from './text.js';
@@ -41,6 +47,25 @@ export interface SignatureParams {
   /** signature creation time, Unix seconds. */
   readonly creationTime: number;
   readonly signer: PublicKeyInfo;
+  /** v6 only: the salt hashed before the data (RFC 9580 §5.2.4); random when absent. The
+   *  server issues it in advance for v6 midstate signing (docs/midstate.md). */
+  readonly salt?: Buffer;
+}
+
+/** v6 salt sizes by hash algorithm ID (RFC 9580 §9.5, table "Hash algorithm registry"). */
+export const SALT_BYTES: ReadonlyMap<number, number> = new Map([[8, 16], [9, 24], [10, 32], [11, 16], [12, 16], [14, 32]]);
+
+/** A fresh salt of the right size for a v6 signature with this hash. */
+export function newSalt(hashAlgorithm: HashAlgorithm): Buffer {
+  return randomBytes(SALT_BYTES.get(HASH_ID[hashAlgorithm])!);
+}
+
+function checkSalt(version: KeyVersion, hashAlgorithm: HashAlgorithm, salt: Buffer | undefined): Buffer | null {
+  if (version !== 6) return null;
+  const size = SALT_BYTES.get(HASH_ID[hashAlgorithm])!;
+  if (salt === undefined) return randomBytes(size);
+  if (salt.length !== size) throw new SignetError('BAD_REQUEST', `a v6 ${hashAlgorithm} signature needs a ${size}-byte salt`);
+  return salt;
 }
 
 export const SubpacketType = {
@@ -66,7 +91,11 @@ export const SubpacketType = {
 const UNDERSTOOD_SUBPACKETS: ReadonlySet<number> = new Set([2, 3, 4, 9, 11, 16, 21, 22, 23, 25, 26, 27, 28, 30, 33]);
 
 /** Hashes a verifier accepts; MD5 (1), SHA-1 (2) and RIPEMD-160 (3) are refused as weak. */
-const VERIFY_HASHES: ReadonlyMap<number, string> = new Map([[8, 'sha256'], [9, 'sha384'], [10, 'sha512'], [11, 'sha224']]);
+const VERIFY_HASHES: ReadonlyMap<number, string> = new Map([[8, 'sha256'], [9, 'sha384'], [10, 'sha512'], [11, 'sha224'], [12, 'sha3-256'], [14, 'sha3-512']]);
+/** Digest bits by hash ID: Ed448 needs at least 512 (RFC 9580 §5.2.3.4 binds EdDSA keys to a
+ *  digest at least as long as the curve's strength needs), composite ML-DSA at least 256
+ *  (draft-ietf-openpgp-pqc §6.2.1). */
+const DIGEST_BITS: ReadonlyMap<number, number> = new Map([[8, 256], [9, 384], [10, 512], [11, 224], [12, 256], [14, 512]]);
 const WEAK_HASHES: ReadonlySet<number> = new Set([1, 2, 3]);
 
 /** ASN.1 DigestInfo prefixes for EMSA-PKCS1-v1_5 (RFC 4880 §5.2.2). */
@@ -86,60 +115,74 @@ function u32(value: number): Buffer {
   return out;
 }
 
-function hashedAreaOf(type: number, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, subpackets: Buffer[]): Buffer {
+function hashedAreaOf(type: number, signer: PublicKeyInfo, hashAlgorithm: HashAlgorithm, subpackets: Buffer[]): Buffer {
   if (!Object.hasOwn(HASH_ID, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
+  if (signer.algorithm === 'ed448' && hashAlgorithm !== 'sha512') throw new SignetError('ALGORITHM_UNSUPPORTED', 'an Ed448 key signs with sha512');
   const area = Buffer.concat(subpackets);
-  const head = Buffer.from([4, type, pkAlgorithmId(algorithm), HASH_ID[hashAlgorithm], area.length >> 8, area.length & 0xff]);
+  const id = pkAlgorithmId(signer.algorithm, signer.version);
+  // v6: the hashed subpacket area's length takes four bytes (RFC 9580 §5.2.3).
+  const head = signer.version === 6
+    ? Buffer.concat([Buffer.from([6, type, id, HASH_ID[hashAlgorithm]]), u32(area.length)])
+    : Buffer.from([4, type, id, HASH_ID[hashAlgorithm], area.length >> 8, area.length & 0xff]);
   return Buffer.concat([head, area]);
 }
 
 function issuerFingerprintSubpacket(signer: PublicKeyInfo): Buffer {
-  return subpacket(SubpacketType.issuerFingerprint, Buffer.concat([Buffer.from([4]), signer.fingerprint]));
+  return subpacket(SubpacketType.issuerFingerprint, Buffer.concat([Buffer.from([signer.version]), signer.fingerprint]));
 }
 
 /** Bytes from the version through the hashed subpackets, in gpg 2.2's order: issuer
  *  fingerprint (33), creation time (2). Only the two document types can be asked for. */
 export function signatureHashedArea(p: SignatureParams): Buffer {
   if (p.type !== 0x00 && p.type !== 0x01) throw new SignetError('BAD_REQUEST', 'only document signatures (0x00, 0x01) are made here');
-  return hashedAreaOf(p.type, p.signer.algorithm, p.hashAlgorithm, [
+  return hashedAreaOf(p.type, p.signer, p.hashAlgorithm, [
     issuerFingerprintSubpacket(p.signer),
     subpacket(SubpacketType.creationTime, u32(p.creationTime)),
   ]);
 }
 
-/** Hashed area of a positive certification (0x13) of the key's own user ID. */
-export function selfSignatureHashedArea(signer: PublicKeyInfo, hashAlgorithm: HashAlgorithm, creationTime: number): Buffer {
-  return hashedAreaOf(0x13, signer.algorithm, hashAlgorithm, [
+/** Hashed area of a positive certification (0x13) of the key's own user ID, or (type 0x1F) of
+ *  a v6 key's direct-key self-signature, where RFC 9580 §5.2.3.10 puts the key's flags and
+ *  preferences. */
+export function selfSignatureHashedArea(signer: PublicKeyInfo, hashAlgorithm: HashAlgorithm, creationTime: number, type: 0x13 | 0x1f = 0x13): Buffer {
+  return hashedAreaOf(type, signer, hashAlgorithm, [
     issuerFingerprintSubpacket(signer),
     subpacket(SubpacketType.creationTime, u32(creationTime)),
     subpacket(SubpacketType.keyFlags, Buffer.from([0x03])), // certify + sign
     subpacket(SubpacketType.preferredHash, Buffer.from([HASH_ID.sha512, HASH_ID.sha256])),
-    subpacket(SubpacketType.features, Buffer.from([0x01])), // modification detection
+    // v4: modification detection (SEIPDv1); v6 keys also announce SEIPDv2 (RFC 9580 §5.2.3.32).
+    subpacket(SubpacketType.features, Buffer.from([signer.version === 6 ? 0x09 : 0x01])),
   ]);
 }
 
-/** The v4 trailer hashed after the hashed area: 04 FF ‖ 4-byte length of the hashed area. */
+/** The trailer hashed after the hashed area: version ‖ FF ‖ 4-byte length of the hashed area
+ *  (RFC 9580 §5.2.4; the same shape for v4 and v6). */
 export function signatureTrailer(hashedArea: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([4, 0xff]), u32(hashedArea.length)]);
+  return Buffer.concat([Buffer.from([hashedArea[0] === 6 ? 6 : 4, 0xff]), u32(hashedArea.length)]);
 }
 
-/** Digest of prefix chunks (data, or key ‖ user ID) ‖ hashed area ‖ trailer. */
-export function hashSignedInput(hashAlgorithm: HashAlgorithm, chunks: Uint8Array[], hashedArea: Buffer): Buffer {
+/** Digest of [v6 salt ‖] prefix chunks (data, or key ‖ user ID) ‖ hashed area ‖ trailer. */
+export function hashSignedInput(hashAlgorithm: HashAlgorithm, chunks: Uint8Array[], hashedArea: Buffer, salt: Buffer | null = null): Buffer {
   const hash = createHash(hashAlgorithm);
+  if (salt) hash.update(salt);
   for (const chunk of chunks) hash.update(chunk);
   return hash.update(hashedArea).update(signatureTrailer(hashedArea)).digest();
 }
 
 export interface SignatureHash {
   update(chunk: Uint8Array): void;
-  finish(): { hashedArea: Buffer; digest: Buffer };
+  /** `salt` is the v6 salt (null for v4), needed to build the packet. */
+  finish(): { hashedArea: Buffer; digest: Buffer; salt: Buffer | null };
 }
 
 /** Streams document data into the signature hash. For a canonical-text signature (0x01) the
  *  data is converted as gpg does for text mode (line endings to CRLF, see text.ts). */
 export function createSignatureHash(p: SignatureParams): SignatureHash {
   const hashedArea = signatureHashedArea(p);
+  const salt = checkSalt(p.signer.version, p.hashAlgorithm, p.salt);
   const hash: Hash = createHash(p.hashAlgorithm);
+  // v6: the salt is hashed first, so nobody can precompute the hash of the data (§5.2.4).
+  if (salt) hash.update(salt);
   const text = p.type === 0x01 ? new TextModeConverter() : null;
   let finished = false;
   return {
@@ -152,19 +195,23 @@ export function createSignatureHash(p: SignatureParams): SignatureHash {
       finished = true;
       if (text) hash.update(text.end());
       hash.update(hashedArea).update(signatureTrailer(hashedArea));
-      return { hashedArea, digest: hash.digest() };
+      return { hashedArea, digest: hash.digest(), salt };
     },
   };
 }
 
-function checkSigningKey(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): void {
+function checkSigningKey(privateKey: SigningKey, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): void {
   if (!Object.hasOwn(DIGEST_LENGTH, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
   if (digest.length !== DIGEST_LENGTH[hashAlgorithm]) throw new SignetError('BAD_REQUEST', 'digest length does not match its hash');
+  if (isComposite(algorithm)) {
+    if (!isCompositeKey(privateKey) || privateKey.algorithm !== algorithm) throw new SignetError('ALGORITHM_UNSUPPORTED', `signing key is not an ${algorithm} key`);
+    return;
+  }
   // Software ECDSA signing is not offered: node:crypto has no ECDSA call over a precomputed
   // digest, and P-256 keys exist for tokens that lack Ed25519 (docs/key-backends.md).
-  const expected = algorithm === 'rsa4096' ? 'rsa' : algorithm === 'ed25519' ? 'ed25519' : null;
-  if (!expected) throw new SignetError('ALGORITHM_UNSUPPORTED', 'a software key must be rsa4096 or ed25519');
-  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== expected) {
+  if (algorithm === 'ecdsa-p256') throw new SignetError('ALGORITHM_UNSUPPORTED', 'ecdsa-p256 keys sign in a PKCS#11 token, not in software');
+  const expected = algorithm === 'rsa4096' ? 'rsa' : algorithm;
+  if (isCompositeKey(privateKey) || privateKey.type !== 'private' || privateKey.asymmetricKeyType !== expected) {
     throw new SignetError('ALGORITHM_UNSUPPORTED', `signing key is not an ${algorithm} private key`);
   }
 }
@@ -175,6 +222,16 @@ export function rsaDigestInfo(hashAlgorithm: HashAlgorithm, digest: Buffer): Buf
   if (!Object.hasOwn(DIGEST_LENGTH, hashAlgorithm)) throw new SignetError('ALGORITHM_UNSUPPORTED', 'hash must be sha256 or sha512');
   if (digest.length !== DIGEST_LENGTH[hashAlgorithm]) throw new SignetError('BAD_REQUEST', 'digest length does not match its hash');
   return Buffer.concat([DIGEST_INFO_PREFIX[hashAlgorithm], digest]);
+}
+
+/** Composite ML-DSA + EdDSA: both halves sign the digest, EdDSA (PureEdDSA, empty context)
+ *  first, then ML-DSA (hedged, empty context); the signature is the two concatenated
+ *  (draft-ietf-openpgp-pqc §6.2.2, §6.3.1). */
+function compositeSign(key: SigningKey, digest: Buffer): Buffer {
+  if (!isCompositeKey(key)) throw new SignetError('INTERNAL', 'not a composite key');
+  const ed = cryptoSign(null, digest, key.ed);
+  const mldsa = COMPOSITE[key.algorithm].mldsa.sign(Uint8Array.from(digest), key.mldsaSecretKey);
+  return Buffer.concat([ed, mldsa]);
 }
 
 /** EMSA-PKCS1-v1_5 over DigestInfo ‖ digest, which is exactly what privateEncrypt with PKCS#1
@@ -189,9 +246,10 @@ function rsaSignDigest(privateKey: KeyObject, hashAlgorithm: HashAlgorithm, dige
  *  asynchronous node:crypto call that takes a precomputed digest (crypto.sign(null, …) hashes
  *  the input with SHA-256 first), so RSA runs privateEncrypt on the calling thread: to sign RSA
  *  in parallel, call this from worker threads. */
-export async function signDigest(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm,
+export async function signDigest(privateKey: SigningKey, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm,
   digest: Buffer): Promise<Buffer> {
   checkSigningKey(privateKey, algorithm, hashAlgorithm, digest);
+  if (isCompositeKey(privateKey)) return compositeSign(privateKey, digest);
   if (algorithm === 'rsa4096') return rsaSignDigest(privateKey, hashAlgorithm, digest);
   return new Promise((resolve, reject) => {
     cryptoSign(null, digest, privateKey, (err, signature) => (err ? reject(err) : resolve(signature)));
@@ -199,13 +257,32 @@ export async function signDigest(privateKey: KeyObject, algorithm: KeyAlgorithm,
 }
 
 /** Synchronous signDigest, for the key-import self-test. */
-export function signDigestSync(privateKey: KeyObject, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
+export function signDigestSync(privateKey: SigningKey, algorithm: KeyAlgorithm, hashAlgorithm: HashAlgorithm, digest: Buffer): Buffer {
   checkSigningKey(privateKey, algorithm, hashAlgorithm, digest);
+  if (isCompositeKey(privateKey)) return compositeSign(privateKey, digest);
   return algorithm === 'rsa4096' ? rsaSignDigest(privateKey, hashAlgorithm, digest) : cryptoSign(null, digest, privateKey);
 }
 
-/** The tag 2 packet: hashed area ‖ unhashed area (issuer key ID, 16) ‖ left 16 bits ‖ MPIs. */
-export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSignature: Buffer, signer: PublicKeyInfo): Buffer {
+/** The native signature sizes of the v6 algorithms (RFC 9580 §5.2.3.4, §5.2.3.5;
+ *  draft-ietf-openpgp-pqc §6.3.1): one fixed-length field, or EdDSA ‖ ML-DSA for composites. */
+function v6SignatureFields(algorithm: KeyAlgorithm): number[] {
+  if (algorithm === 'ed25519') return [64];
+  if (algorithm === 'ed448') return [114];
+  if (isComposite(algorithm)) return [COMPOSITE[algorithm].edSignature, COMPOSITE[algorithm].mldsaSignature];
+  throw new SignetError('ALGORITHM_UNSUPPORTED', `${algorithm} is not a v6 signing algorithm here`);
+}
+
+/** The tag 2 packet. v4: hashed area ‖ unhashed area (issuer key ID, 16) ‖ left 16 bits ‖
+ *  MPIs. v6 (RFC 9580 §5.2.3): hashed area ‖ 4-byte empty unhashed area (a v6 signature names
+ *  its issuer by the hashed fingerprint) ‖ left 16 bits ‖ salt size ‖ salt ‖ native signature. */
+export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSignature: Buffer, signer: PublicKeyInfo, salt: Buffer | null = null): Buffer {
+  if (signer.version === 6) {
+    if (!salt) throw new SignetError('INTERNAL', 'a v6 signature needs its salt');
+    const expected = v6SignatureFields(signer.algorithm).reduce((a, b) => a + b, 0);
+    if (rawSignature.length !== expected) throw new SignetError('INTERNAL', `a ${signer.algorithm} signature must be ${expected} bytes`);
+    return encodePacket(PacketTag.signature, Buffer.concat([hashedArea, u32(0), digest.subarray(0, 2),
+      Buffer.from([salt.length]), salt, rawSignature]));
+  }
   const unhashed = subpacket(SubpacketType.issuerKeyId, signer.keyId);
   let mpis: Buffer;
   if (signer.algorithm === 'rsa4096') {
@@ -225,20 +302,20 @@ export function buildSignaturePacket(hashedArea: Buffer, digest: Buffer, rawSign
 export async function signDetachedWith(data: Uint8Array, sign: DigestSigner, p: SignatureParams): Promise<Buffer> {
   const hash = createSignatureHash(p);
   hash.update(data);
-  const { hashedArea, digest } = hash.finish();
-  return buildSignaturePacket(hashedArea, digest, await sign(p.hashAlgorithm, digest), p.signer);
+  const { hashedArea, digest, salt } = hash.finish();
+  return buildSignaturePacket(hashedArea, digest, await sign(p.hashAlgorithm, digest), p.signer, salt);
 }
 
-/** signDetachedWith a node:crypto private key. */
-export async function signDetached(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Promise<Buffer> {
+/** signDetachedWith a software private key (node:crypto, or a composite key). */
+export async function signDetached(data: Uint8Array, privateKey: SigningKey, p: SignatureParams): Promise<Buffer> {
   return signDetachedWith(data, (hashAlgorithm, digest) => signDigest(privateKey, p.signer.algorithm, hashAlgorithm, digest), p);
 }
 
-export function signDetachedSync(data: Uint8Array, privateKey: KeyObject, p: SignatureParams): Buffer {
+export function signDetachedSync(data: Uint8Array, privateKey: SigningKey, p: SignatureParams): Buffer {
   const hash = createSignatureHash(p);
   hash.update(data);
-  const { hashedArea, digest } = hash.finish();
-  return buildSignaturePacket(hashedArea, digest, signDigestSync(privateKey, p.signer.algorithm, p.hashAlgorithm, digest), p.signer);
+  const { hashedArea, digest, salt } = hash.finish();
+  return buildSignaturePacket(hashedArea, digest, signDigestSync(privateKey, p.signer.algorithm, p.hashAlgorithm, digest), p.signer, salt);
 }
 
 export interface Subpacket {
@@ -248,7 +325,7 @@ export interface Subpacket {
 }
 
 export interface ParsedSignature {
-  readonly version: 4;
+  readonly version: 4 | 6;
   readonly type: number;
   readonly pkAlgorithm: number;
   readonly hashAlgorithm: number;
@@ -259,11 +336,14 @@ export interface ParsedSignature {
   readonly creationTime: number;
   /** seconds after creation when the signature expires (subpacket 3), or null. */
   readonly expirationSeconds: number | null;
-  /** v4 fingerprint from a hashed issuer-fingerprint subpacket, or null. */
+  /** v4 or v6 fingerprint from a hashed issuer-fingerprint subpacket, or null. */
   readonly issuerFingerprint: Buffer | null;
+  /** v6: the salt hashed before the data; null for v4. */
+  readonly salt: Buffer | null;
   /** key ID from subpacket 16 (hashed or unhashed; a hint only), or null. */
   readonly issuerKeyId: Buffer | null;
   readonly left16: Buffer;
+  /** v4: the MPIs' values; v6: the native fixed-length fields (one, or EdDSA and ML-DSA). */
   readonly mpis: readonly Buffer[];
 }
 
@@ -295,20 +375,37 @@ function single(subpackets: readonly Subpacket[], type: number, length: number):
   return only ? only.body : null;
 }
 
-/** Parses a signature packet body strictly: v4 only, every length checked, no trailing data. */
+const V6_ALGORITHMS: ReadonlyMap<number, KeyAlgorithm> = new Map([
+  [PublicKeyAlgorithm.ed25519, 'ed25519'], [PublicKeyAlgorithm.ed448, 'ed448'],
+  [PublicKeyAlgorithm.mldsa65Ed25519, 'mldsa65-ed25519'], [PublicKeyAlgorithm.mldsa87Ed448, 'mldsa87-ed448'],
+]);
+
+/** Parses a signature packet body strictly: v4 or v6, every length checked, no trailing data. */
 export function parseSignatureBody(body: Uint8Array): ParsedSignature {
   const reader = new ByteReader(body);
   const version = reader.u8('signature version');
-  if (version !== 4) throw malformed(`signature version ${version} (only v4 is supported)`);
+  if (version !== 4 && version !== 6) throw malformed(`signature version ${version} (only v4 and v6 are supported)`);
   const type = reader.u8('signature type');
   const pkAlgorithm = reader.u8('public-key algorithm');
   const hashAlgorithm = reader.u8('hash algorithm');
-  const hashedSubpackets = readSubpackets(new ByteReader(reader.bytes(reader.u16('hashed area length'), 'hashed area')), true);
+  // v6 subpacket areas have 4-byte lengths (RFC 9580 §5.2.3).
+  const areaLength = (what: string): number => (version === 6 ? reader.u32(what) : reader.u16(what));
+  const hashedSubpackets = readSubpackets(new ByteReader(reader.bytes(areaLength('hashed area length'), 'hashed area')), true);
   const hashedArea = reader.bytesFrom(0);
-  const unhashedSubpackets = readSubpackets(new ByteReader(reader.bytes(reader.u16('unhashed area length'), 'unhashed area')), false);
+  const unhashedSubpackets = readSubpackets(new ByteReader(reader.bytes(areaLength('unhashed area length'), 'unhashed area')), false);
   const left16 = reader.bytes(2, 'left 16 bits');
   let mpis: Buffer[];
-  if (pkAlgorithm === PublicKeyAlgorithm.rsa) mpis = [reader.mpi('RSA signature')];
+  let salt: Buffer | null = null;
+  if (version === 6) {
+    const saltSize = SALT_BYTES.get(hashAlgorithm);
+    if (saltSize === undefined) throw new SignetError('ALGORITHM_UNSUPPORTED', `v6 signature hash algorithm ${hashAlgorithm} is not supported`);
+    // The salt's size is fixed by the hash; any other size is malformed (§5.2.3).
+    if (reader.u8('salt size') !== saltSize) throw malformed('v6 salt size does not match the hash algorithm');
+    salt = reader.bytes(saltSize, 'salt');
+    const algorithm = V6_ALGORITHMS.get(pkAlgorithm);
+    if (!algorithm) throw new SignetError('ALGORITHM_UNSUPPORTED', `v6 signature public-key algorithm ${pkAlgorithm} is not supported`);
+    mpis = v6SignatureFields(algorithm).map((n) => reader.bytes(n, 'signature'));
+  } else if (pkAlgorithm === PublicKeyAlgorithm.rsa) mpis = [reader.mpi('RSA signature')];
   else if (pkAlgorithm === PublicKeyAlgorithm.eddsa) mpis = [reader.mpi('EdDSA R'), reader.mpi('EdDSA S')];
   else if (pkAlgorithm === PublicKeyAlgorithm.ecdsa) mpis = [reader.mpi('ECDSA r'), reader.mpi('ECDSA s')];
   else throw new SignetError('ALGORITHM_UNSUPPORTED', `signature public-key algorithm ${pkAlgorithm} is not supported`);
@@ -317,11 +414,12 @@ export function parseSignatureBody(body: Uint8Array): ParsedSignature {
   const creation = single(hashedSubpackets, SubpacketType.creationTime, 4);
   if (!creation) throw malformed('signature without a hashed creation time');
   const expiration = single(hashedSubpackets, SubpacketType.expirationTime, 4);
-  const fingerprint = single(hashedSubpackets, SubpacketType.issuerFingerprint, 21);
-  if (fingerprint && fingerprint[0] !== 4) throw malformed('issuer fingerprint is not a v4 fingerprint');
+  // A v4 signature names a v4 issuer (1 + 20 bytes), a v6 one a v6 issuer (1 + 32 bytes).
+  const fingerprint = single(hashedSubpackets, SubpacketType.issuerFingerprint, version === 6 ? 33 : 21);
+  if (fingerprint && fingerprint[0] !== version) throw malformed(`issuer fingerprint is not a v${version} fingerprint`);
   const issuerKeyId = single(hashedSubpackets, SubpacketType.issuerKeyId, 8) ?? single(unhashedSubpackets, SubpacketType.issuerKeyId, 8);
   return {
-    version: 4,
+    version,
     type,
     pkAlgorithm,
     hashAlgorithm,
@@ -332,6 +430,7 @@ export function parseSignatureBody(body: Uint8Array): ParsedSignature {
     expirationSeconds: expiration ? expiration.readUInt32BE(0) || null : null,
     issuerFingerprint: fingerprint ? fingerprint.subarray(1) : null,
     issuerKeyId,
+    salt,
     left16,
     mpis,
   };
@@ -364,9 +463,34 @@ export function verifyParsed(info: PublicKeyInfo, parsed: ParsedSignature, chunk
  *  without holding it in memory); null when the key cannot have made the signature. */
 function parsedVerifier(info: PublicKeyInfo, parsed: ParsedSignature): { update(chunk: Uint8Array): void; verify(): boolean } | null {
   const hashName = VERIFY_HASHES.get(parsed.hashAlgorithm);
-  if (!hashName || parsed.pkAlgorithm !== pkAlgorithmId(info.algorithm)) return null;
-  const key = publicKeyObject(info);
+  if (!hashName || parsed.pkAlgorithm !== pkAlgorithmId(info.algorithm, info.version)) return null;
+  // A v6 key makes v6 signatures and a v4 key v4 ones (RFC 9580 §5.2.3, §5.5.2.3).
+  if (parsed.version !== info.version) return null;
+  const { key, mldsaPublicKey } = publicKeyMaterial(info);
   const trailer = signatureTrailer(parsed.hashedArea);
+  if (parsed.version === 6) {
+    const bits = DIGEST_BITS.get(parsed.hashAlgorithm) ?? 0;
+    if (bits < (info.algorithm === 'ed448' ? 512 : 256)) return null;
+    const hash = createHash(hashName);
+    hash.update(parsed.salt!);
+    return {
+      update: (chunk) => void hash.update(chunk),
+      verify: () => {
+        const digest = hash.update(parsed.hashedArea).update(trailer).digest();
+        // The left 16 bits must be the digest's (RFC 9580 §5.2.3): a packet edited there is
+        // refused, as gpg and sq refuse it.
+        if (!digest.subarray(0, 2).equals(parsed.left16)) return false;
+        if (!cryptoVerify(null, digest, key, parsed.mpis[0]!)) return false;
+        if (!isComposite(info.algorithm)) return true;
+        // Composite: the ML-DSA half must verify too (draft-ietf-openpgp-pqc §6.2.3).
+        try {
+          return COMPOSITE[info.algorithm].mldsa.verify(Uint8Array.from(parsed.mpis[1]!), Uint8Array.from(digest), mldsaPublicKey!);
+        } catch {
+          return false;
+        }
+      },
+    };
+  }
   if (info.algorithm === 'rsa4096') {
     const signature = leftPad(parsed.mpis[0]!, 512);
     if (!signature) return null;
@@ -387,6 +511,7 @@ function parsedVerifier(info: PublicKeyInfo, parsed: ParsedSignature): { update(
       verify: () => verifier.update(parsed.hashedArea).update(trailer).verify({ key, dsaEncoding: 'ieee-p1363' }, Buffer.concat([r, s])),
     };
   }
+  if (info.algorithm !== 'ed25519') return null;
   const hash = createHash(hashName);
   return {
     update: (chunk) => void hash.update(chunk),
@@ -439,6 +564,8 @@ function verifyCandidates(signature: Uint8Array, keys: PublicKeyInfo[]): { parse
   if (parsed.type !== 0x00 && parsed.type !== 0x01) return { ok: false, reason: 'MALFORMED' };
   if (WEAK_HASHES.has(parsed.hashAlgorithm)) return { ok: false, reason: 'WEAK_HASH' };
   if (!VERIFY_HASHES.has(parsed.hashAlgorithm)) return { ok: false, reason: 'MALFORMED' };
+  // A v6 signature must name its issuer by a hashed fingerprint (RFC 9580 §5.2.3.35).
+  if (parsed.version === 6 && !parsed.issuerFingerprint) return { ok: false, reason: 'MALFORMED' };
   const candidates = keys.filter((k) =>
     parsed.issuerFingerprint ? k.fingerprint.equals(parsed.issuerFingerprint)
       : parsed.issuerKeyId ? k.keyId.equals(parsed.issuerKeyId) : true);

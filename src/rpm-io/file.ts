@@ -13,7 +13,7 @@ import { syncDirectory } from '../fsutil.js';
 // The parser and the signature-header rewrite only (not src/rpm/index.ts, which also carries
 // the fuzz harness).
 import { LEAD_SIZE, parseRpmPrefix, rpmPrefixLength, type RpmPackageLayout } from '../rpm/package.js';
-import { rebuildSignatureHeader, type SignatureAlgorithm } from '../rpm/signature-header.js';
+import { rebuildSignatureHeaderWith, type HeaderSignature, type SignatureAlgorithm } from '../rpm/signature-header.js';
 
 /** One read covers lead and headers of most packages (about 6 KiB; a package with a thousand
  *  files has tens of KiB); larger headers take one more read. */
@@ -170,7 +170,13 @@ async function rewriteThroughTemp(fd: number, pkg: PackageOnDisk, newPrefix: Buf
  * which waits for the disk, runs there, so the syncs of a batch overlap.
  */
 export async function writeSignature(pkg: PackageOnDisk, packet: Buffer, algorithm: SignatureAlgorithm, replace: boolean): Promise<boolean> {
-  const rebuilt = rebuildSignatureHeader(pkg.layout, packet, algorithm, { replace });
+  return writeSignatures(pkg, [{ packet, algorithm }], replace, false);
+}
+
+/** writeSignature for one or more signatures: the rpm 6 layout (tag 278) when there are several,
+ *  a v6 one, or `rpmv6` (src/rpm/signature-header.ts rebuildSignatureHeaderWith). */
+export async function writeSignatures(pkg: PackageOnDisk, signatures: readonly HeaderSignature[], replace: boolean, rpmv6: boolean): Promise<boolean> {
+  const rebuilt = rebuildSignatureHeaderWith(pkg.layout, signatures, { replace, rpmv6 });
   let fd: number;
   try {
     fd = openSync(pkg.path, 'r+');

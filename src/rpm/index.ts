@@ -26,9 +26,10 @@ export {
   inspectSignaturePacket,
   prefixForMainHeader,
   rebuildSignatureHeader,
+  rebuildSignatureHeaderWith,
   signatureTagFor,
 } from './signature-header.js';
-export type { RebuiltSignatureHeader, SignatureAlgorithm, SignaturePacketInfo, SignatureTag } from './signature-header.js';
+export type { HeaderSignature, RebuiltSignatureHeader, SignatureAlgorithm, SignaturePacketInfo, SignatureTag } from './signature-header.js';
 export { RpmType, SigTag, Tag } from './tags.js';
 export { exerciseRpmPrefix } from './fuzz-harness.js';
 export type { FuzzOutcome } from './fuzz-harness.js';

@@ -1,27 +1,37 @@
-// Rebuilding the signature header with a new v4 header signature, laid out exactly as
-// rpmsign 4.14–4.19 does (sign/rpmgensig.c rpmSign: unloadImmutableRegion, headerPut of the
-// packet, RESERVEDSPACE shrunk by the growth, headerReload → header.c doExport with a legacy
-// region). docs/formats.md "Rebuilding the signature header in place" has the observed result.
+// Rebuilding the signature header with new header signatures, laid out exactly as rpmsign does
+// (sign/rpmgensig.c rpmSign: unloadImmutableRegion, headerPut of the packets, RESERVEDSPACE
+// shrunk by the growth, headerReload → header.c doExport with a legacy region): one v4
+// signature as rpmsign 4.14–4.19 writes it, or the rpm 6 layout of `rpmsign --rpmv6` (tag 278
+// holding every signature, base64, and the legacy tag for the v4 one). docs/formats.md
+// "Rebuilding the signature header in place" and "RPM 6: several signatures" have the observed
+// results.
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { ByteCursor } from './cursor.js';
 import { malformed } from './malformed.js';
-import { HEADER_MAGIC, INDEX_ENTRY_SIZE, entryBytes, findEntry } from './header.js';
+import { HEADER_MAGIC, INDEX_ENTRY_SIZE, entryBytes, findEntry, readStringArray } from './header.js';
 import type { ParsedHeader } from './header.js';
 import { checkHeaderDigests } from './identity.js';
 import { signaturePaddingFor } from './package.js';
 import type { RpmPackageLayout } from './package.js';
 import { RpmType, SIGNATURE_PACKET_TAGS, SigTag, Tag, typeSize } from './tags.js';
 
-export type SignatureAlgorithm = 'rsa4096' | 'ed25519' | 'ecdsa-p256';
+/** The key types a header signature can come from (src/openpgp KeyAlgorithm, named here because
+ *  the RPM core imports no other core). rsa4096 and ecdsa-p256 sign v4 only; ed448 and the
+ *  composite types v6 only; ed25519 either. */
+export type SignatureAlgorithm = 'rsa4096' | 'ed25519' | 'ecdsa-p256' | 'ed448' | 'mldsa65-ed25519' | 'mldsa87-ed448';
 export type SignatureTag = typeof SigTag.DSA | typeof SigTag.RSA;
 
-/** OpenPGP public-key algorithm ids (RFC 4880 §9.1). */
+/** OpenPGP public-key algorithm ids (RFC 9580 §9.1; 30, 31: draft-ietf-openpgp-pqc). */
 const PUBKEY_RSA = 1;
 const PUBKEY_ECDSA = 19;
 const PUBKEY_EDDSA = 22;
-/** Our signatures are far smaller; rpm itself only caps the whole signature header. */
+const V6_PUBKEY: Readonly<Record<SignatureAlgorithm, number | null>> = {
+  rsa4096: null, 'ecdsa-p256': null, ed25519: 27, ed448: 28, 'mldsa65-ed25519': 30, 'mldsa87-ed448': 31,
+};
+/** Our signatures are far smaller (an ML-DSA-87+Ed448 one is under 5 KiB); rpm itself only caps
+ *  the whole signature header. */
 const MAX_SIGNATURE_PACKET_BYTES = 64 * 1024;
 
 /**
@@ -32,7 +42,8 @@ export function signatureTagFor(algorithm: SignatureAlgorithm): SignatureTag {
   return algorithm === 'rsa4096' ? SigTag.RSA : SigTag.DSA;
 }
 
-/** Every OpenPGP signature the (unsigned, untrusted) signature header carries. */
+/** Every OpenPGP signature the (unsigned, untrusted) signature header carries: one per legacy
+ *  tag, and each string of tag 278 (rpm 6) decoded from base64. */
 export function existingSignatures(sig: ParsedHeader): { tag: number; packet: Buffer }[] {
   if (sig.regionTag !== Tag.HEADERSIGNATURES) throw malformed('signatures are read from the signature header only');
   const found: { tag: number; packet: Buffer }[] = [];
@@ -40,10 +51,18 @@ export function existingSignatures(sig: ParsedHeader): { tag: number; packet: Bu
     const entry = findEntry(sig, tag);
     if (entry !== undefined) found.push({ tag, packet: entryBytes(sig, entry) });
   }
+  const openpgp = findEntry(sig, SigTag.OPENPGP);
+  if (openpgp !== undefined) {
+    for (const text of readStringArray(sig, SigTag.OPENPGP) ?? []) {
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw malformed('tag 278 holds a string that is not base64');
+      found.push({ tag: SigTag.OPENPGP, packet: Buffer.from(text, 'base64') });
+    }
+  }
   return found;
 }
 
 export interface SignaturePacketInfo {
+  version: number;
   signatureType: number;
   pubkeyAlgorithm: number;
   hashAlgorithm: number;
@@ -87,13 +106,16 @@ export function inspectSignaturePacket(packet: Uint8Array, algorithm: SignatureA
   const signatureType = cursor.uint8('signature type');
   const pubkeyAlgorithm = cursor.uint8('public-key algorithm');
   const hashAlgorithm = cursor.uint8('hash algorithm');
-  if (version !== 4) throw bad(`version ${version}, expected 4`);
+  if (version !== 4 && version !== 6) throw bad(`version ${version}, expected 4 or 6`);
   if (signatureType !== 0x00) throw bad(`signature type ${signatureType}, expected binary document (0)`);
-  const expected = algorithm === 'rsa4096' ? PUBKEY_RSA : algorithm === 'ecdsa-p256' ? PUBKEY_ECDSA : PUBKEY_EDDSA;
-  if (pubkeyAlgorithm !== expected) throw bad(`public-key algorithm ${pubkeyAlgorithm}, expected ${expected} for ${algorithm}`);
-  // SHA-256 (8), SHA-384 (9), SHA-512 (10) only: MD5 and SHA-1 are broken (collisions are practical).
-  if (hashAlgorithm < 8 || hashAlgorithm > 10) throw bad(`hash algorithm ${hashAlgorithm} not allowed`);
-  return { signatureType, pubkeyAlgorithm, hashAlgorithm };
+  const v4 = algorithm === 'rsa4096' ? PUBKEY_RSA : algorithm === 'ecdsa-p256' ? PUBKEY_ECDSA : algorithm === 'ed25519' ? PUBKEY_EDDSA : null;
+  const expected = version === 6 ? V6_PUBKEY[algorithm] : v4;
+  if (expected === null || pubkeyAlgorithm !== expected) throw bad(`public-key algorithm ${pubkeyAlgorithm} in a v${version} signature, expected ${expected ?? 'none'} for ${algorithm}`);
+  // SHA-256 (8), SHA-384 (9), SHA-512 (10), and for v6 SHA3-256 (12), SHA3-512 (14): MD5 and
+  // SHA-1 are broken (collisions are practical).
+  const allowed = version === 6 ? [8, 9, 10, 12, 14] : [8, 9, 10];
+  if (!allowed.includes(hashAlgorithm)) throw bad(`hash algorithm ${hashAlgorithm} not allowed`);
+  return { version, signatureType, pubkeyAlgorithm, hashAlgorithm };
 }
 
 /**
@@ -194,20 +216,52 @@ export function rebuildSignatureHeader(
   algorithm: SignatureAlgorithm,
   opts: { replace?: boolean } = {},
 ): RebuiltSignatureHeader {
+  return rebuildSignatureHeaderWith(layout, [{ packet: signaturePacket, algorithm }], { ...opts, rpmv6: false });
+}
+
+/** One header signature to write, with the type of the key that made it. */
+export interface HeaderSignature {
+  readonly packet: Buffer;
+  readonly algorithm: SignatureAlgorithm;
+}
+
+/**
+ * Several header signatures at once, as `rpmsign --rpmv6 --addsign` run once per key writes
+ * them (rpm 6.1, checked in test/interop/rpm6.test.ts): tag 278 (OPENPGP, STRING_ARRAY) holds
+ * every packet as base64 in the given order, and the first v4 signature also goes into its
+ * legacy tag (268 RSA, 267 EdDSA) so rpm 4.x still finds it. `rpmv6: false` (one v4 signature
+ * only) is the rpm 4.14–4.19 layout: the legacy tag alone. A v6 signature needs rpm 6, so it is
+ * always written in the rpm 6 layout.
+ */
+export function rebuildSignatureHeaderWith(
+  layout: RpmPackageLayout,
+  signatures: readonly HeaderSignature[],
+  opts: { replace?: boolean; rpmv6: boolean },
+): RebuiltSignatureHeader {
   checkSignable(layout, opts);
-  inspectSignaturePacket(signaturePacket, algorithm);
+  if (signatures.length === 0) throw new SignetError('BAD_REQUEST', 'rpm: no signature to write');
+  const versions = signatures.map((s) => inspectSignaturePacket(s.packet, s.algorithm).version);
+  const rpmv6 = opts.rpmv6 || signatures.length > 1 || versions.includes(6);
   const sig = layout.signatureHeader;
-  const signatureTag = signatureTagFor(algorithm);
 
   const kept: HeaderEntryData[] = [];
   let reserved: HeaderEntryData | undefined;
   for (const e of sig.entries.slice(1)) {
     const data = { tag: e.tag, type: e.type, count: e.count, bytes: entryBytes(sig, e) };
     if (e.tag === SigTag.RESERVEDSPACE) reserved = data;
-    else if (!SIGNATURE_PACKET_TAGS.includes(e.tag)) kept.push(data);
+    else if (!SIGNATURE_PACKET_TAGS.includes(e.tag) && e.tag !== SigTag.OPENPGP) kept.push(data);
     // Existing signatures: checkSignable refused them unless replace, and replace drops them.
   }
-  kept.push({ tag: signatureTag, type: RpmType.BIN, count: signaturePacket.length, bytes: signaturePacket });
+  const legacy = signatures.findIndex((_, i) => versions[i] === 4);
+  if (legacy >= 0) {
+    const { packet, algorithm } = signatures[legacy]!;
+    kept.push({ tag: signatureTagFor(algorithm), type: RpmType.BIN, count: packet.length, bytes: packet });
+  }
+  if (rpmv6) {
+    // rpm 6 writes each packet as one base64 line (no armor, no line breaks), NUL-terminated.
+    const strings = signatures.map((s) => Buffer.from(`${s.packet.toString('base64')}\0`, 'latin1'));
+    kept.push({ tag: SigTag.OPENPGP, type: RpmType.STRING_ARRAY, count: strings.length, bytes: Buffer.concat(strings) });
+  }
   const byTag = (a: HeaderEntryData, b: HeaderEntryData) => a.tag - b.tag;
 
   // index + data of the old header; the new one (one region entry and trailer alike) must match.

@@ -70,6 +70,9 @@ export const SigTag = {
   FILESIGNATURELENGTH: 275,
   VERITYSIGNATURES: 276,
   VERITYSIGNATUREALGO: 277,
+  /** rpm 6 (RPMSIGTAG_OPENPGP): every OpenPGP header signature, each base64 in a string array;
+   *  written by `rpmsign --rpmv6` next to the legacy 267/268 for a v4 signature. */
+  OPENPGP: 278,
   SIZE: 1000,
   LEMD5_1: 1001,
   PGP: 1002,
@@ -99,6 +102,7 @@ export const SIGNATURE_HEADER_TAG_TYPES: ReadonlyMap<number, number> = new Map([
   [SigTag.FILESIGNATURELENGTH, RpmType.INT32],
   [SigTag.VERITYSIGNATURES, RpmType.STRING_ARRAY],
   [SigTag.VERITYSIGNATUREALGO, RpmType.INT32],
+  [SigTag.OPENPGP, RpmType.STRING_ARRAY],
   [SigTag.SIZE, RpmType.INT32],
   [SigTag.LEMD5_1, RpmType.BIN],
   [SigTag.PGP, RpmType.BIN],
@@ -110,7 +114,8 @@ export const SIGNATURE_HEADER_TAG_TYPES: ReadonlyMap<number, number> = new Map([
   [SigTag.RESERVEDSPACE, RpmType.BIN],
 ]);
 
-/** Signature tags that carry an OpenPGP signature (rpmgensig.c deleteSigs). */
+/** Signature tags that carry one OpenPGP signature packet (rpmgensig.c deleteSigs); tag 278
+ *  (OPENPGP) carries several, base64 (src/rpm/signature-header.ts). */
 export const SIGNATURE_PACKET_TAGS: readonly number[] = [SigTag.DSA, SigTag.RSA, SigTag.PGP, SigTag.GPG, SigTag.PGP5];
 
 /**
@@ -120,5 +125,5 @@ export const SIGNATURE_PACKET_TAGS: readonly number[] = [SigTag.DSA, SigTag.RSA,
  * digest into the signed header: reject (CVE-2021-20271 family).
  */
 export function isSignatureTagInMainHeader(tag: number): boolean {
-  return tag >= 257 && tag <= 277 && tag !== 266;
+  return tag >= 257 && tag <= 278 && tag !== 266;
 }

@@ -11,6 +11,7 @@ import {
   createSignatureHash,
   defaultHash,
   type HashAlgorithm,
+
 } from '../openpgp/index.js';
 import { SignetError } from '../errors.js';
 import type { KeyHandle } from '../keys/backend.js';
@@ -57,7 +58,7 @@ export async function signArtifact(
   body: AsyncIterable<Uint8Array>,
   options: SignOptions,
 ): Promise<SignedArtifact> {
-  const hashAlgorithm = options.hashAlgorithm ?? defaultHash(signer.info.algorithm);
+  const hashAlgorithm = options.hashAlgorithm ?? defaultHash(signer.info.algorithm, signer.info.version);
   const creationTime = options.creationTime ?? Math.floor(Date.now() / 1000);
   const artifactHash = createHash('sha256');
   let artifactBytes = 0;
@@ -86,7 +87,7 @@ export async function signArtifact(
     return {
       packet,
       armored,
-      cleartext: clearsignedMessage(text, armored, hashAlgorithm),
+      cleartext: clearsignedMessage(text, armored, signer.info.version === 6 ? null : hashAlgorithm),
       hashAlgorithm,
       creationTime,
       artifactSha256: artifactHash.digest(),
@@ -118,7 +119,7 @@ export async function signArtifact(
 /** Sign a finished signature hash and build the packet (content and midstate modes). */
 export async function signFinishedHash(
   signer: Signer,
-  hashed: { hashedArea: Buffer; digest: Buffer },
+  hashed: { hashedArea: Buffer; digest: Buffer; salt?: Buffer | null },
   hashAlgorithm: HashAlgorithm,
 ): Promise<Buffer> {
   let raw: Buffer;
@@ -128,7 +129,7 @@ export async function signFinishedHash(
     // The message names the component only: never key material.
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
   }
-  return buildSignaturePacket(hashed.hashedArea, hashed.digest, raw, signer.info);
+  return buildSignaturePacket(hashed.hashedArea, hashed.digest, raw, signer.info, hashed.salt ?? null);
 }
 
 /** A readable stream (the request body), read with events; anything else iterated. */

@@ -20,6 +20,9 @@ export const MIDSTATE_HASHES: Readonly<Record<KeyAlgorithm, readonly HashAlgorit
   rsa4096: ['sha512', 'sha256'],
   ed25519: ['sha512', 'sha256'],
   'ecdsa-p256': ['sha512', 'sha256'],
+  ed448: ['sha512'],
+  'mldsa65-ed25519': ['sha512', 'sha256'],
+  'mldsa87-ed448': ['sha512'],
 };
 
 /** The request as received: validated here, nothing assumed. */
@@ -54,6 +57,11 @@ export interface MidstateSigned {
 
 export async function signMidstate(signer: Signer, input: MidstateInput, options: MidstateSignOptions): Promise<MidstateSigned> {
   const { hash: hashAlgorithm, state, length, tail } = input;
+  // A v6 signature hashes a salt before the data (RFC 9580 §5.2.4): a chaining value computed
+  // without it cannot make one. The client sends the whole file instead (docs/midstate.md).
+  if (signer.info.version === 6) {
+    throw new SignetError('KEY_PROFILE_UNSUPPORTED', 'midstate signing needs a v4 (rfc4880) key: a v6 signature hashes a salt before the data');
+  }
   if (!isSha2Algorithm(hashAlgorithm) || !MIDSTATE_HASHES[signer.info.algorithm].includes(hashAlgorithm)) {
     throw new SignetError('ALGORITHM_UNSUPPORTED', `a ${signer.info.algorithm} key signs midstates with ${MIDSTATE_HASHES[signer.info.algorithm].join(' or ')}`);
   }

@@ -10,6 +10,7 @@ import { SignetError } from '../errors.js';
 import type { HashAlgorithm } from '../openpgp/index.js';
 import type { ArtifactKind } from '../policy/kinds.js';
 import { ARTIFACT_KINDS } from '../policy/kinds.js';
+import { isV4Only, requireV4For } from '../keys/profile.js';
 import type { KeyRecord } from '../store/types.js';
 import { checkMidstateTail, contentCheck } from './content.js';
 import { signArtifact, type Signer } from './engine.js';
@@ -81,6 +82,9 @@ export function checkPurpose(record: KeyRecord, kind: ArtifactKind): void {
   if (!record.purposes.includes(kind)) {
     throw new SignetError('KEY_PURPOSE', `key ${record.name} is not for ${kind} signatures (its purposes: ${record.purposes.join(', ')})`);
   }
+  // A v6 key never signs what only v4 verifiers read (pacman, git, apt through gpgv):
+  // KEY_PROFILE_UNSUPPORTED (docs/keys.md "Profiles: OpenPGP v4 and v6").
+  if (isV4Only(kind)) requireV4For(kind, record);
 }
 
 /** Parse a purpose list (`rpm,yum`): known kinds, no duplicates, at least one; in canonical order. */

@@ -10,6 +10,7 @@ import {
   buildSignaturePacket,
   createSignatureHash,
   defaultHash,
+
   type HashAlgorithm,
 } from '../openpgp/index.js';
 import { checkSignable, packageIdentity, parseRpmPrefix, type PackageIdentity } from '../rpm/index.js';
@@ -109,7 +110,7 @@ export async function signRpmHeaders<S extends Signer>(
   if (admitted.length === 0) return { items, creationTime };
 
   const signer = await getSigner();
-  const hashAlgorithm = defaultHash(signer.info.algorithm);
+  const hashAlgorithm = defaultHash(signer.info.algorithm, signer.info.version);
   const packets = await Promise.all(admitted.map((a) => signHeader(signer, a.header, hashAlgorithm, creationTime)));
   admitted.forEach((a, i) => {
     items[a.index] = { ok: true, packet: packets[i]!, identity: a.identity };
@@ -125,12 +126,12 @@ export async function signRpmHeaders<S extends Signer>(
 export async function signHeader(signer: Signer, header: Buffer, hashAlgorithm: HashAlgorithm, creationTime: number): Promise<Buffer> {
   const hash = createSignatureHash({ type: 0x00, hashAlgorithm, creationTime, signer: signer.info });
   hash.update(header);
-  const { hashedArea, digest } = hash.finish();
+  const { hashedArea, digest, salt } = hash.finish();
   let raw: Buffer;
   try {
     raw = await signer.signDigest(hashAlgorithm, digest);
   } catch (cause) {
     throw new SignetError('SIGNER_UNAVAILABLE', 'the signing operation failed', { cause });
   }
-  return buildSignaturePacket(hashedArea, digest, raw, signer.info);
+  return buildSignaturePacket(hashedArea, digest, raw, signer.info, salt);
 }

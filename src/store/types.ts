@@ -28,7 +28,7 @@ export type KeyBackendName = 'sealed' | 'pkcs11';
 export interface KeyRecord {
   /** signet's name for the key (the `--key NAME` users type). */
   readonly name: string;
-  /** v4 fingerprint, 40 upper-case hex digits. */
+  /** v4 fingerprint, 40 upper-case hex digits, or v6 (rfc9580 profile), 64 (src/keys/profile.ts). */
   readonly fingerprint: string;
   /** long key ID, 16 upper-case hex digits (last 8 bytes of the fingerprint). */
   readonly keyId: string;

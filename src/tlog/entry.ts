@@ -18,7 +18,7 @@ export const SIGNATURE_KINDS = ['detached', 'clearsign', 'rpm', 'yum', 'apt', 'p
 export const KEY_EVENTS = ['create', 'import', 'rotate', 'revoke', 'purpose', 'expire', 'disable', 'enable', 'delete', 'subkey'] as const;
 /** Reasons a revoke entry names (RFC 9580 §5.2.3.31). */
 export const REVOCATION_REASONS = ['compromised', 'superseded', 'retired', 'unspecified'] as const;
-export const KEY_ALGORITHMS = ['rsa4096', 'ed25519', 'ecdsa-p256'] as const;
+export const KEY_ALGORITHMS = ['rsa4096', 'ed25519', 'ecdsa-p256', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448'] as const;
 const DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
 
 const text = (max: number) =>

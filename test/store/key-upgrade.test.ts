@@ -1,7 +1,7 @@
 // A store written before key versions existed (schema 1–2) upgrades through migrations 3–4 on
 // both engines without losing a key: every key becomes its own first version and still signs,
 // with the same fingerprint, through the key service.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ const OLD = (v: number): boolean => v !== 3 && v !== 4 && v !== 5 && v < 30;
 async function legacyKey(name: string, algorithm: 'ed25519' | 'rsa4096', state: 'active' | 'revoked' = 'active'): Promise<KeyRecord> {
   const g = await generateKey({ algorithm, userId: `${name} <${name}@example.org>` });
   const fingerprint = g.info.fingerprint.toString('hex').toUpperCase();
-  const pkcs8 = g.privateKey.export({ format: 'der', type: 'pkcs8' });
+  const pkcs8 = (g.privateKey as KeyObject).export({ format: 'der', type: 'pkcs8' });
   const sealed = sealPrivateKey(master, { name, fingerprint }, pkcs8);
   return {
     name, fingerprint, keyId: g.info.keyId.toString('hex').toUpperCase(), algorithm, userId: g.userIds[0]!, keyCreatedAt: g.info.creationTime,

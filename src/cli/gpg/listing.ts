@@ -4,8 +4,13 @@
 // token may is the server's policy decision at signing time.
 import type { KeyInfo } from '../../client/client.js';
 
-const PUBKEY_ALGO = { rsa4096: 1, ed25519: 22, 'ecdsa-p256': 19 } as const;
-const KEY_BITS = { rsa4096: 4096, ed25519: 255, 'ecdsa-p256': 256 } as const;
+// v6 keys (64-hex fingerprints) list with their RFC 9580 algorithm IDs, as gpg 2.5 would.
+const PUBKEY_ALGO = { rsa4096: 1, ed25519: 22, 'ecdsa-p256': 19, ed448: 28, 'mldsa65-ed25519': 30, 'mldsa87-ed448': 31 } as const;
+const KEY_BITS = { rsa4096: 4096, ed25519: 255, 'ecdsa-p256': 256, ed448: 448, 'mldsa65-ed25519': 255, 'mldsa87-ed448': 448 } as const;
+
+function pubkeyAlgo(k: KeyInfo): number {
+  return k.algorithm === 'ed25519' && k.fingerprint.length === 64 ? 27 : PUBKEY_ALGO[k.algorithm];
+}
 
 function epoch(iso: string): number {
   const t = Date.parse(iso);
@@ -13,7 +18,8 @@ function epoch(iso: string): number {
 }
 
 function keyId(k: KeyInfo): string {
-  return k.fingerprint.slice(-16).toUpperCase();
+  // v4: the last 8 bytes of the fingerprint; v6: the first 8 (RFC 9580 §5.5.4.3).
+  return (k.fingerprint.length === 64 ? k.fingerprint.slice(0, 16) : k.fingerprint.slice(-16)).toUpperCase();
 }
 
 /**
@@ -38,7 +44,7 @@ export function colonListing(k: KeyInfo, secret: boolean): string {
   // Fields (DETAILS): 1 type, 2 validity, 3 length, 4 algo, 5 keyid, 6 created, 7 expires, 8, 9
   // ownertrust, 10 uid, 11 sig class, 12 capabilities, 13-14, 15 serial/"+" for a secret key
   // available, 16 hash, 17 curve, 18 compliance, 19 updated, 20 origin.
-  const head = [record, validity, KEY_BITS[k.algorithm], PUBKEY_ALGO[k.algorithm], keyId(k), created, '', '', 'u', '', '', k.state === 'active' ? 'scSC' : 's', '', '', secret ? '+' : '', '', curve, '23', '', '0', ''];
+  const head = [record, validity, KEY_BITS[k.algorithm], pubkeyAlgo(k), keyId(k), created, '', '', 'u', '', '', k.state === 'active' ? 'scSC' : 's', '', '', secret ? '+' : '', '', curve, '23', '', '0', ''];
   const lines = [head.join(':')];
   lines.push(`fpr:::::::::${k.fingerprint.toUpperCase()}:`);
   lines.push(['uid', validity, '', '', '', created, '', '', '', escapeUserId(k.user_id), '', '', '', '', '', '', '', '', '', '0', ''].join(':'));

@@ -7,6 +7,7 @@ import type { KeyVersionRecord, SubkeyRecord } from '../../store/key-version-typ
 import type { ArtifactKind } from '../../policy/kinds.js';
 import { parsePurposes, purposeWarnings } from '../../sign/pipeline.js';
 import { Secret } from '../../secret.js';
+import { recordProfile } from '../../keys/profile.js';
 import type { KeyRecord } from '../../store/types.js';
 import type { RouteModule } from '../context.js';
 import {
@@ -34,6 +35,7 @@ export function keyView(k: KeyRecord): Record<string, unknown> {
     fingerprint: k.fingerprint,
     key_id: k.keyId,
     algorithm: k.algorithm,
+    profile: recordProfile(k),
     user_id: k.userId,
     created: new Date(k.keyCreatedAt * 1000).toISOString(),
     state: k.state,
@@ -232,7 +234,7 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     const body = parse(createKeyBody, request.body, 'BODY_INVALID');
     const purposes = body.purposes === undefined ? undefined : parsePurposes(body.purposes);
     const key = await ctx.keys.create(body.name, {
-      algorithm: body.algorithm, userId: body.user_id, ...(purposes ? { purposes } : {}), ...(body.backend ? { backend: body.backend } : {}),
+      algorithm: body.algorithm, profile: body.profile, userId: body.user_id, ...(purposes ? { purposes } : {}), ...(body.backend ? { backend: body.backend } : {}),
     });
     const logIndex = await ctx.log.recordKeyEvent(request, { event: 'create', keyName: key.name, keyFingerprint: key.fingerprint, algorithm: key.algorithm, purposes: key.purposes });
     request.signetAudit = { event: 'key.create', key: key.name, fingerprint: key.fingerprint, purposes: key.purposes, log_index: Number(logIndex) };

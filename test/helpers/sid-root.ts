@@ -1,0 +1,82 @@
+// The Debian sid root (scripts/sid-root.sh) that holds the verifiers Debian 12 lacks: rpm 6 with
+// rpm-sequoia, sq 1.x and sqv. Tests run them with chroot after bind-mounting their temp dir into
+// the root; the mount is removed in `close()` (call it in a finally/afterAll). Building the root
+// and mounting need root: as another user the test fails naming that reason; under CI=true, as
+// everywhere, these tests never skip.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireTools } from './tools.js';
+
+const SCRIPT = fileURLToPath(new URL('../../scripts/sid-root.sh', import.meta.url));
+
+export interface SidRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SidRoot {
+  /** Where the host directory appears inside the root (an absolute path there). */
+  readonly inside: string;
+  /** Path inside the root for a host path under the mounted directory. */
+  path(hostPath: string): string;
+  /** Runs `args` in the root (cwd: the mounted directory), HOME set to a fresh dir in it. */
+  run(args: string[], opts?: { input?: string | Buffer; env?: Record<string, string> }): SidRun;
+  close(): void;
+}
+
+/** The root's path, building it the first time (a few minutes; cached). */
+export function sidRootPath(): string {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the sid root tests need root: scripts/sid-root.sh builds the root with debootstrap, and the tests chroot into it with a bind mount');
+  }
+  requireTools('debootstrap');
+  const r = spawnSync('bash', [SCRIPT], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/sid-root.sh failed: ${(r.stderr ?? '').slice(-500)}`);
+  return r.stdout.trim();
+}
+
+/** Bind-mounts `hostDir` into the sid root for the commands of one test file. */
+export function openSidRoot(hostDir: string): SidRoot {
+  const root = sidRootPath();
+  const inside = `/tmp/signet-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const mountPoint = join(root, inside);
+  mkdirSync(mountPoint, { recursive: true });
+  const mounted = spawnSync('mount', ['--bind', hostDir, mountPoint], { encoding: 'utf8' });
+  if (mounted.status !== 0) {
+    rmdirSync(mountPoint);
+    throw new Error(`cannot bind-mount the test directory into the sid root: ${mounted.stderr}`);
+  }
+  let open = true;
+  return {
+    inside,
+    path(hostPath: string): string {
+      if (!hostPath.startsWith(`${hostDir}/`) && hostPath !== hostDir) throw new Error('path outside the mounted directory');
+      return inside + hostPath.slice(hostDir.length);
+    },
+    run(args, opts = {}) {
+      if (!open) throw new Error('the sid root is closed');
+      const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: `${inside}/.home`, LANG: 'C.UTF-8', ...opts.env };
+      const script = `mkdir -p "$HOME" && cd ${inside} && exec "$@"`;
+      const r = spawnSync('chroot', [root, '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', '-c', script, 'sh', ...args], {
+        encoding: 'utf8', input: opts.input, maxBuffer: 64 << 20,
+      });
+      if (r.error) throw r.error;
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      const r = spawnSync('umount', [mountPoint], { encoding: 'utf8' });
+      if (r.status !== 0) spawnSync('umount', ['-l', mountPoint]);
+      try {
+        rmdirSync(mountPoint);
+      } catch {
+        // still busy: the lazy unmount finishes later
+      }
+    },
+  };
+}
