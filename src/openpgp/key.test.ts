@@ -68,10 +68,10 @@ describe('public key packets', () => {
     }
   });
 
-  test('RSA keys other than 4096 bits and other key types are refused', () => {
+  test('RSA keys other than 4096 bits and other key types (ECDSA on P-384) are refused', () => {
     const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
     expect(() => publicKeyInfo(rsa2048, 0)).toThrow(expect.objectContaining({ code: 'ALGORITHM_UNSUPPORTED' }));
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
     expect(() => publicKeyInfo(ec, 0)).toThrow(expect.objectContaining({ code: 'ALGORITHM_UNSUPPORTED' }));
     expect(() => publicKeyInfo(createPublicKey(goldenKey), -1)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
