@@ -7,6 +7,8 @@ import { PostgresLogStore } from './log-store.js';
 import { PostgresPolicyStore } from './policy-store.js';
 import type { PolicyStore } from '../policy-types.js';
 import { PostgresAuthStore } from './auth-store.js';
+import { PostgresRequestStore } from './request-store.js';
+import type { RequestStore } from '../request-types.js';
 import type { AuthStore } from '../auth-types.js';
 import { SignetError } from '../../errors.js';
 import { PgDatabase, toSafeNumber, type PgOptions } from './database.js';
@@ -20,12 +22,14 @@ export class PostgresStore implements Store {
   readonly log: LogStore;
   readonly policies: PolicyStore;
   readonly auth: AuthStore;
+  readonly requests: RequestStore;
 
   private constructor(db: PgDatabase) {
     this.db = db;
     this.log = new PostgresLogStore(db);
     this.policies = new PostgresPolicyStore(db);
     this.auth = new PostgresAuthStore(db);
+    this.requests = new PostgresRequestStore(db);
   }
 
   /** Opening connects lazily: an unreachable database surfaces on the first call (migrate, ping). */
