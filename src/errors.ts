@@ -151,6 +151,15 @@ export const ERROR_TABLE = {
   /** `signet serve`: the listen address is taken or not allowed. */
   LISTEN_FAILED: { status: 500, exit: 1 },
   NOT_READY: { status: 503, exit: 1 },
+  // Pull mode (docs/pull-mode.md)
+  /** The relay has no signer connected at all. */
+  RELAY_NO_SIGNER: { status: 503, exit: 1 },
+  /** Every signer connection is busy and the relay's queue is full, or the wait ran out. */
+  RELAY_BUSY: { status: 503, exit: 1 },
+  /** A peer's certificate is not from the pull CA, has expired, or has another role. */
+  PEER_REFUSED: { status: 403, exit: 1 },
+  /** X-Signet-Request-Id given again with another request (or another token). */
+  REQUEST_ID_REUSED: { status: 409, exit: 1 },
   INTERNAL: { status: 500, exit: 1 },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -160,7 +160,7 @@ export function rpmProgram(program: Command = baseProgram()): Command {
 
 /** Every command; the command groups' modules are loaded here. */
 export async function buildProgram(program: Command = baseProgram()): Promise<Command> {
-  const [auth, store, log, gpgShim, pulp, repo, policy, audit, backup] = await Promise.all([
+  const [auth, store, log, gpgShim, pulp, repo, policy, audit, backup, pull] = await Promise.all([
     import('./auth.js'),
     import('./store.js'),
     import('./log.js'),
@@ -170,6 +170,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     import('./policy.js'),
     import('./audit.js'),
     import('./backup.js'),
+    import('./pull.js'),
   ]);
   program
     .command('serve')
@@ -180,7 +181,10 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .option('--store <url>', 'sqlite:PATH (default DATA/signet.db) or postgres://… (env SIGNET_STORE)')
     .option('--config <file>', 'YAML settings file for what flags do not cover')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .action(async (opts: { listen?: string; tlsCert?: string; tlsKey?: string; store?: string; config?: string; logLevel?: string }, cmd: Command) => {
+    .option('--pull <url>', 'pull mode: dial this relay (https://RELAY:PORT; repeat for fail-over) and listen on no port', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--ca <file>', 'pull mode: the pull CA certificate the relays\' certificates chain to')
+    .option('--pull-pool <n>', 'pull mode: idle connections kept at each relay (default 8)')
+    .action(async (opts: { listen?: string; tlsCert?: string; tlsKey?: string; store?: string; config?: string; logLevel?: string; pull?: string[]; ca?: string; pullPool?: string }, cmd: Command) => {
       const g = globals(cmd);
       const { startServer } = await import('../server/serve.js');
       const server = await startServer({
@@ -192,6 +196,9 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
         ...(process.env.SIGNET_MASTER_KEY_FILE ? { masterKeyFile: process.env.SIGNET_MASTER_KEY_FILE } : {}),
         ...(opts.config ? { settingsFile: opts.config } : {}),
         ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+        ...(opts.pull ? { pull: opts.pull } : {}),
+        ...(opts.ca ? { pullCa: opts.ca } : {}),
+        ...(opts.pullPool !== undefined ? { pullPool: pullPool(opts.pullPool) } : {}),
         onAdminToken: (token, path) => {
           process.stderr.write(`signet: first start: admin token written to ${path} (0600); it is shown once:\n`);
           process.stdout.write(`${token.revealString()}\n`);
@@ -456,6 +463,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
   gpgShim.registerGpgShimCommands(program);
   pulp.registerPulpCommands(program);
   policy.registerPolicyCommands(program);
+  pull.registerPullCommands(program);
   auth.registerAuthCommands(program);
   return program;
 }
@@ -476,6 +484,12 @@ export function defaultKeyName(file: string): string {
   return cleaned;
 }
 
+
+function pullPool(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new SignetError('USAGE', '--pull-pool is a whole number, 1 to 256');
+  return n;
+}
 
 /** `rpm,yum` → ['rpm', 'yum']; the server checks the kinds. */
 function purposeList(text: string): string[] {

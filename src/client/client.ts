@@ -1,6 +1,7 @@
 // Typed HTTP client for the signet API, used by the CLI and signet-gpg. All outbound HTTP lives
 // here (docs/architecture.md "Layers": the pure cores do no I/O). Errors from the server keep their stable codes.
 import http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -9,6 +10,7 @@ import { firstIssue, type Issue, type JsonSchema } from '../api/check.js';
 import type * as api from '../api/schemas.js';
 import type { Answer, CreatedToken, JwtRoleInfo, KeyInfo, LoginResponse, MidstateRequest, PolicyInfo, RenewedToken, RoleInfo, RpmSignResponse, SecretIdInfo, SignResponse, TokenInfo, Unwrapped, WrapInfo } from '../api/schemas.js';
 import { SignetError, isErrorCode } from '../errors.js';
+import { RelayAgent, parseRelayAddr } from './relay-connect.js';
 
 export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:7780 */
@@ -66,8 +68,15 @@ export const SECRET_ID_CREATION_PATH = /^auth\/approle\/role\/[a-z0-9][a-z0-9._-
 
 type Body = { json: unknown } | { stream: Readable; length?: number } | undefined;
 
+/** Failures a retry through a relay may get past (the relay restarted, a signer reconnecting). */
+const RETRYABLE = new Set(['SERVER_UNREACHABLE', 'RELAY_NO_SIGNER', 'RELAY_BUSY', 'SIGNER_UNAVAILABLE']);
+
 export class SignetClient {
   readonly #base: URL;
+  /** Where requests go: the base URL, or for a relay http://SIGNER/ over the relay's tunnels. */
+  readonly #httpBase: URL;
+  /** relay://: requests carry ids and are retried (docs/pull-mode.md "Retries"). */
+  readonly #relay: boolean;
   readonly #token: string | undefined;
   readonly #agent: http.Agent;
   readonly #timeoutMs: number;
@@ -82,14 +91,31 @@ export class SignetClient {
     } catch {
       throw new SignetError('USAGE', `--addr is not a URL: ${JSON.stringify(options.addr)}`);
     }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new SignetError('USAGE', '--addr must be an http:// or https:// URL');
+    if (base.protocol !== 'http:' && base.protocol !== 'https:' && base.protocol !== 'relay:') {
+      throw new SignetError('USAGE', '--addr must be an http://, https:// or relay:// URL');
     }
+    this.#relay = base.protocol === 'relay:';
     this.#base = base;
+    this.#httpBase = base;
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#connectTimeoutMs = Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, this.#timeoutMs);
     this.#correlationId = options.correlationId;
+    if (this.#relay) {
+      const target = parseRelayAddr(base);
+      const caFile = target.caFile ?? options.caFile;
+      if (caFile === undefined) throw new SignetError('USAGE', 'a relay:// address needs the pull CA: --ca-file (SIGNET_CA_FILE) or ?ca=FILE in the address');
+      let ca: Buffer;
+      try {
+        ca = readFileSync(caFile);
+      } catch (err) {
+        throw new SignetError('FILE_UNREADABLE', `cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      this.#base = new URL(`https://${base.host}`);
+      this.#httpBase = new URL(`http://${target.signer}/`);
+      this.#agent = new RelayAgent(target, ca, this.#connectTimeoutMs);
+      return;
+    }
     this.#agent =
       base.protocol === 'https:'
         ? new (loadHttps().Agent)({ keepAlive: true, ...trustedCa(options) })
@@ -311,11 +337,30 @@ export class SignetClient {
     return json as T;
   }
 
-  request(method: string, path: string, body: Body): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
-    const url = new URL(path, this.#base);
+  async request(method: string, path: string, body: Body): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
+    if (!this.#relay) return this.#send(method, path, body, undefined);
+    // Through a relay every POST carries an id, and a request whose bytes can be sent again is
+    // retried when the path to the signer broke: the signer answers an id once and gives the
+    // same answer to the retry (src/server/request-ids.ts), so nothing is signed or logged twice.
+    const requestId = method === 'POST' ? randomUUID() : undefined;
+    const replayable = body === undefined || 'json' in body;
+    const deadline = Date.now() + this.#timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#send(method, path, body, requestId);
+      } catch (err) {
+        if (!replayable || !(err instanceof SignetError) || !RETRYABLE.has(err.code) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  #send(method: string, path: string, body: Body, requestId: string | undefined): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
+    const url = new URL(path, this.#httpBase);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (this.#correlationId !== undefined) headers['x-signet-correlation-id'] = this.#correlationId;
+    if (requestId !== undefined) headers['x-signet-request-id'] = requestId;
     let payload: Buffer | undefined;
     if (body && 'json' in body) {
       payload = Buffer.from(JSON.stringify(body.json));

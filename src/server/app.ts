@@ -1,7 +1,7 @@
 // The Fastify application: authentication, error mapping, access log, metrics, and the route
 // modules. Independent of the listening socket (a request arriving through a
 // tunnel is served with inject()), so serve.ts only adds the listener, TLS and lifecycle.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { SignetError } from '../errors.js';
@@ -31,6 +31,7 @@ import { rpmRoutes } from './routes/rpm.js';
 import { signRoutes } from './routes/sign.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { installContract } from './contract.js';
+import { installRequestIds } from './request-ids.js';
 import { artifactName, keyName } from './validation.js';
 
 export { DEFAULT_CONNECTION_LIMITS, DEFAULT_LIMITS, type AppLimits, type ConnectionLimits } from './context.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   readonly log: LogService;
   /** Keys the requester hash of public log entries (requesterKey of the master key); random when not given. */
   readonly logRequesterKey?: Buffer;
+  /** Keys the answers kept by request id (requestAnswerKey of the master key); random when not given. */
+  readonly requestAnswerKey?: Buffer;
   readonly logger: Logger;
   /** Where the per-request access line goes (default: `logger`). */
   readonly accessLog?: Logger;
@@ -292,6 +295,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Every route is in the API contract and its answers are checked against it (src/api/routes.ts).
   installContract(app);
+  // X-Signet-Request-Id: one answer per request, kept for retries (docs/pull-mode.md).
+  installRequestIds(app, { store: deps.store.requests, key: deps.requestAnswerKey ?? randomBytes(32), logger: deps.logger });
   for (const register of ROUTES) register(app, ctx);
   return app;
 }

@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../fsutil.js';
 import { buildApp, type AppLimits, type ConnectionLimits } from './app.js';
 import { PublishedCheckpointFile } from './published-checkpoint.js';
 import { requesterKey } from './routes/log.js';
+import { requestAnswerKey } from './request-ids.js';
 import { configuredLogOrigin, parseListen, readSettingsFile, type SettingsFile } from './settings.js';
 import type { Pkcs11Backend } from '../keys/pkcs11-backend.js';
 import type { DataKeyWrapper } from '../keys/seal.js';
@@ -47,6 +48,12 @@ export interface ServeOptions {
   readonly trustProxy?: readonly string[];
   /** The clock for token, secret_id and wrapping expiry (tests); default Date.now. */
   readonly clock?: () => number;
+  /** Pull mode (docs/pull-mode.md): dial these relays (https://HOST:PORT) and listen on no port. */
+  readonly pull?: readonly string[];
+  /** Pull mode: the pull CA's certificate (PEM file), which the relays' certificates chain to. */
+  readonly pullCa?: string;
+  /** Pull mode: idle connections kept at each relay (default 8). */
+  readonly pullPool?: number;
 }
 
 export interface RunningServer {
@@ -151,6 +158,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...options.connections,
     };
     const tls = tlsOptions(options, settings.tls);
+    const pulling = options.pull !== undefined && options.pull.length > 0;
+    if (pulling) {
+      if (options.listen !== undefined) throw new SignetError('USAGE', '--listen and --pull exclude each other: a pull-mode signer listens on no port');
+      if (tls === undefined || options.pullCa === undefined) throw new SignetError('USAGE', '--pull needs --tls-cert and --tls-key (a signer certificate) and --ca (the pull CA)');
+    }
     const trustProxy = trustedProxies(options.trustProxy ?? settings.trust_proxy);
     // Authorisation decisions (allow and deny) go to DATA/audit.log, 0600.
     // Each line is chained to the one before by an HMAC under a key derived from the master key
@@ -160,12 +172,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const app = await buildApp({
       store, keys, tokens, log, logger, accessLog, limits, audit, connections,
       logRequesterKey: requesterKey(master.key),
+      requestAnswerKey: requestAnswerKey(master.key),
       ...(trustProxy ? { trustProxy } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(tls ? { https: tls } : {}),
     });
-    const { host, port } = parseListen(options.listen ?? settings.listen ?? DEFAULT_LISTEN);
-    const address = await app.listen({ host, port });
+    let address: string;
+    let pull: { close(): void } | undefined;
+    if (pulling) {
+      // No listening socket: connections arrive through the relays (src/pull/signer.ts).
+      await app.ready();
+      const { startPull } = await import('../pull/signer.js');
+      pull = startPull({
+        relays: options.pull!,
+        cert: tls!.cert,
+        key: tls!.key,
+        ca: readPem(options.pullCa!, 'CA certificate'),
+        server: app.server,
+        logger,
+        ...(options.pullPool !== undefined ? { pool: options.pullPool } : {}),
+      });
+      address = options.pull!.map((r) => `pull:${r}`).join(' ');
+    } else {
+      const { host, port } = parseListen(options.listen ?? settings.listen ?? DEFAULT_LISTEN);
+      address = await app.listen({ host, port });
+    }
     logger.info({ event: 'listening', url: address, store: store.engine, tls: tls !== undefined }, 'signet is serving');
     return {
       app,
@@ -177,6 +208,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         logger.info({ event: 'audit.reopened' }, 'reopened the audit log');
       },
       async close() {
+        pull?.close();
         await app.close();
         await log.close();
         await published.flush();
@@ -275,6 +307,14 @@ function tlsOptions(
     }
   };
   return { cert: read(certPath, 'certificate'), key: read(keyPath, 'key'), minVersion: fromFile?.min_version ?? 'TLSv1.3' };
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new SignetError('CONFIG_INVALID', `cannot read the ${what} ${path}`);
+  }
 }
 
 function trustedProxies(blocks: readonly string[] | undefined): CidrSet | undefined {

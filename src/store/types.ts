@@ -11,6 +11,7 @@
 // plus migrations in the engine's list. Migration version ranges: 1–9 base, 10–19 transparency
 // log, 20–29 auth/policy/rate limits/audit; key versions and subkeys are 3–4.
 
+import type { RequestStore } from './request-types.js';
 import type { AuthStore } from './auth-types.js';
 import type { LogStore } from './log-types.js';
 import type { PolicyStore } from './policy-types.js';
@@ -86,6 +87,8 @@ export interface Store {
   readonly auth: AuthStore;
   /** Key versions and subkeys (src/store/key-version-types.ts). */
   readonly keyVersions: KeyVersionStore;
+  /** Answers kept by request id, for retries (src/store/request-types.ts). */
+  readonly requests: RequestStore;
 
   /** Create or upgrade the schema (idempotent; safe when several nodes start together). */
   migrate(): Promise<void>;

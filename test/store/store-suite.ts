@@ -60,6 +60,33 @@ export function defineStoreSuite(engine: string, makeFixture: () => Promise<Stor
       await f.cleanup();
     });
 
+    it('request answers: one claim per id, pending then done, expiry, release, purge', async () => {
+      const id = randomBytes(32);
+      const fp = randomBytes(32);
+      expect(await store.requests.claim(id, fp, 1000, 2000)).toEqual({ state: 'claimed' });
+      // A second claim of a live id: pending, with the first request's fingerprint.
+      const pending = await store.requests.claim(id, randomBytes(32), 1001, 2001);
+      expect(pending.state).toBe('pending');
+      expect(Buffer.from((pending as { fingerprint: Buffer }).fingerprint).equals(fp)).toBe(true);
+      await store.requests.complete(id, 200, Buffer.from('sealed answer'), 5000);
+      const done = await store.requests.claim(id, fp, 1500, 2500);
+      expect(done.state).toBe('done');
+      expect((done as { status: number }).status).toBe(200);
+      expect(Buffer.from((done as { answer: Buffer }).answer).toString()).toBe('sealed answer');
+      // Released only while pending: a done answer stays.
+      await store.requests.release(id);
+      expect((await store.requests.claim(id, fp, 1600, 2600)).state).toBe('done');
+      // Expired: the id can be claimed again.
+      expect(await store.requests.claim(id, fp, 5000, 6000)).toEqual({ state: 'claimed' });
+      await store.requests.release(id);
+      expect(await store.requests.claim(id, fp, 5001, 6001)).toEqual({ state: 'claimed' });
+      // Concurrent claims of a new id: exactly one winner.
+      const fresh = randomBytes(32);
+      const claims = await Promise.all([1, 2, 3, 4].map(() => store.requests.claim(fresh, fp, 1000, 9000)));
+      expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);
+      expect(await store.requests.purge(10_000)).toBe(2);
+    });
+
     it('migrates idempotently and answers ping', async () => {
       await store.migrate();
       await store.ping();

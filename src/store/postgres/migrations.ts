@@ -8,6 +8,7 @@ import { keyVersionSchemaFor } from '../key-version-rows.js';
 import { LOG_MIGRATIONS } from './log-migrations.js';
 import { POLICY_MIGRATIONS } from './policy-migrations.js';
 import { AUTH_MIGRATIONS } from './auth-migrations.js';
+import { REQUEST_ANSWER_MIGRATION } from '../request-types.js';
 
 export interface PgMigration {
   readonly version: number;
@@ -70,7 +71,7 @@ export const BASE_MIGRATIONS: readonly PgMigration[] = [
 ];
 
 /** Every sub-store's migrations; a new sub-store appends its list here (see README.md). */
-export const MIGRATIONS: readonly PgMigration[] = [...BASE_MIGRATIONS, ...LOG_MIGRATIONS, ...AUTH_MIGRATIONS, ...POLICY_MIGRATIONS];
+export const MIGRATIONS: readonly PgMigration[] = [...BASE_MIGRATIONS, ...LOG_MIGRATIONS, ...AUTH_MIGRATIONS, ...POLICY_MIGRATIONS, { version: REQUEST_ANSWER_MIGRATION.version, description: REQUEST_ANSWER_MIGRATION.description, sql: REQUEST_ANSWER_MIGRATION.postgres }];
 
 export async function migrate(db: PgDatabase, migrations: readonly PgMigration[] = MIGRATIONS): Promise<void> {
   const versions = migrations.map((m) => m.version);

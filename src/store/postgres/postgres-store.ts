@@ -7,6 +7,8 @@ import { PostgresLogStore } from './log-store.js';
 import { PostgresPolicyStore } from './policy-store.js';
 import type { PolicyStore } from '../policy-types.js';
 import { PostgresAuthStore } from './auth-store.js';
+import { PostgresRequestStore } from './request-store.js';
+import type { RequestStore } from '../request-types.js';
 import type { AuthStore } from '../auth-types.js';
 import { PostgresKeyVersionStore } from './key-version-store.js';
 import { firstVersion, VERSION_COLUMNS, versionValues } from '../key-version-rows.js';
@@ -23,6 +25,7 @@ export class PostgresStore implements Store {
   readonly policies: PolicyStore;
   readonly auth: AuthStore;
   readonly keyVersions: PostgresKeyVersionStore;
+  readonly requests: RequestStore;
 
   private constructor(db: PgDatabase) {
     this.db = db;
@@ -30,6 +33,7 @@ export class PostgresStore implements Store {
     this.policies = new PostgresPolicyStore(db);
     this.auth = new PostgresAuthStore(db);
     this.keyVersions = new PostgresKeyVersionStore(db);
+    this.requests = new PostgresRequestStore(db);
   }
 
   /** Opening connects lazily: an unreachable database surfaces on the first call (migrate, ping). */

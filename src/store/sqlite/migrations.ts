@@ -3,6 +3,7 @@
 import { authSchemaFor } from '../auth-rows.js';
 import { ALL_PURPOSES_COLUMN } from '../rows.js';
 import { keyVersionSchemaFor } from '../key-version-rows.js';
+import { REQUEST_ANSWER_MIGRATION } from '../request-types.js';
 
 export interface Migration {
   readonly version: number;
@@ -91,4 +92,6 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // 20–22: auth (src/store/auth-rows.ts holds the schema for both engines).
   ...authSchemaFor('sqlite').map((m) => ({ version: m.version, description: m.description, sqlite: m.sql })),
+  // 35–39: pull mode.
+  { version: REQUEST_ANSWER_MIGRATION.version, description: REQUEST_ANSWER_MIGRATION.description, sqlite: REQUEST_ANSWER_MIGRATION.sqlite },
 ];

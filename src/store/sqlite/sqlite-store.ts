@@ -10,6 +10,7 @@ import { openCounterConnection, SqlitePolicyStore } from './policy-store.js';
 import { SqliteAuthStore } from './auth-store.js';
 import { SqliteKeyVersionStore } from './key-version-store.js';
 import { firstVersion } from '../key-version-rows.js';
+import { SqliteRequestStore } from './request-store.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
@@ -25,6 +26,7 @@ export class SqliteStore implements Store {
   readonly policies: SqlitePolicyStore;
   readonly auth: SqliteAuthStore;
   readonly keyVersions: SqliteKeyVersionStore;
+  #requests: SqliteRequestStore | undefined;
   /**
    * Token records by hash. Only this process writes the tokens table of an embedded store
    * (insertToken, revokeToken below clear it), so a cached record is exactly the stored one;
@@ -41,6 +43,11 @@ export class SqliteStore implements Store {
     this.policies = new SqlitePolicyStore(db, counters, path);
     this.auth = new SqliteAuthStore(db);
     this.keyVersions = new SqliteKeyVersionStore(db);
+  }
+
+  /** Prepared on first use: the table exists only once migrate() has run. */
+  get requests(): SqliteRequestStore {
+    return (this.#requests ??= new SqliteRequestStore(this.#db));
   }
 
   static open(path: string): SqliteStore {
