@@ -100,6 +100,11 @@ describe('PKCS#11 keys on every signing path', () => {
       expect(gpg.verifyDetached(readFileSync(`${file}.sig`), readFileSync(file)).ok).toBe(false);
       expect(sqVerify(keys[algo].file, file, `${file}.sig`)).not.toBe(0);
 
+      // Midstate: the client hashes, the server finishes the hash and the token signs.
+      const mid = signet(['sign', '--key', keys[algo].name, '--midstate-threshold', '0', '-o', `${file}.mid.sig`, file], { env });
+      expect(mid.status, mid.stderr).toBe(0);
+      expect(gpg.verifyDetached(readFileSync(`${file}.mid.sig`), readFileSync(file)).ok).toBe(true);
+
       const text = join(dir, 'Release');
       writeFileSync(text, 'Origin: signet\nSuite: stable\n');
       const c = signet(['sign', '--clearsign', '--key', keys[algo].name, text], { env });
