@@ -4,7 +4,7 @@
 // by gpg, the signet-gpg shim by gpg, and the log's checkpoints signed by a log key in the token.
 // Tampered data and a foreign key are refused by every verifier.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
@@ -23,6 +23,7 @@ describe('PKCS#11 keys on every signing path', () => {
   let srv: ServeProcess;
   let env: Record<string, string>;
   let gpg: Gpg;
+  let pinFile: string;
   const keys = {} as Record<Algo | 'foreign', { name: string; fingerprint: string; file: string }>;
 
   beforeAll(async () => {
@@ -30,6 +31,7 @@ describe('PKCS#11 keys on every signing path', () => {
     requireBuild();
     hsm = createSoftHsm();
     const token = hsm.addToken('signet-e2e');
+    pinFile = token.pinFile;
     ws = makeWorkspace();
     const settings = join(ws.dir, 'signet.yaml');
     // The log key is made in the token too; keys default to sealed, so --backend matters.
@@ -170,6 +172,18 @@ describe('PKCS#11 keys on every signing path', () => {
       expect(r.stderr).toMatch(new RegExp(`SIG_CREATED D ${algo === 'ed25519' ? 22 : 19} 8 00 \\d+ ${keys[algo].fingerprint}`));
       expect(gpg.verifyDetached(readFileSync(`${file}.asc`), readFileSync(file)).ok).toBe(true);
     }
+  });
+
+  it('the PIN appears in no log line and no file of the data dir', () => {
+    const pin = readFileSync(pinFile, 'utf8').trim();
+    expect(pin.length).toBeGreaterThan(8);
+    expect(srv.stdout().length).toBeGreaterThan(1000);
+    expect(srv.stdout()).not.toContain(pin);
+    expect(srv.stderr()).not.toContain(pin);
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+    const files = walk(srv.dataDir);
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files) expect(readFileSync(f).includes(Buffer.from(pin)), f).toBe(false);
   });
 
   it('the checkpoint key lives in the token: the log verifies from its pinned key', async () => {
