@@ -174,7 +174,15 @@ describe('PKCS#11 keys on every signing path', () => {
     }
   });
 
-  it('the PIN appears in no log line and no file of the data dir', () => {
+  it('the checkpoint key lives in the token: the log verifies from its pinned key', async () => {
+    const key = await (await fetch(`${srv.addr}/v1/log/key`)).text();
+    expect(key).toMatch(/\+[0-9a-f]{8}\+/);
+    const r = signet(['log', 'verify', '--json'], { env });
+    expect(r.status, r.stderr).toBe(0);
+  });
+  // Last: stops the server, so its asynchronous stdout is flushed before it is searched.
+  it('the PIN appears in no log line and no file of the data dir', async () => {
+    await srv.stop();
     const pin = readFileSync(pinFile, 'utf8').trim();
     expect(pin.length).toBeGreaterThan(8);
     expect(srv.stdout().length).toBeGreaterThan(1000);
@@ -184,12 +192,5 @@ describe('PKCS#11 keys on every signing path', () => {
     const files = walk(srv.dataDir);
     expect(files.length).toBeGreaterThan(2);
     for (const f of files) expect(readFileSync(f).includes(Buffer.from(pin)), f).toBe(false);
-  });
-
-  it('the checkpoint key lives in the token: the log verifies from its pinned key', async () => {
-    const key = await (await fetch(`${srv.addr}/v1/log/key`)).text();
-    expect(key).toMatch(/\+[0-9a-f]{8}\+/);
-    const r = signet(['log', 'verify', '--json'], { env });
-    expect(r.status, r.stderr).toBe(0);
   });
 });
