@@ -9,13 +9,18 @@
 // BENCH_WARM_SECONDS (3) of the same load before its first round.
 // Then (bench/policy.mjs) Ed25519 with a role-like token bound to a 20-rule policy vs
 // the admin token: goal within 5%. BENCH_POLICY_ONLY=1 runs only that comparison.
+// Then (bench/pkcs11.mjs) keys in a SoftHSM2 token beside sealed keys of the same algorithm, and
+// SoftHSM2's own signing rate, as ratios. BENCH_PKCS11_ONLY=1 runs only that comparison;
+// BENCH_PKCS11=0 skips it.
 import { opensslSpeed, runLoad, startBare, startSignet, table } from './lib.mjs';
 import { policyComparison } from './policy.mjs';
+import { pkcs11Comparison } from './pkcs11.mjs';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const results = {};
 const policyOnly = process.env.BENCH_POLICY_ONLY === '1';
+const pkcs11Only = process.env.BENCH_PKCS11_ONLY === '1';
 const algorithms = policyOnly ? ['ed25519'] : ['rsa4096', 'ed25519'];
 
 // Steady state, as a long-running service is: every server first gets WARM_SECONDS of the same
@@ -30,56 +35,64 @@ const median = (xs) => {
 };
 
 process.stderr.write('bench: signet serve ...\n');
-const signet = await startSignet();
-try {
-  for (const algorithm of algorithms) {
-    const name = `bench-${algorithm}`;
-    const r = await fetch(`${signet.url}/v1/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name, algorithm, user_id: `Bench ${algorithm} <bench@example.org>` }),
-    });
-    if (r.status !== 201) throw new Error(`key create failed: ${r.status} ${await r.text()}`);
-  }
-  for (const algorithm of policyOnly ? [] : algorithms) {
-    const url = `${signet.url}/v1/sign/bench-${algorithm}?name=artifact.bin`;
-    // Both servers stay up; the idle one costs nothing while the other is measured.
-    const bare = await startBare(algorithm);
-    try {
-      if (warmSeconds > 0) {
-        runLoad(bare.url, { seconds: warmSeconds });
-        runLoad(url, { seconds: warmSeconds, token: signet.token });
-      }
-      const perRound = [];
-      for (let round = 1; round <= rounds; round++) {
-        process.stderr.write(`bench: ${algorithm} round ${round}/${rounds}: openssl speed -multi 2, bare node:http, signet, openssl ...\n`);
-        // openssl before and after the two servers: the round's reference is their mean, so a
-        // drift during the round moves the reference too.
-        const before = opensslSpeed(3, [algorithm])[algorithm];
-        const b = runLoad(bare.url, { seconds });
-        const s = runLoad(url, { seconds, token: signet.token });
-        const after = opensslSpeed(3, [algorithm])[algorithm];
-        const openssl = (before + after) / 2;
-        perRound.push({ openssl, openssl_before: before, openssl_after: after, bare: b, signet: s, signet_per_openssl: s.rps / openssl, signet_per_bare: s.rps / b.rps });
-      }
-      results[algorithm] = perRound;
-    } finally {
-      await bare.stop();
+const signet = pkcs11Only ? undefined : await startSignet();
+if (signet) {
+  try {
+    for (const algorithm of algorithms) {
+      const name = `bench-${algorithm}`;
+      const r = await fetch(`${signet.url}/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, algorithm, user_id: `Bench ${algorithm} <bench@example.org>` }),
+      });
+      if (r.status !== 201) throw new Error(`key create failed: ${r.status} ${await r.text()}`);
     }
+    for (const algorithm of policyOnly ? [] : algorithms) {
+      const url = `${signet.url}/v1/sign/bench-${algorithm}?name=artifact.bin`;
+      // Both servers stay up; the idle one costs nothing while the other is measured.
+      const bare = await startBare(algorithm);
+      try {
+        if (warmSeconds > 0) {
+          runLoad(bare.url, { seconds: warmSeconds });
+          runLoad(url, { seconds: warmSeconds, token: signet.token });
+        }
+        const perRound = [];
+        for (let round = 1; round <= rounds; round++) {
+          process.stderr.write(`bench: ${algorithm} round ${round}/${rounds}: openssl speed -multi 2, bare node:http, signet, openssl ...\n`);
+          // openssl before and after the two servers: the round's reference is their mean, so a
+          // drift during the round moves the reference too.
+          const before = opensslSpeed(3, [algorithm])[algorithm];
+          const b = runLoad(bare.url, { seconds });
+          const s = runLoad(url, { seconds, token: signet.token });
+          const after = opensslSpeed(3, [algorithm])[algorithm];
+          const openssl = (before + after) / 2;
+          perRound.push({ openssl, openssl_before: before, openssl_after: after, bare: b, signet: s, signet_per_openssl: s.rps / openssl, signet_per_bare: s.rps / b.rps });
+        }
+        results[algorithm] = perRound;
+      } finally {
+        await bare.stop();
+      }
+    }
+    process.stderr.write('bench: ed25519, admin token vs role token with a 20-rule policy (interleaved) ...\n');
+    results.policy = await policyComparison(signet, 'bench-ed25519', seconds);
+  } finally {
+    await signet.stop();
   }
-  process.stderr.write('bench: ed25519, admin token vs role token with a 20-rule policy (interleaved) ...\n');
-  results.policy = await policyComparison(signet, 'bench-ed25519', seconds);
-} finally {
-  await signet.stop();
+}
+let pkcs11Rows = [];
+if (!policyOnly && process.env.BENCH_PKCS11 !== '0') {
+  const compared = await pkcs11Comparison({ algorithms, seconds, rounds, warmSeconds });
+  results.pkcs11 = compared.results;
+  pkcs11Rows = compared.rows;
 }
 
 const f = (x) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const ratio = (a, b) => (a / b).toFixed(2);
-const rows = policyOnly ? [] : [
+const rows = policyOnly || pkcs11Only ? [] : [
   ['algorithm', 'openssl sign/s', 'bare node req/s', 'signet req/s', 'signet p50 ms', 'signet p99 ms', 'signet/openssl', 'signet/bare'],
 ];
 const roundRows = [['algorithm', 'round', 'openssl sign/s (before/after)', 'bare req/s', 'signet req/s', 'signet/openssl', 'signet/bare']];
-for (const algorithm of policyOnly ? [] : algorithms) {
+for (const algorithm of policyOnly || pkcs11Only ? [] : algorithms) {
   const rs = results[algorithm];
   // p50/p99 from the round whose signet throughput is the median one.
   const mid = [...rs].sort((a, b) => a.signet.rps - b.signet.rps)[Math.floor(rs.length / 2)];
@@ -97,13 +110,16 @@ for (const algorithm of policyOnly ? [] : algorithms) {
 }
 if (rows.length > 0) process.stdout.write(`${table(rows)}\n\n${table(roundRows)}\n\n`);
 const p = results.policy;
-const policyRows = [['ed25519 token', 'signet req/s', 'p50 ms', 'p99 ms', 'vs admin']];
-for (const [label, r] of [
-  ['admin', p.admin],
-  ['role, 20-rule policy', p.role_20_rules],
-  ['role, 20 rules, rate on the granting rule', p.role_20_rules_rated],
-]) {
-  policyRows.push([label, f(r.rps), r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), ratio(r.rps, p.admin.rps)]);
+if (p) {
+  const policyRows = [['ed25519 token', 'signet req/s', 'p50 ms', 'p99 ms', 'vs admin']];
+  for (const [label, r] of [
+    ['admin', p.admin],
+    ['role, 20-rule policy', p.role_20_rules],
+    ['role, 20 rules, rate on the granting rule', p.role_20_rules_rated],
+  ]) {
+    policyRows.push([label, f(r.rps), r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), ratio(r.rps, p.admin.rps)]);
+  }
+  process.stdout.write(`${table(policyRows)}\n`);
 }
-process.stdout.write(`${table(policyRows)}\n`);
+if (pkcs11Rows.length > 0) process.stdout.write(`\n${table(pkcs11Rows)}\n`);
 process.stdout.write(`${JSON.stringify(results)}\n`);

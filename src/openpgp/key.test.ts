@@ -71,8 +71,15 @@ describe('public key packets', () => {
   test('RSA keys other than 4096 bits and other key types (ECDSA on P-384) are refused', () => {
     const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
     expect(() => publicKeyInfo(rsa2048, 0)).toThrow(expect.objectContaining({ code: 'ALGORITHM_UNSUPPORTED' }));
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
-    expect(() => publicKeyInfo(ec, 0)).toThrow(expect.objectContaining({ code: 'ALGORITHM_UNSUPPORTED' }));
+    // P-256 is algorithm 19 (keys in PKCS#11 tokens); other curves are refused.
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
+    expect(() => publicKeyInfo(p384, 0)).toThrow(expect.objectContaining({ code: 'ALGORITHM_UNSUPPORTED' }));
+    const p256 = publicKeyInfo(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 0);
+    expect(p256.algorithm).toBe('ecdsa-p256');
+    // RFC 9580 §5.5.5.4: v4, time, algorithm 19, OID length 8, the P-256 OID, a 515-bit MPI.
+    expect(p256.publicKeyPacketBody.subarray(5, 15).toString('hex')).toBe('13082a8648ce3d030107');
+    expect(p256.publicKeyPacketBody.readUInt16BE(15)).toBe(515);
+    expect(parsePublicKeyBody(p256.publicKeyPacketBody).fingerprint.equals(p256.fingerprint)).toBe(true);
     expect(() => publicKeyInfo(createPublicKey(goldenKey), -1)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 

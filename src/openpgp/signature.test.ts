@@ -1,5 +1,6 @@
 // Signatures made by generateKey keys verify with our verifier and with openpgp.js (an
 // independent implementation); gpg-made fixture signatures verify with ours.
+import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -13,6 +14,7 @@ import {
   HASH_ID,
   parseSignaturePacket,
   parseTransferablePublicKey,
+  publicKeyInfo,
   signatureHashedArea,
   signatureTrailer,
   signDetached,
@@ -183,5 +185,40 @@ describe('gpg-made signatures (test/fixtures/openpgp, made by make-fixtures.sh)'
     const other = publicKey('rsa-plain').info;
     expect(verifyDetached(data, fixture('ed25519-plain.data.sig'), [other])).toEqual({ ok: false, reason: 'NO_PUBKEY' });
     expect(verifyDetached(data, fixture('ed25519-plain.data.sig'), [other, info]).ok).toBe(true);
+  });
+});
+
+describe('ECDSA P-256 (algorithm 19)', () => {
+  // node:crypto signs ECDSA only over data it hashes itself; hashing the whole signed input
+  // (data ‖ hashed area ‖ trailer) gives the ECDSA signature over the OpenPGP digest, as a
+  // token's CKM_ECDSA over that digest does.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const info = publicKeyInfo(publicKey, 1_750_000_000);
+  const data = Buffer.from('signed with P-256\n');
+  function sign(): Buffer {
+    const p: SignatureParams = { type: 0x00, hashAlgorithm: 'sha256', creationTime: 1_750_000_100, signer: info };
+    const hashedArea = signatureHashedArea(p);
+    const whole = Buffer.concat([data, hashedArea, signatureTrailer(hashedArea)]);
+    const digest = createHash('sha256').update(whole).digest();
+    const raw = cryptoSign('sha256', whole, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    return buildSignaturePacket(hashedArea, digest, raw, info);
+  }
+
+  test('verifies; tampered data, another key or an edited s are refused', () => {
+    const packet = sign();
+    const parsed = parseSignaturePacket(packet);
+    expect(parsed.pkAlgorithm).toBe(19);
+    expect(parsed.mpis).toHaveLength(2);
+    expect(verifyDetached(data, packet, [info]).ok).toBe(true);
+    expect(verifyDetached(Buffer.from('signed with P-256!\n'), packet, [info])).toMatchObject({ ok: false, reason: 'BAD_SIGNATURE' });
+    const other = publicKeyInfo(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 1_750_000_000);
+    expect(verifyDetached(data, packet, [other])).toMatchObject({ ok: false, reason: 'NO_PUBKEY' });
+    const edited = Buffer.from(packet);
+    edited[edited.length - 1]! ^= 1;
+    expect(verifyDetached(data, edited, [info])).toMatchObject({ ok: false, reason: 'BAD_SIGNATURE' });
+  });
+
+  test('software ECDSA signing is refused: P-256 keys sign in tokens only', async () => {
+    await expect(signDigest(privateKey, 'ecdsa-p256', 'sha256', Buffer.alloc(32))).rejects.toMatchObject({ code: 'ALGORITHM_UNSUPPORTED' });
   });
 });

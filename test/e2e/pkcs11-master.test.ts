@@ -93,6 +93,25 @@ describe('master key in the token', () => {
     }
   }, 180_000);
 
+  it('key create --backend: refused in one line by a server without a token; --help names it', async () => {
+    const plain = await serveProcess({ dataDir: join(dir, 'plain') });
+    try {
+      const env = { SIGNET_ADDR: plain.addr, SIGNET_TOKEN: plain.token };
+      const r = signet(['key', 'create', 'k', '--backend', 'pkcs11', '--uid', 'K <k@example.org>'], { env });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^signet: the pkcs11 key backend is not configured on this server.*\(KEY_BACKEND_UNAVAILABLE\)\n$/);
+      const j = signet(['key', 'create', 'k', '--backend', 'pkcs11', '--uid', 'K <k@example.org>', '--json'], { env });
+      expect(j.status).toBe(1);
+      expect(signet(['key', 'create', 'k', '--backend', 'vault'], { env }).status).toBe(2);
+      const sealed = signet(['key', 'create', 'k', '--backend', 'sealed', '--uid', 'K <k@example.org>', '--json'], { env });
+      expect(sealed.status, sealed.stderr).toBe(0);
+      expect(JSON.parse(sealed.stdout)).toMatchObject({ name: 'k', backend: 'sealed' });
+    } finally {
+      await plain.stop();
+    }
+    for (const sub of ['create', 'import']) expect(signet(['key', sub, '--help']).stdout).toMatch(/--backend <backend>/);
+  });
+
   it('settings naming a token that cannot be opened stop the start with one line', async () => {
     const loose = join(dir, 'loose.yaml');
     const looseEnv = hsm.env;

@@ -4,7 +4,7 @@
 // by gpg, the signet-gpg shim by gpg, and the log's checkpoints signed by a log key in the token.
 // Tampered data and a foreign key are refused by every verifier.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/tools.js';
@@ -23,6 +23,7 @@ describe('PKCS#11 keys on every signing path', () => {
   let srv: ServeProcess;
   let env: Record<string, string>;
   let gpg: Gpg;
+  let pinFile: string;
   const keys = {} as Record<Algo | 'foreign', { name: string; fingerprint: string; file: string }>;
 
   beforeAll(async () => {
@@ -30,6 +31,7 @@ describe('PKCS#11 keys on every signing path', () => {
     requireBuild();
     hsm = createSoftHsm();
     const token = hsm.addToken('signet-e2e');
+    pinFile = token.pinFile;
     ws = makeWorkspace();
     const settings = join(ws.dir, 'signet.yaml');
     // The log key is made in the token too; keys default to sealed, so --backend matters.
@@ -100,6 +102,11 @@ describe('PKCS#11 keys on every signing path', () => {
       expect(gpg.verifyDetached(readFileSync(`${file}.sig`), readFileSync(file)).ok).toBe(false);
       expect(sqVerify(keys[algo].file, file, `${file}.sig`)).not.toBe(0);
 
+      // Midstate: the client hashes, the server finishes the hash and the token signs.
+      const mid = signet(['sign', '--key', keys[algo].name, '--midstate-threshold', '0', '-o', `${file}.mid.sig`, file], { env });
+      expect(mid.status, mid.stderr).toBe(0);
+      expect(gpg.verifyDetached(readFileSync(`${file}.mid.sig`), readFileSync(file)).ok).toBe(true);
+
       const text = join(dir, 'Release');
       writeFileSync(text, 'Origin: signet\nSuite: stable\n');
       const c = signet(['sign', '--clearsign', '--key', keys[algo].name, text], { env });
@@ -135,7 +142,7 @@ describe('PKCS#11 keys on every signing path', () => {
       const bytes = readFileSync(victim);
       const at = bytes.indexOf(Buffer.from('pkg-'), 0x200);
       expect(at).toBeGreaterThan(0);
-      bytes[at] ^= 0x20;
+      bytes[at] = (bytes[at] as number) ^ 0x20;
       writeFileSync(victim, bytes);
       const bad = run('rpmkeys', ['--dbpath', db, '-Kv', victim]);
       expect(bad.status).not.toBe(0);
@@ -172,5 +179,18 @@ describe('PKCS#11 keys on every signing path', () => {
     expect(key).toMatch(/\+[0-9a-f]{8}\+/);
     const r = signet(['log', 'verify', '--json'], { env });
     expect(r.status, r.stderr).toBe(0);
+  });
+  // Last: stops the server, so its asynchronous stdout is flushed before it is searched.
+  it('the PIN appears in no log line and no file of the data dir', async () => {
+    await srv.stop();
+    const pin = readFileSync(pinFile, 'utf8').trim();
+    expect(pin.length).toBeGreaterThan(8);
+    expect(srv.stdout().length).toBeGreaterThan(1000);
+    expect(srv.stdout()).not.toContain(pin);
+    expect(srv.stderr()).not.toContain(pin);
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+    const files = walk(srv.dataDir);
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files) expect(readFileSync(f).includes(Buffer.from(pin)), f).toBe(false);
   });
 });

@@ -57,6 +57,8 @@ describe('PostgreSQL specifics', () => {
       );
       await store.migrate();
       expect((await store.getKey('legacy'))?.purposes).toEqual(['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git']);
+      // Migration 5: keys made before backends are sealed keys.
+      expect(await store.getKey('legacy')).toMatchObject({ backend: 'sealed', tokenRef: null });
     } finally {
       await store.close();
     }

@@ -45,6 +45,8 @@ describe('SQLite specifics', () => {
       const store = await openStore(`sqlite:${path}`, { dataDir: dir });
       await store.migrate();
       expect((await store.getKey('legacy'))?.purposes).toEqual(['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git']);
+      // Migration 5: keys made before backends are sealed keys.
+      expect(await store.getKey('legacy')).toMatchObject({ backend: 'sealed', tokenRef: null });
       await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -115,6 +115,10 @@ export function defineStoreSuite(engine: string, makeFixture: () => Promise<Stor
       expect(await store.getKey('zzz')).toBeUndefined();
       expect(await store.getKeyByFingerprint('00'.repeat(20))).toBeUndefined();
       expect((await store.listKeys()).map((k) => k.name)).toEqual(['a', 'b']);
+      // A key held by a token: no sealed material, its token reference instead.
+      const t = keyRecord('t', { backend: 'pkcs11', tokenRef: '{"id":"00ff","label":"signet:t"}', sealedSecret: Buffer.alloc(0), wrappedDataKey: Buffer.alloc(0) });
+      await store.insertKey(t);
+      expect(await store.getKey('t')).toEqual(t);
     });
 
     it('keys: duplicate name or fingerprint is KEY_EXISTS and changes nothing', async () => {
