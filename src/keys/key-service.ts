@@ -146,7 +146,7 @@ export class KeyService {
     // signer is reused only while it is the same.
     if (cached && record.fingerprint === cached.signer.record.fingerprint && record.state === 'active' && record.publicKey.equals(cached.signer.record.publicKey)) {
       // The record is re-read, so purposes changed on another node apply here too.
-      const signer: KeySigner = record.purposes.join(',') === cached.signer.record.purposes.join(',') ? cached.signer : { ...cached.signer, record };
+      const signer: KeySigner = record.purposes.join(',') === cached.signer.record.purposes.join(',') ? cached.signer : { ...cached.signer, record: { ...record, algorithm: cached.signer.record.algorithm } };
       this.#signers.set(name, { signer, checkedAt: this.#now() });
       return signer;
     }
@@ -159,7 +159,9 @@ export class KeyService {
     if (subkey) {
       if (!subkey.sealedSecret || !subkey.wrappedDataKey) throw new SignetError('KEY_DELETED', `the key ${name} is deleted`);
       const key = unseal(this.#master, name, subkey.fingerprint, { sealedSecret: subkey.sealedSecret, wrappedDataKey: subkey.wrappedDataKey }, subkey.keyCreatedAt);
-      const signer: KeySigner = { record, info: key.info, privateKey: key.privateKey };
+      // The algorithm a signing answer names is the signing key's: RPM puts an RSA and an EdDSA
+      // signature in different header tags.
+      const signer: KeySigner = { record: { ...record, algorithm: subkey.algorithm }, info: key.info, privateKey: key.privateKey };
       this.#signers.set(name, { signer, checkedAt: this.#now() });
       return signer;
     }
