@@ -12,6 +12,8 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/sid-root.sh', import.meta.ur
 export interface SidRoot {
   /** The test directory as seen inside the root. */
   readonly inside: string;
+  /** The root itself (for bind mounts in a private mount namespace only). */
+  readonly root: string;
   run(cmd: string, args: string[]): { status: number; stdout: string; stderr: string };
   release(): void;
 }
@@ -28,6 +30,7 @@ export function sidRoot(dir: string): SidRoot {
   if (mounted.status !== 0) throw new Error(`mount --bind into the sid root failed: ${mounted.stderr}`);
   return {
     inside: `/mnt/${name}`,
+    root,
     run(cmd, args) {
       const r = spawnSync('chroot', [root, cmd, ...args], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LC_ALL: 'C.UTF-8' } });
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
