@@ -135,6 +135,15 @@ describe('key lifecycle against gpg, sq, sqv and rpm', () => {
       expect(s.status, `sq 1.4: ${s.stderr}`).toBe(0);
       expect(sq027(keyring, sig, data).status).toBe(0);
     }
+    // rpm --import takes both versions (rpm format: one armor block per version).
+    const rpmKey = join(work, 'rot-rpm.asc');
+    ok(['key', 'export', 'rot', '--format', 'rpm', '-o', rpmKey]);
+    const db = join(work, 'rpmdb-rot');
+    mkdirSync(db);
+    expect(run('rpmkeys', ['--dbpath', db, '--import', rpmKey]).status).toBe(0);
+    const imported = run('rpm', ['--dbpath', db, '-q', 'gpg-pubkey']).stdout.trim().split('\n');
+    expect(imported).toHaveLength(2);
+    for (const f of [v1, v2]) expect(imported.some((n) => n.startsWith(`gpg-pubkey-${f.slice(-8).toLowerCase()}-`))).toBe(true);
     const entry = await awaitKeyEntry((e) => e.event === 'rotate' && e.key_name === 'rot');
     expect(entry).toMatchObject({ key_fingerprint: v2, previous_fingerprint: v1 });
   });
