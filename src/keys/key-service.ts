@@ -185,7 +185,7 @@ export class KeyService {
     // signer is reused only while it is the same.
     if (cached && record.fingerprint === cached.signer.record.fingerprint && record.state === 'active' && record.publicKey.equals(cached.signer.record.publicKey)) {
       // The record is re-read, so purposes changed on another node apply here too.
-      const signer: KeySigner = record.purposes.join(',') === cached.signer.record.purposes.join(',') ? cached.signer : { ...cached.signer, record };
+      const signer: KeySigner = record.purposes.join(',') === cached.signer.record.purposes.join(',') ? cached.signer : { ...cached.signer, record: { ...record, algorithm: cached.signer.record.algorithm } };
       this.#signers.set(name, { signer, checkedAt: this.#now() });
       return signer;
     }
@@ -194,12 +194,16 @@ export class KeyService {
     if (record.state === 'deleted') throw new SignetError('KEY_DELETED', `the key ${name} is deleted`);
     if (record.state !== 'active') throw new SignetError('KEY_REVOKED', `the key ${name} is revoked`);
     let handle: KeyHandle;
+    let signingRecord = record;
     // A signing subkey of the current version signs in its place (docs/keys.md "Subkeys").
     const subkey = (await this.#store.keyVersions.listSubkeys(name)).find((k) => k.state === 'active' && k.primaryFingerprint === record.fingerprint);
     if (subkey) {
       if (!subkey.sealedSecret || !subkey.wrappedDataKey) throw new SignetError('KEY_DELETED', `the key ${name} is deleted`);
       const key = unseal(this.#master, name, subkey.fingerprint, { sealedSecret: subkey.sealedSecret, wrappedDataKey: subkey.wrappedDataKey }, subkey.keyCreatedAt);
       handle = softwareHandle(key.privateKey, key.info);
+      // The algorithm a signing answer names is the signing key's: RPM puts an RSA and an EdDSA
+      // signature in different header tags.
+      signingRecord = { ...record, algorithm: subkey.algorithm };
     } else {
       if (record.backend === 'sealed' && record.sealedSecret.length === 0) {
         throw new SignetError('KEY_PRIMARY_OFFLINE', `the key ${name} has no signing key on this server (offline primary without a signing subkey)`);
@@ -209,7 +213,7 @@ export class KeyService {
         throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} does not match its fingerprint`);
       }
     }
-    const signer: KeySigner = { record, info: handle.info, signDigest: (hash, digest) => handle.signDigest(hash, digest) };
+    const signer: KeySigner = { record: signingRecord, info: handle.info, signDigest: (hash, digest) => handle.signDigest(hash, digest) };
     this.#signers.set(name, { signer, checkedAt: this.#now() });
     return signer;
   }

@@ -1,8 +1,9 @@
 // Importing secret keys exported by `gpg --export-secret-keys [--armor]` (RFC 4880 §5.5.3,
 // §3.7). gpg 2.2 writes S2K usage 0 for unprotected keys and, with a passphrase, usage 254 with
-// iterated+salted SHA-1 S2K and AES-128 (test/fixtures/openpgp/list-packets.txt). Only the
-// primary key is imported; it must be allowed to sign. Nothing here puts key material or the
-// passphrase into an error message.
+// iterated+salted SHA-1 S2K and AES-128 (test/fixtures/openpgp/list-packets.txt). The primary
+// and its signing subkeys are imported; a primary exported as a GnuPG stub (`gpg
+// --export-secret-subkeys`) stays offline and a subkey signs. Nothing here puts key material or
+// the passphrase into an error message.
 import { Buffer } from 'node:buffer';
 import { createDecipheriv, createHash, createPrivateKey, createPublicKey, getCiphers, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';

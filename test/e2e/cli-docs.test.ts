@@ -37,7 +37,7 @@ describe('signet completion and man page', () => {
     writeFileSync(script, r.stdout);
     expect(spawnSync('bash', ['-n', script], { encoding: 'utf8' }).status).toBe(0);
     expect(complete(script, ['signet', 'ke'])).toEqual(['key']);
-    expect(complete(script, ['signet', 'key', ''])).toEqual(['create', 'purpose', 'list', 'export', 'import']);
+    expect(complete(script, ['signet', 'key', ''])).toEqual(['create', 'purpose', 'list', 'export', 'import', 'versions', 'rotate', 'expire', 'revoke', 'disable', 'enable', 'delete', 'subkey', 'revocation-cert', 'lint']);
     expect(complete(script, ['signet', '--addr', 'http://x', 'sign', '--ar'])).toEqual(['--armor']);
     expect(complete(script, ['signet', 'log', 'proof', '--js'])).toEqual(['--json']);
     // After an option that takes a value, the value (a file), not a command.

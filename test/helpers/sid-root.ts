@@ -80,3 +80,41 @@ export function openSidRoot(hostDir: string): SidRoot {
     },
   };
 }
+
+/** The other form, for tests that run one command at a time in the root with its own argument
+ *  vector and need the root's path (bind mounts in a private mount namespace): `dir` appears at
+ *  `/mnt/<name>` inside; `release()` unmounts it. */
+export interface SidMount {
+  /** The test directory as seen inside the root. */
+  readonly inside: string;
+  /** The root itself (for bind mounts in a private mount namespace only). */
+  readonly root: string;
+  run(cmd: string, args: string[]): SidRun;
+  release(): void;
+}
+
+export function sidRoot(dir: string): SidMount {
+  const root = sidRootPath();
+  const name = `signet-${randomBytes(6).toString('hex')}`;
+  const mountpoint = join(root, 'mnt', name);
+  mkdirSync(mountpoint, { recursive: true });
+  const mounted = spawnSync('mount', ['--bind', dir, mountpoint], { encoding: 'utf8' });
+  if (mounted.status !== 0) throw new Error(`mount --bind into the sid root failed: ${mounted.stderr}`);
+  return {
+    inside: `/mnt/${name}`,
+    root,
+    run(cmd, args) {
+      const r = spawnSync('chroot', [root, cmd, ...args], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LC_ALL: 'C.UTF-8' } });
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    release() {
+      const r = spawnSync('umount', [mountpoint]);
+      if (r.status !== 0) spawnSync('umount', ['-l', mountpoint]);
+      try {
+        rmdirSync(mountpoint);
+      } catch {
+        // still busy: the lazy unmount finishes later
+      }
+    },
+  };
+}
