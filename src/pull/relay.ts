@@ -314,6 +314,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     key: options.key,
     ca: options.ca,
     minVersion: 'TLSv1.3',
+    noDelay: true,
     requestCert: true,
     // Checked below: a client may come without a certificate; one that presents a certificate
     // must present a valid one of the pull CA.
