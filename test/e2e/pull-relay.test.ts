@@ -139,6 +139,37 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
     }
   });
 
+  it('signet-gpg, signet sums and the log\'s tiles work through the relay as directly', async () => {
+    requireTools('gpg');
+    recorded.length = 0;
+    expect((await cli(['key', 'create', 'all', '--algo', 'ed25519', '--purpose', 'detached,sums'], env)).status).toBe(0);
+    const pub = join(dir, 'all.asc');
+    writeFileSync(pub, (await cli(['key', 'export', 'all'], env)).stdout);
+    const gnupg = mkdtempSync(join(tmpdir(), 'signet-pull-gpg-'));
+    try {
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--import', pub])).status).toBe(0);
+      // The shim under a build tool: gpg's command line, SIGNET_ADDR as the only setting.
+      const file = join(dir, 'shim.txt');
+      writeFileSync(file, 'signed by signet-gpg through a relay\n');
+      const shim = await exec(join(SIGNET, '..', 'signet-gpg'), ['--detach-sign', '--armor', '-u', 'all', '-o', `${file}.asc`, file], env);
+      expect(shim.status, shim.stderr).toBe(0);
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--verify', `${file}.asc`, file])).status).toBe(0);
+      const release = join(dir, 'release');
+      spawnSync('mkdir', ['-p', release]);
+      writeFileSync(join(release, 'a.tar.gz'), randomBytes(4096));
+      const sums = await cli(['sums', release, '--key', 'all'], env);
+      expect(sums.status, sums.stderr).toBe(0);
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--verify', join(release, 'SHA256SUMS.asc'), join(release, 'SHA256SUMS')])).status).toBe(0);
+    } finally {
+      spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'all']);
+      rmSync(gnupg, { recursive: true, force: true });
+    }
+    // `signet log verify` reads the C2SP tiles and entry bundles through the relay.
+    const verify = await cli(['log', 'verify'], env);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(Buffer.concat(recorded).includes(Buffer.from(signer.adminToken))).toBe(false);
+  });
+
   it('curl works through the relay\'s terminating path (the relay terminates that TLS session: docs/pull-mode.md)', async () => {
     recorded.length = 0;
     const r = await exec('curl', ['-sS', '--cacert', join(ca, 'ca.pem'), '-H', `Authorization: Bearer ${signer.adminToken}`, `https://127.0.0.1:${relay.port}/v1/keys`]);
