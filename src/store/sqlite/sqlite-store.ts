@@ -24,6 +24,7 @@ export class SqliteStore implements Store {
   readonly policies: SqlitePolicyStore;
   readonly auth: SqliteAuthStore;
   #requests: SqliteRequestStore | undefined;
+  readonly #counters: Database.Database;
   /**
    * Token records by hash. Only this process writes the tokens table of an embedded store
    * (insertToken, revokeToken below clear it), so a cached record is exactly the stored one;
@@ -38,12 +39,17 @@ export class SqliteStore implements Store {
     this.#stmt = preparedStatements(db);
     this.log = new SqliteLogStore(db, path);
     this.policies = new SqlitePolicyStore(db, counters, path);
+    this.#counters = counters;
     this.auth = new SqliteAuthStore(db);
   }
 
-  /** Prepared on first use: the table exists only once migrate() has run. */
+  /**
+   * Prepared on first use: the table exists only once migrate() has run. On the counters'
+   * connection (synchronous=NORMAL: a commit is not an fsync): kept answers serve retries, and
+   * two fsyncs per request would cost more than the power cut they would survive.
+   */
   get requests(): SqliteRequestStore {
-    return (this.#requests ??= new SqliteRequestStore(this.#db));
+    return (this.#requests ??= new SqliteRequestStore(this.#counters));
   }
 
   static open(path: string): SqliteStore {
