@@ -71,6 +71,7 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
       key: readFileSync(join(ca, 'relay.key')),
       ca: readFileSync(join(ca, 'ca.pem')),
       logger: quiet,
+      firstLineTimeoutMs: 3000,
       tap: (chunk) => recorded.push(Buffer.from(chunk)),
     });
     signer = await startTestServer({
@@ -247,6 +248,16 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
     } finally {
       await direct.close();
     }
+  });
+
+  it('a peer that completes the handshake and then says nothing is disconnected', async () => {
+    const tls = await import('node:tls');
+    const before = relay.status().refused.silent ?? 0;
+    const socket = tls.connect({ host: '127.0.0.1', port: relay.port, ca: readFileSync(join(ca, 'ca.pem')), minVersion: 'TLSv1.3' });
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(relay.status().refused.silent).toBe(before + 1);
   });
 
   it('serve refuses --listen with --pull', async () => {
