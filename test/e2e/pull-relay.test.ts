@@ -52,7 +52,7 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    requireTools('openssl');
+    requireTools('openssl', 'curl');
     requireBuild();
     dir = mkdtempSync(join(tmpdir(), 'signet-pull-'));
     ca = join(dir, 'ca');
@@ -140,7 +140,7 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
     }
   });
 
-  it('signet-gpg, signet sums and the log\'s tiles work through the relay as directly', async () => {
+  it('signet-gpg, pulp-sign, signet sums and the log\'s tiles work through the relay as directly', async () => {
     requireTools('gpg');
     recorded.length = 0;
     expect((await cli(['key', 'create', 'all', '--algo', 'ed25519', '--purpose', 'detached,sums'], env)).status).toBe(0);
@@ -155,6 +155,13 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
       const shim = await exec(join(SIGNET, '..', 'signet-gpg'), ['--detach-sign', '--armor', '-u', 'all', '-o', `${file}.asc`, file], env);
       expect(shim.status, shim.stderr).toBe(0);
       expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--verify', `${file}.asc`, file])).status).toBe(0);
+      // Pulp's signing service: the key by fingerprint, JSON on stdout.
+      const fpr = JSON.parse((await cli(['key', 'list', '--json'], env)).stdout).find((k: { name: string }) => k.name === 'all').fingerprint as string;
+      const repomd = join(dir, 'repomd.xml');
+      writeFileSync(repomd, '<repomd>through a relay</repomd>\n');
+      const pulp = await cli(['pulp-sign', 'detached', repomd], { ...env, PULP_SIGNING_KEY_FINGERPRINT: fpr, CORRELATION_ID: 'pulp-task-relay' });
+      expect(pulp.status, pulp.stderr).toBe(0);
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--verify', `${repomd}.asc`, repomd])).status).toBe(0);
       const release = join(dir, 'release');
       spawnSync('mkdir', ['-p', release]);
       writeFileSync(join(release, 'a.tar.gz'), randomBytes(4096));
