@@ -9,6 +9,7 @@
 // environment as it is. Where NODE_EXTRA_CA_CERTS is set (this environment sets it to the Debian
 // bundle), the launcher moves it aside for `rpm sign`, as it does for any user (docs/performance.md);
 // BENCH_DROP_EXTRA_CA=1 removes it from the client's environment altogether. The output says which.
+// A third table sets the batch through a pull-mode relay (docs/pull-mode.md) beside the direct run.
 // A second section times ONE package per command (start-up included), beside rpmsign, as a
 // pipeline that signs one package per job runs it (singlePackage below).
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,7 +17,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { countingRelay, signetBin, startSignet, table } from './lib.mjs';
+import { countingRelay, freePort, signetBin, startSignet, table } from './lib.mjs';
 
 const corpusScript = process.env.SIGNET_CORPUS_SCRIPT ?? fileURLToPath(new URL('../scripts/make-rpm-corpus.sh', import.meta.url));
 const profile = process.env.BENCH_RPM_PROFILE ?? 'release';
@@ -119,6 +120,52 @@ async function singlePackage({ corpus, genv, direct, signet }) {
   void signet;
 }
 
+/**
+ * The same batch in pull mode (docs/pull-mode.md): a relay on loopback, a signer of its own (fresh
+ * data dir, its own RSA-4096 key) that dials the relay and listens on no port, and the client
+ * with SIGNET_ADDR=relay://…, its TLS session running to the signer through the relay.
+ */
+async function throughRelay({ corpus, env }) {
+  const dir = join(work, 'pull');
+  const ca = join(dir, 'ca');
+  const cli = (args, extra = {}) => must(signetBin, args, { env: { ...env, ...extra } });
+  cli(['ca', 'init', '--out', ca]);
+  cli(['ca', 'issue', 'relay', '--role', 'relay', '--ip', '127.0.0.1', '--out', ca]);
+  cli(['ca', 'issue', 'bench-signer', '--role', 'signer', '--out', ca]);
+  const port = await freePort();
+  const quiet = { stdio: ['ignore', 'ignore', 'inherit'], env };
+  const relay = spawn(signetBin, ['relay', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(ca, 'relay.pem'), '--tls-key', join(ca, 'relay.key'), '--ca', join(ca, 'ca.pem'), '--log-level', 'warn'], quiet);
+  const signer = spawn(
+    signetBin,
+    ['--data', join(dir, 'data'), 'serve', '--pull', `https://127.0.0.1:${port}`, '--tls-cert', join(ca, 'bench-signer.pem'), '--tls-key', join(ca, 'bench-signer.key'), '--ca', join(ca, 'ca.pem'), '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info'],
+    quiet,
+  );
+  try {
+    const relayEnv = { SIGNET_ADDR: `relay://127.0.0.1:${port}/bench-signer`, SIGNET_CA_FILE: join(ca, 'ca.pem') };
+    for (let i = 0; ; i++) {
+      const s = spawnSync(signetBin, ['relay', 'status', '--relay', `https://127.0.0.1:${port}`, '--json'], { encoding: 'utf8', env: { ...env, ...relayEnv } });
+      if (s.status === 0 && JSON.parse(s.stdout).signers.length > 0) break;
+      if (i > 150) throw new Error('the pull signer did not connect to the relay');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
+    const viaRelay = { ...env, ...relayEnv, SIGNET_TOKEN: token };
+    cli(['key', 'create', 'bench-rpm', '--algo', 'rsa4096', '--uid', 'Bench RPM <bench-rpm@example.org>'], viaRelay);
+    cpSync(join(work, 'corpus'), join(work, 'relayed'), { recursive: true });
+    cpSync(corpus[0], join(work, 'warmup-relay.rpm'));
+    must('sync', []);
+    cli(['rpm', 'sign', '--key', 'bench-rpm', join(work, 'warmup-relay.rpm')], viaRelay);
+    process.stderr.write('bench:rpm: signet rpm sign (timed, through a relay to a pull-mode signer) ...\n');
+    const run = await timed(signetBin, ['rpm', 'sign', '--key', 'bench-rpm', '--json', ...rpms(join(work, 'relayed'))], viaRelay);
+    if (run.status !== 0) throw new Error(`signet rpm sign through the relay failed: ${run.stdout}`);
+    return run;
+  } finally {
+    relay.kill('SIGTERM');
+    signer.kill('SIGTERM');
+    await Promise.all([relay, signer].map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)))));
+  }
+}
+
 const rpms = (dir) => readdirSync(dir).filter((f) => f.endsWith('.rpm')).map((f) => join(dir, f));
 
 try {
@@ -185,6 +232,15 @@ try {
       ])}\n(signet timed straight to the server; bytes counted in a separate, untimed run through a relay; NODE_EXTRA_CA_CERTS ${extraCa})\n`,
     );
     process.stdout.write(`${JSON.stringify({ signet_timed: 'direct to the server', bytes_counted: 'separate untimed run through a relay', node_extra_ca_certs: extraCa, packages: corpus.length, corpus_bytes: totalBytes, rpmsign_s: local.seconds, signet_s: remote.seconds, bytes_sent: counts.up, bytes_received: counts.down, client_peak_rss: remote.peakRss, server_peak_rss: serverPeak })}\n`);
+
+    const relayed = await throughRelay({ corpus, direct: remote.seconds, env: direct });
+    process.stdout.write(
+      `${table([
+        ['packages', 'signet rpm sign s (direct)', 'signet rpm sign s (through a relay)', 'relay / direct'],
+        [String(corpus.length), remote.seconds.toFixed(2), relayed.seconds.toFixed(2), `${((relayed.seconds / remote.seconds - 1) * 100).toFixed(1)}%`],
+      ])}\n(pull mode: the signer dials a relay on loopback, the client tunnels TLS 1.3 to the signer through it; docs/pull-mode.md)\n`,
+    );
+    process.stdout.write(`${JSON.stringify({ pull_mode: true, packages: corpus.length, direct_s: remote.seconds, relay_s: relayed.seconds })}\n`);
 
     await singlePackage({ corpus, genv, direct, signet });
   } finally {

@@ -79,6 +79,8 @@ export class RelayAgent extends http.Agent {
       outer = o;
       o.once('error', reject);
       o.once('secureConnect', () => {
+        // Small requests and answers go out at once (no Nagle delay waiting for an ACK).
+        o.setNoDelay(true);
         o.write(`CONNECT ${t.signer} HTTP/1.1\r\nHost: ${t.signer}\r\n\r\n`);
         let head = Buffer.alloc(0);
         const onData = (chunk: Buffer): void => {

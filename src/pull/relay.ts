@@ -22,6 +22,7 @@ import { nameOf, roleOf } from './roles.js';
 
 export const PULL_HELLO = 'SIGNET-PULL/1';
 const FIRST_LINE_MAX = 64;
+const FIRST_LINE_TIMEOUT_MS = 10_000;
 
 export interface RelayOptions {
   readonly host: string;
@@ -37,6 +38,8 @@ export interface RelayOptions {
   readonly queueTimeoutMs?: number;
   /** Refuse clients without a client certificate of the pull CA (default: certificates optional). */
   readonly requireClientCert?: boolean;
+  /** How long a peer may stay silent after the TLS handshake (default 10 s). */
+  readonly firstLineTimeoutMs?: number;
   /** Tests (a relay that records): every byte copied between a client and a signer. */
   readonly tap?: (chunk: Buffer, direction: 'to-signer' | 'to-client') => void;
 }
@@ -314,6 +317,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     key: options.key,
     ca: options.ca,
     minVersion: 'TLSv1.3',
+    noDelay: true,
     requestCert: true,
     // Checked below: a client may come without a certificate; one that presents a certificate
     // must present a valid one of the pull CA.
@@ -340,12 +344,19 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       socket.destroy();
       return;
     }
-    // The first line says what the peer is: a signer's hello, or an HTTP request line.
+    // The first line says what the peer is: a signer's hello, or an HTTP request line. A peer
+    // that says nothing does not keep the socket.
     let first = Buffer.alloc(0);
+    const silent = setTimeout(() => {
+      refuse('silent');
+      socket.destroy();
+    }, options.firstLineTimeoutMs ?? FIRST_LINE_TIMEOUT_MS);
+    socket.once('close', () => clearTimeout(silent));
     const onData = (chunk: Buffer): void => {
       first = Buffer.concat([first, chunk]);
       const nl = first.indexOf(0x0a);
       if (nl < 0 && first.length < FIRST_LINE_MAX) return;
+      clearTimeout(silent);
       socket.off('data', onData);
       socket.pause();
       const line = first.subarray(0, nl < 0 ? first.length : nl).toString('latin1').trim();

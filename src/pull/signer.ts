@@ -116,6 +116,8 @@ export function startPull(options: PullOptions): RunningPull {
     };
     socket.on('secureConnect', () => {
       socket.setKeepAlive(true, 15_000);
+      // Requests and answers are small: each goes out at once (no Nagle delay).
+      socket.setNoDelay(true);
       socket.write(`${PULL_HELLO}\n`);
     });
     const onData = (chunk: Buffer): void => {

@@ -52,7 +52,7 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    requireTools('openssl');
+    requireTools('openssl', 'curl');
     requireBuild();
     dir = mkdtempSync(join(tmpdir(), 'signet-pull-'));
     ca = join(dir, 'ca');
@@ -71,6 +71,7 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
       key: readFileSync(join(ca, 'relay.key')),
       ca: readFileSync(join(ca, 'ca.pem')),
       logger: quiet,
+      firstLineTimeoutMs: 3000,
       tap: (chunk) => recorded.push(Buffer.from(chunk)),
     });
     signer = await startTestServer({
@@ -137,6 +138,44 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
     for (const secret of [signer.adminToken, wrapToken, secretId, ciToken, marker, 'Bearer', '/v1/sign']) {
       expect(bytes.includes(Buffer.from(secret)), `found ${secret.slice(0, 8)}… in the relay's traffic`).toBe(false);
     }
+  });
+
+  it('signet-gpg, pulp-sign, signet sums and the log\'s tiles work through the relay as directly', async () => {
+    requireTools('gpg');
+    recorded.length = 0;
+    expect((await cli(['key', 'create', 'all', '--algo', 'ed25519', '--purpose', 'detached,sums'], env)).status).toBe(0);
+    const pub = join(dir, 'all.asc');
+    writeFileSync(pub, (await cli(['key', 'export', 'all'], env)).stdout);
+    const gnupg = mkdtempSync(join(tmpdir(), 'signet-pull-gpg-'));
+    try {
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--import', pub])).status).toBe(0);
+      // The shim under a build tool: gpg's command line, SIGNET_ADDR as the only setting.
+      const file = join(dir, 'shim.txt');
+      writeFileSync(file, 'signed by signet-gpg through a relay\n');
+      const shim = await exec(join(SIGNET, '..', 'signet-gpg'), ['--detach-sign', '--armor', '-u', 'all', '-o', `${file}.asc`, file], env);
+      expect(shim.status, shim.stderr).toBe(0);
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--verify', `${file}.asc`, file])).status).toBe(0);
+      // Pulp's signing service: the key by fingerprint, JSON on stdout.
+      const fpr = JSON.parse((await cli(['key', 'list', '--json'], env)).stdout).find((k: { name: string }) => k.name === 'all').fingerprint as string;
+      const repomd = join(dir, 'repomd.xml');
+      writeFileSync(repomd, '<repomd>through a relay</repomd>\n');
+      const pulp = await cli(['pulp-sign', 'detached', repomd], { ...env, PULP_SIGNING_KEY_FINGERPRINT: fpr, CORRELATION_ID: 'pulp-task-relay' });
+      expect(pulp.status, pulp.stderr).toBe(0);
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--verify', `${repomd}.asc`, repomd])).status).toBe(0);
+      const release = join(dir, 'release');
+      spawnSync('mkdir', ['-p', release]);
+      writeFileSync(join(release, 'a.tar.gz'), randomBytes(4096));
+      const sums = await cli(['sums', release, '--key', 'all'], env);
+      expect(sums.status, sums.stderr).toBe(0);
+      expect((await exec('gpg', ['--batch', '--homedir', gnupg, '--verify', join(release, 'SHA256SUMS.asc'), join(release, 'SHA256SUMS')])).status).toBe(0);
+    } finally {
+      spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'all']);
+      rmSync(gnupg, { recursive: true, force: true });
+    }
+    // `signet log verify` reads the C2SP tiles and entry bundles through the relay.
+    const verify = await cli(['log', 'verify'], env);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(Buffer.concat(recorded).includes(Buffer.from(signer.adminToken))).toBe(false);
   });
 
   it('curl works through the relay\'s terminating path (the relay terminates that TLS session: docs/pull-mode.md)', async () => {
@@ -216,6 +255,16 @@ describe('pull mode: CA, recording relay, certificate refusals, request ids', ()
     } finally {
       await direct.close();
     }
+  });
+
+  it('a peer that completes the handshake and then says nothing is disconnected', async () => {
+    const tls = await import('node:tls');
+    const before = relay.status().refused.silent ?? 0;
+    const socket = tls.connect({ host: '127.0.0.1', port: relay.port, ca: readFileSync(join(ca, 'ca.pem')), minVersion: 'TLSv1.3' });
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(relay.status().refused.silent).toBe(before + 1);
   });
 
   it('serve refuses --listen with --pull', async () => {

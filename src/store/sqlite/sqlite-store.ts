@@ -27,6 +27,7 @@ export class SqliteStore implements Store {
   readonly auth: SqliteAuthStore;
   readonly keyVersions: SqliteKeyVersionStore;
   #requests: SqliteRequestStore | undefined;
+  readonly #counters: Database.Database;
   /**
    * Token records by hash. Only this process writes the tokens table of an embedded store
    * (insertToken, revokeToken below clear it), so a cached record is exactly the stored one;
@@ -41,13 +42,18 @@ export class SqliteStore implements Store {
     this.#stmt = preparedStatements(db);
     this.log = new SqliteLogStore(db, path);
     this.policies = new SqlitePolicyStore(db, counters, path);
+    this.#counters = counters;
     this.auth = new SqliteAuthStore(db);
     this.keyVersions = new SqliteKeyVersionStore(db);
   }
 
-  /** Prepared on first use: the table exists only once migrate() has run. */
+  /**
+   * Prepared on first use: the table exists only once migrate() has run. On the counters'
+   * connection (synchronous=NORMAL: a commit is not an fsync): kept answers serve retries, and
+   * two fsyncs per request would cost more than the power cut they would survive.
+   */
   get requests(): SqliteRequestStore {
-    return (this.#requests ??= new SqliteRequestStore(this.#db));
+    return (this.#requests ??= new SqliteRequestStore(this.#counters));
   }
 
   static open(path: string): SqliteStore {
