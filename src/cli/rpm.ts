@@ -12,6 +12,8 @@ export function registerRpmCommands(program: Command): void {
     .argument('<files...>', 'RPM packages')
     .requiredOption('--key <name>', 'signing key')
     .option('--replace', 'replace an existing signature (default: refuse packages already signed)')
+    .option('--no-wait', 'when the rule needs approvals, print the request id and return instead of waiting')
+    .option('--approval <id>', 'sign under this approved request (the same packages, after --no-wait)')
     .action(lazyAction(async () => (await import('./rpm-sign.js')).rpmSignAction));
 
   rpm

@@ -42,6 +42,8 @@ export interface ServeOptions {
   readonly limits?: Partial<AppLimits>;
   /** Socket timeouts and connection caps; override settings `connections`. */
   readonly connections?: Partial<ConnectionLimits>;
+  /** Read-only git mirrors for server-side vetting; overrides settings `vet.mirrors`. */
+  readonly vetMirrors?: string;
   /** CIDR blocks of trusted reverse proxies (X-Forwarded-For); overrides settings `trust_proxy`. */
   readonly trustProxy?: readonly string[];
   /** The clock for token, secret_id and wrapping expiry (tests); default Date.now. */
@@ -150,6 +152,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       store, keys, tokens, log, logger, accessLog, limits, audit, connections,
       logRequesterKey: requesterKey(master.key),
       ...(trustProxy ? { trustProxy } : {}),
+      ...((options.vetMirrors ?? settings.vet?.mirrors) !== undefined ? { vetMirrors: (options.vetMirrors ?? settings.vet?.mirrors)! } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(tls ? { https: tls } : {}),
     });

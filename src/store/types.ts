@@ -9,11 +9,12 @@
 // `readonly auth: AuthStore`) with its interface in src/store/<domain>-types.ts and one
 // implementation file per engine (src/store/sqlite/<domain>-store.ts, src/store/postgres/…),
 // plus migrations in the engine's list. Migration version ranges: 1–9 base, 10–19 transparency
-// log, 20–29 auth/policy/rate limits/audit.
+// log, 20–29 auth/policy/rate limits/audit, 30–34 approvals and vetting.
 
 import type { AuthStore } from './auth-types.js';
 import type { LogStore } from './log-types.js';
 import type { PolicyStore } from './policy-types.js';
+import type { ApprovalStore } from './approval-types.js';
 
 import type { KeyAlgorithm } from '../openpgp/public-key.js';
 export type { KeyAlgorithm };
@@ -72,6 +73,8 @@ export interface Store {
   readonly policies: PolicyStore;
   /** Roles, secret_ids, wrapped responses, login-failure counters (src/store/auth-types.ts). */
   readonly auth: AuthStore;
+  /** Approval requests, decisions and the vetting-record index (src/store/approval-types.ts). */
+  readonly approvals: ApprovalStore;
 
   /** Create or upgrade the schema (idempotent; safe when several nodes start together). */
   migrate(): Promise<void>;

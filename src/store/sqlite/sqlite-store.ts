@@ -8,6 +8,7 @@ import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import { SqliteLogStore } from './log-store.js';
 import { openCounterConnection, SqlitePolicyStore } from './policy-store.js';
 import { SqliteAuthStore } from './auth-store.js';
+import { SqliteApprovalStore } from './approval-store.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly log: SqliteLogStore;
   readonly policies: SqlitePolicyStore;
   readonly auth: SqliteAuthStore;
+  readonly approvals: SqliteApprovalStore;
   /**
    * Token records by hash. Only this process writes the tokens table of an embedded store
    * (insertToken, revokeToken below clear it), so a cached record is exactly the stored one;
@@ -37,6 +39,7 @@ export class SqliteStore implements Store {
     this.log = new SqliteLogStore(db, path);
     this.policies = new SqlitePolicyStore(db, counters, path);
     this.auth = new SqliteAuthStore(db);
+    this.approvals = new SqliteApprovalStore(db);
   }
 
   static open(path: string): SqliteStore {
