@@ -31,6 +31,8 @@ interface Conditions {
   vetted: boolean;
   approvals?: ApprovalRule;
   rule?: string;
+  /** The approved request this signature used. */
+  used?: string;
 }
 const conditions = new WeakMap<FastifyRequest, Conditions>();
 
@@ -109,9 +111,16 @@ export function createGate(ctx: RouteContext, now: () => number = Date.now): (re
       const id = (request.query as { approval?: string } | undefined)?.approval ?? (request.body as { approval?: string } | undefined)?.approval;
       if (id === undefined) return { pending: await hold(ctx, request, subject, c.approvals, c.rule!, identity, now()) };
       links.approvals = await use(ctx, id, subject, c.rule!, identity, now());
+      c.used = id;
     }
     return { links };
   };
+}
+
+/** Record on the request which log entry its signature is (GET /v1/requests/:id shows it). */
+export async function noteSigned(ctx: RouteContext, request: FastifyRequest, index: bigint): Promise<void> {
+  const id = conditions.get(request)?.used;
+  if (id !== undefined) await ctx.store.approvals.setSignedIndex(id, Number(index));
 }
 
 async function hold(ctx: RouteContext, request: FastifyRequest, s: GateSubject, rule: ApprovalRule, ruleId: string, identity: string, at: number): Promise<Record<string, unknown>> {

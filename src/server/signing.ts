@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import { SigningPipeline } from '../sign/pipeline.js';
 import type { RouteContext } from './context.js';
-import { createGate, noteGrant } from './approvals.js';
+import { createGate, noteGrant, noteSigned } from './approvals.js';
 
 /** The query of POST /v1/sign/:key and /v1/sign/:key/midstate: the API contract's (src/api/schemas.ts). */
 export { signQuery } from '../api/schemas.js';
@@ -28,6 +28,7 @@ export function signingPipeline(ctx: RouteContext): SigningPipeline<FastifyReque
       recordSigning: (key, kind, seconds, count) => ctx.metrics.recordSigning(key, kind, seconds, count),
       maxArtifactBytes: ctx.limits.maxArtifactBytes,
       gate: createGate(ctx),
+      gated: (request, index) => noteSigned(ctx, request, index),
     });
     pipelines.set(ctx, pipeline);
   }

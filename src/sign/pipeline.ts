@@ -49,6 +49,8 @@ export interface PipelineDeps<R> {
    * (the signature made is dropped), or holds the request for approvals. Absent: no conditions.
    */
   gate?(request: R, subject: GateSubject): Promise<GateOutcome>;
+  /** After a gated signature is in the log: its (first) entry index, for the request it used. */
+  gated?(request: R, index: bigint): Promise<void>;
 }
 
 export interface PipelineLogRecord {
@@ -278,6 +280,7 @@ export class SigningPipeline<R> {
           logs.set(i, await this.#deps.reference(index, false));
         }),
       );
+      if (links.approvals && logs.size > 0) await this.#deps.gated?.(request, BigInt(Math.min(...[...logs.values()].map((l) => l.index))));
     }
     return {
       key,
@@ -309,6 +312,7 @@ export class SigningPipeline<R> {
       ...(s.rule !== undefined ? { rule: s.rule } : {}),
       ...(gate.links.vetting || gate.links.approvals ? { links: gate.links } : {}),
     });
+    if (gate.links.approvals) await this.#deps.gated?.(request, logIndex);
     this.#deps.audit(request, {
       event: 'sign',
       ...(s.mode ? { mode: s.mode } : {}),
