@@ -316,8 +316,6 @@ export const pendingApproval = z.looseObject({
   request: z.looseObject({ id: z.string(), digest: z.string(), required: count, approvers: stringList, expires: z.string() }),
 });
 
-export const signOrPending = z.union([signAnswer, pendingApproval]);
-
 /** An approval request as GET /v1/requests[/:id] shows it. */
 export const approvalRequestView = z.looseObject({
   id: z.string(),
@@ -375,8 +373,6 @@ export const rpmAnswer = z.looseObject({
   failed: count,
   signatures: z.array(rpmItem),
 });
-
-export const rpmOrPending = z.union([rpmAnswer, pendingApproval]);
 
 export const policyInfo = z.looseObject({
   name: z.string(),
