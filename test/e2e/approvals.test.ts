@@ -85,6 +85,10 @@ describe('approvals', () => {
     expect((await decide('alice', own.json.request.id, 'approve')).json.error.code).toBe('APPROVAL_DENIED');
 
     expect((await decide('bot', id, 'approve')).json.error.code).toBe('APPROVAL_DENIED');
+    // A token that neither made nor may decide a request does not see it.
+    expect((await api(t, 'GET', '/v1/requests', { token: tok.mallory! })).json.requests).toEqual([]);
+    expect((await api(t, 'GET', `/v1/requests/${id}`, { token: tok.mallory! })).json.error.code).toBe('REQUEST_NOT_FOUND');
+    expect((await api(t, 'GET', `/v1/requests/${id}`, { token: tok.carol! })).json.state).toBe('pending');
     expect((await decide('mallory', id, 'approve')).json.error.code).toBe('APPROVAL_DENIED');
     expect((await decide('alice', id, 'approve', 'checked the tag')).status).toBe(200);
     expect((await decide('alice', id, 'approve')).json.error.code).toBe('APPROVAL_DUPLICATE');

@@ -171,6 +171,14 @@ describe('signet vet and requires: [vetted]', () => {
     expect(bad.stderr).toMatch(/not in the keyring \(VET_FAILED\)/);
   });
 
+  it('the built server vets in a worker thread (the event loop stays free): same verdicts', async () => {
+    const built = (await import(new URL('../../dist/vet/vet.js', import.meta.url).href)) as typeof import('../../src/vet/vet.js');
+    const ok = await built.vetInWorker({ tarball: repo.archive('1.0.0'), repo: join(mirrors, 'nova.git'), tag: '1.0.0', keyring: repo.keyring, allow: [] });
+    expect(ok).toMatchObject({ verdict: 'pass', signer: repo.managerFpr });
+    const bad = await built.vetInWorker({ tarball: repo.archive('1.0.0-unsigned'), repo: join(mirrors, 'nova.git'), tag: '1.0.0-unsigned', keyring: repo.keyring, allow: [] });
+    expect(bad).toMatchObject({ verdict: 'fail', reason: 'tag 1.0.0-unsigned is not signed' });
+  });
+
   it('signet log verify passes over the vetting records', async () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     const r = await cli(['log', 'verify'], tokens.vetter!);

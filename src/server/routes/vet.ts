@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SignetError } from '../../errors.js';
 import { vetMirrorParams, vetMirrorQuery, vetRecordBody } from '../../api/schemas.js';
-import { publicKeysFromArmor } from '../../openpgp/index.js';
-import { vetTarball } from '../../vet/vet.js';
+import { vetInWorker } from '../../vet/vet.js';
 import type { RouteModule } from '../context.js';
 import { parse } from '../validation.js';
 
@@ -60,7 +59,7 @@ export const vetRoutes: RouteModule = (app, ctx) => {
     }
     const tarball = Buffer.concat(chunks);
     const allow = q.allow === undefined ? [] : Array.isArray(q.allow) ? q.allow : [q.allow];
-    const result = vetTarball({ tarball, repo: dir, tag: q.tag, keyring: publicKeysFromArmor(readFileSync(keyringPath, 'utf8')), allowGenerated: allow });
+    const result = await vetInWorker({ tarball, repo: dir, tag: q.tag, keyring: readFileSync(keyringPath, 'utf8'), allow });
     if (result.tagObject === undefined) throw new SignetError('VET_FAILED', result.reason ?? 'the tag could not be resolved');
     const index = await ctx.log.recordVet(request, {
       name,
