@@ -3,6 +3,7 @@
 // listed approvers other than the requester count, each once; concurrent approvals and uses give
 // exactly one signature; rejection and expiry refuse it; an RPM release is approved once as its
 // manifest; the CLI waits; every step is in the log and `signet log verify` passes.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,9 @@ beforeAll(async () => {
       "  - {keys: [blobs], kinds: [detached], names: ['nova-*'], approvals: {required: 2, from: [alice, bob, carol]}}",
       "  - {keys: [blobs], kinds: [detached], names: ['quick-*'], approvals: {required: 1, from: [alice], ttl: 1s}}",
       '  - {keys: [rpms], kinds: [rpm], approvals: {required: 2, from: [alice, bob, carol]}}',
+      "  - {keys: [blobs], kinds: [detached], names: ['both-*'], requires: [vetted], approvals: {required: 2, from: [alice, bob, carol]}}",
     ].join('\n'),
+    vetter: "rules:\n  - {kinds: [vet]}\n",
     // Approvers need no grant to approve; alice may also request (and then not approve herself).
     approver: "rules:\n  - {keys: [blobs], kinds: [detached], names: ['nova-*'], approvals: {required: 2, from: [alice, bob, carol]}}\n",
     nobody: "rules:\n  - {keys: [none], kinds: [detached]}\n",
@@ -62,6 +65,7 @@ beforeAll(async () => {
   tok.bot = await token(['release'], 'release-bot');
   for (const name of ['alice', 'bob', 'carol']) tok[name] = await token(['approver'], name);
   tok.mallory = await token(['nobody'], 'mallory');
+  tok.vetter = await token(['vetter'], 'vetter');
 }, 60_000);
 
 afterAll(async () => {
@@ -224,6 +228,27 @@ describe('approvals', () => {
     const again = await cli(['rpm', 'sign', '--key', 'rpms', '--replace', '--approval', id, ...files], 'bot');
     expect(again.status).toBe(1);
     expect(again.stderr).toContain('has already been signed (REQUEST_CLOSED)');
+  });
+
+  it('vetted and approved: no request for an unvetted artifact; the signature cites the record and the approvals', async () => {
+    const body = 'both tarball';
+    const refused = await api(t, 'POST', '/v1/sign/blobs?name=both-1.tar.gz', { token: tok.bot!, body: Buffer.from(body) });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.code).toBe('VETTING_REQUIRED');
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const vet = await api(t, 'POST', '/v1/vet', {
+      token: tok.vetter!,
+      json: { name: 'both-1.tar.gz', sha256, repository: 'r', tag: 'v1', tag_object: 'ab'.repeat(20), tag_signer: 'CD'.repeat(20), allowed: [], verdict: 'pass' },
+    });
+    expect(vet.status, vet.text).toBe(201);
+    const held = await api(t, 'POST', '/v1/sign/blobs?name=both-1.tar.gz', { token: tok.bot!, body: Buffer.from(body) });
+    expect(held.status).toBe(202);
+    const id = held.json.request.id as string;
+    await decide('alice', id, 'approve');
+    await decide('bob', id, 'approve');
+    const signed = await api(t, 'POST', `/v1/sign/blobs?name=both-1.tar.gz&approval=${id}`, { token: tok.bot!, body: Buffer.from(body) });
+    expect(signed.status, signed.text).toBe(200);
+    expect(await entry(signed.json.log.index)).toMatchObject({ vetting: { entry: vet.json.log.index }, approvals: { request_id: id, request_entry: held.json.request.log.index } });
   });
 
   it('signet log verify passes after the approval flows', async () => {
