@@ -90,7 +90,12 @@ export async function signRpmFiles(
   // Once the server holds a batch for approvals, no further batch is sent: the rest go as one.
   let halted = false;
   const pending: PendingRequest[] = [];
-  const hold = (index: number) => finish(index, { file: files[index]!, status: 'pending' });
+  const hold = (index: number) =>
+    finish(index, {
+      file: files[index]!,
+      status: 'pending',
+      error: { code: 'REQUEST_PENDING', message: pending.length > 0 ? `held for approvals: request ${pending[0]!.id}` : 'not sent: the release is held for approvals' },
+    });
   const readBatch = (): { index: number; pkg: PackageOnDisk }[] => {
     const batch: { index: number; pkg: PackageOnDisk }[] = [];
     let bytes = 0;
