@@ -9,7 +9,9 @@ export function answerSchemas(): Array<[method: string, path: string, schema: un
   const out: Array<[string, string, unknown]> = [];
   for (const route of ROUTES) {
     if (isMedia(route.answer)) continue;
-    const schema = z.toJSONSchema(route.answer, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+    // The client accepts the 202 answer of a route that can hold a request as well.
+    const answer = route.held ? z.union([route.answer, route.held]) : route.answer;
+    const schema = z.toJSONSchema(answer, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
     delete schema.$schema;
     out.push([route.method, route.path, schema]);
   }

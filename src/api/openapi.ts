@@ -66,6 +66,7 @@ function operation(route: RouteContract, ref: (schema: z.ZodType, io: 'input' | 
     ...(parameters.length > 0 ? { parameters } : {}),
     responses: {
       [String(route.status)]: { description: isMedia(answer) ? answer.description : 'success', content },
+      ...(route.held ? { '202': { description: 'held for approvals (docs/approvals.md): nothing signed yet', content: { 'application/json': { schema: ref(route.held, 'output') } } } } : {}),
       default: { description: 'refusal or failure', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     },
     ...(route.public ? { security: [] } : {}),

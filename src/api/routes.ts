@@ -24,6 +24,8 @@ export interface RouteContract {
   /** The success status and its answer. */
   readonly status: 200 | 201;
   readonly answer: z.ZodType | MediaAnswer;
+  /** A 202 answer besides: the request is held (approvals, docs/approvals.md), nothing done yet. */
+  readonly held?: z.ZodType;
 }
 
 const text = (description: string): MediaAnswer => ({ media: ['text/plain'], description });
@@ -51,9 +53,16 @@ export const ROUTES: readonly RouteContract[] = [
   { method: 'GET', path: '/v1/keys/:name/lint', summary: "Check the key's certificate against what verifiers refuse (admin)", params: s.nameParams, status: 200, answer: s.lintAnswer },
   { method: 'POST', path: '/v1/keys/:name/purpose', summary: 'Replace the kinds the key may ever sign (admin)', params: s.nameParams, body: s.purposeBody, status: 200, answer: s.keyInfo },
 
-  { method: 'POST', path: '/v1/sign/:key', summary: 'Sign the request body', params: s.keyParams, query: s.signQuery, body: 'binary', status: 200, answer: s.signAnswer },
-  { method: 'POST', path: '/v1/sign/:key/midstate', summary: 'Sign a file hashed by the client up to its last full block (docs/midstate.md)', params: s.keyParams, query: s.midstateQuery, body: s.midstateBody, status: 200, answer: s.signAnswer },
-  { method: 'POST', path: '/v1/sign/:key/rpm', summary: 'Sign a batch of RPM header prefixes', params: s.keyParams, body: s.rpmBatchBody, status: 200, answer: s.rpmAnswer },
+  { method: 'POST', path: '/v1/sign/:key', summary: 'Sign the request body', params: s.keyParams, query: s.signQuery, body: 'binary', status: 200, answer: s.signAnswer, held: s.pendingApproval },
+  { method: 'POST', path: '/v1/sign/:key/midstate', summary: 'Sign a file hashed by the client up to its last full block (docs/midstate.md)', params: s.keyParams, query: s.midstateQuery, body: s.midstateBody, status: 200, answer: s.signAnswer, held: s.pendingApproval },
+  { method: 'POST', path: '/v1/sign/:key/rpm', summary: 'Sign a batch of RPM header prefixes', params: s.keyParams, body: s.rpmBatchBody, status: 200, answer: s.rpmAnswer, held: s.pendingApproval },
+
+  { method: 'POST', path: '/v1/vet', summary: 'Record a vetting made by the client (kinds: [vet]; docs/vetting.md)', body: s.vetRecordBody, status: 201, answer: s.vetAnswer },
+  { method: 'POST', path: '/v1/vet/mirror/:repo', summary: "Vet the body against the server's mirror of the repository (kinds: [vet])", params: s.vetMirrorParams, query: s.vetMirrorQuery, body: 'binary', status: 201, answer: s.vetAnswer },
+  { method: 'GET', path: '/v1/requests', summary: 'Approval requests (docs/approvals.md)', query: s.requestsQuery, status: 200, answer: s.approvalRequestList },
+  { method: 'GET', path: '/v1/requests/:id', summary: 'One approval request', params: s.requestParams, status: 200, answer: s.approvalRequestView },
+  { method: 'POST', path: '/v1/requests/:id/approve', summary: 'Approve a request (a listed approver, not its requester)', params: s.requestParams, body: s.decisionBody, status: 200, answer: s.approvalRequestView },
+  { method: 'POST', path: '/v1/requests/:id/reject', summary: 'Reject a request (a listed approver)', params: s.requestParams, body: s.decisionBody, status: 200, answer: s.approvalRequestView },
 
   { method: 'GET', path: '/v1/log/checkpoint', summary: 'Latest signed checkpoint (C2SP tlog-checkpoint)', public: true, status: 200, answer: text('signed note') },
   { method: 'GET', path: '/v1/log/key', summary: "The log's verifier key (C2SP signed-note)", public: true, status: 200, answer: text('verifier key') },

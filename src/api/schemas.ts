@@ -63,6 +63,8 @@ export const signQuery = z
     hash: z.enum(['sha256', 'sha512']).optional(),
     /** Wait for the log to integrate the entry and return its receipt (C2SP tlog-proof). */
     receipt: flag.optional(),
+    /** An approved request's id (docs/approvals.md): sign what it approved. */
+    approval: z.string().regex(/^[0-9a-f]{32}$/, 'an approval request id (32 hex digits)').optional(),
   })
   .strict();
 
@@ -93,11 +95,44 @@ export const rpmBatchBody = z
     /** base64 of each package's lead ‖ signature header ‖ main header. */
     headers: z.array(z.string().min(1).max(base64Length(MAX_RPM_PREFIX_BYTES))).min(1).max(MAX_RPM_BATCH),
     replace: z.boolean().optional(),
+    /** An approved request's id (docs/approvals.md): sign the batch whose manifest it approved. */
+    approval: z.string().regex(/^[0-9a-f]{32}$/, 'an approval request id (32 hex digits)').optional(),
   })
   .strict();
 
 /** Key backends (docs/key-backends.md). */
 export const KEY_BACKEND_NAMES = ['sealed', 'pkcs11'] as const;
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits');
+const shortText = (max: number) => z.string().min(1).max(max).refine((s) => !hasControlCharacters(s), 'control characters are not allowed');
+
+/** POST /v1/vet: a vetting record made by the client (docs/vetting.md). */
+export const vetRecordBody = z
+  .object({
+    name: artifactName,
+    sha256: sha256Hex,
+    repository: shortText(1024),
+    tag: shortText(256),
+    tag_object: z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/),
+    tag_signer: z.string().regex(/^(?:[0-9A-F]{40}|[0-9A-F]{64})$/).optional(),
+    allowed: z.array(shortText(256)).max(256),
+    verdict: z.enum(['pass', 'fail']),
+    reason: shortText(1024).optional(),
+  })
+  .strict();
+
+/** POST /v1/vet/mirror/:repo: the server vets the body against its mirror of the repository. */
+export const vetMirrorQuery = z
+  .object({
+    tag: shortText(256),
+    name: artifactName.optional(),
+    allow: z.union([shortText(256), z.array(shortText(256)).max(256)]).optional(),
+  })
+  .strict();
+export const vetMirrorParams = z.object({ repo: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).refine((s) => !s.includes('..'), 'no ..') }).strict();
+
+export const requestParams = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/, 'an approval request id (32 hex digits)') }).strict();
+export const decisionBody = z.object({ comment: shortText(1024).optional() }).strict();
+export const requestsQuery = z.object({ pending: flag.optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
 
 const userId = z
   .string()
@@ -358,6 +393,40 @@ export const signAnswer = z.looseObject({
   log: logReference.optional(),
 });
 
+/** 202 from a signing route whose rule needs approvals: nothing was signed yet. */
+export const pendingApproval = z.looseObject({
+  status: z.literal('pending_approval'),
+  request: z.looseObject({ id: z.string(), digest: z.string(), required: count, approvers: stringList, expires: z.string() }),
+});
+
+/** An approval request as GET /v1/requests[/:id] shows it. */
+export const approvalRequestView = z.looseObject({
+  id: z.string(),
+  state: z.enum(['pending', 'approved', 'rejected', 'signed', 'expired']),
+  requester: z.string(),
+  key: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  digest: z.string(),
+  packages: count.optional(),
+  required: count,
+  approvers: stringList,
+  approvals: z.array(z.looseObject({ identity: z.string(), decision: z.string(), comment: z.string().optional(), time: z.string(), log_index: count.optional() })),
+  created: z.string(),
+  expires: z.string(),
+  log_index: count.optional(),
+  signed_log_index: count.optional(),
+});
+export const approvalRequestList = z.looseObject({ requests: z.array(approvalRequestView) });
+
+export const vetAnswer = z.looseObject({
+  verdict: z.enum(['pass', 'fail']),
+  sha256: z.string(),
+  log: logReference,
+  reason: z.string().optional(),
+  problems: z.array(z.looseObject({ path: z.string(), change: z.string(), detail: z.string().optional() })).optional(),
+});
+
 export const rpmItem = z.looseObject({
   /** base64 of the v4 signature packet, when signed. */
   packet: z.string().optional(),
@@ -506,6 +575,9 @@ export type KeyInfo = Answer<typeof keyInfo>;
 export type SignResponse = Answer<typeof signAnswer>;
 export type RpmSignatureItem = Answer<typeof rpmItem>;
 export type RpmSignResponse = Answer<typeof rpmAnswer>;
+export type PendingApproval = Answer<typeof pendingApproval>;
+export type ApprovalRequestView = Answer<typeof approvalRequestView>;
+export type VetAnswer = Answer<typeof vetAnswer>;
 export type PolicyInfo = Answer<typeof policyInfo>;
 export type CreatedToken = Answer<typeof createdToken>;
 export type RenewedToken = Answer<typeof renewedToken>;

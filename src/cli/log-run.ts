@@ -137,6 +137,9 @@ function describeEntry(index: bigint, entry: LogEntry): string {
   const r = entry.requester;
   const who = r.token_hmac !== undefined ? `${r.role ?? 'token'}#${r.token_hmac.slice(0, 8)}` : `${r.role ?? r.token_accessor}@${r.source}`;
   if (entry.kind === 'key') return `${index}\t${entry.time}\tkey ${entry.event}\t${entry.key_name} ${entry.key_fingerprint}\t${who}`;
+  if (entry.kind === 'vet') return `${index}\t${entry.time}\tvet ${entry.verdict}\t${entry.artifact.name} sha256:${entry.artifact.digest_hex}\t${entry.repository} ${entry.tag}\t${who}`;
+  if (entry.kind === 'approval_request') return `${index}\t${entry.time}\tapproval request ${entry.request_id}\t${entry.artifact.name} ${entry.artifact.digest_alg}:${entry.artifact.digest_hex}\t${entry.required} of ${entry.approvers.join(',')}\t${who}`;
+  if (entry.kind === 'approval') return `${index}\t${entry.time}\t${entry.decision} ${entry.request_id}\tby ${entry.identity}\t${who}`;
   const artifact = entry.artifact.nevra ?? entry.artifact.name;
   return `${index}\t${entry.time}\tsign ${entry.sig_kind}\t${artifact} sha256:${entry.artifact.digest_hex}\tkey ${entry.key_fingerprint}\t${who}`;
 }

@@ -88,6 +88,8 @@ export interface MidstateSignOptions {
   readonly name: string;
   readonly kind?: string;
   readonly onProgress?: (bytes: number, total: number) => void;
+  /** An approved request's id (docs/approvals.md). */
+  readonly approval?: string;
 }
 
 export async function signFileMidstate(client: SignetClient, key: string, path: string, options: MidstateSignOptions): Promise<MidstateSignResult> {
@@ -98,7 +100,7 @@ export async function signFileMidstate(client: SignetClient, key: string, path: 
     response = await client.signMidstate(
       key,
       { hash: options.hash, state: hashed.midstate.state.toString('base64'), length: hashed.midstate.length, tail: hashed.tail.toString('base64') },
-      { armor: options.armor, name: options.name, ...(options.kind ? { kind: options.kind } : {}) },
+      { armor: options.armor, name: options.name, ...(options.kind ? { kind: options.kind } : {}), ...(options.approval !== undefined ? { approval: options.approval } : {}) },
     );
   } catch (err) {
     // Policies grant midstate separately (docs/policy.md); say how to get on without it.

@@ -14,7 +14,7 @@ import { SignetError, isErrorCode } from '../errors.js';
 import { headerDigests } from '../rpm/identity.js';
 import { checkSignable, compactPrefix } from '../rpm/signature-header.js';
 import { asError, readPackagePrefix, writeSignatures, type PackageOnDisk } from '../rpm-io/file.js';
-import type { RpmSignResponse, SignetClient } from '../client/client.js';
+import { PendingApprovalError, type PendingRequest, type RpmSignResponse, type SignetClient } from '../client/client.js';
 import { printJson, wantProgress, withClient, type GlobalOptions } from './common.js';
 
 /** Client-side batch bounds, below the server's (256 headers, 64 MiB of JSON per request). */
@@ -34,7 +34,8 @@ export { asError, fileError, readPackagePrefix, writeSignature, type PackageOnDi
 
 export interface RpmFileResult {
   file: string;
-  status: 'signed' | 'failed';
+  /** `pending`: held for approvals (docs/approvals.md), nothing written. */
+  status: 'signed' | 'failed' | 'pending';
   nevra?: string;
   in_place?: boolean;
   error?: { code: string; message: string };
@@ -51,14 +52,28 @@ export interface RpmSignSummary {
   bytes_sent: number;
   seconds: number;
   files: RpmFileResult[];
+  /** Requests the server held for approvals. */
+  pending?: PendingRequest[];
 }
+
+/** Packages one approval can cover: the server's batch bound (src/api/limits.ts). */
+const MAX_APPROVAL_HEADERS = 256;
+const MAX_APPROVAL_PREFIX_BYTES = 32 * 1024 * 1024;
 
 
 export async function signRpmFiles(
   client: SignetClient,
   keyOrKeys: string | readonly string[],
   files: readonly string[],
-  options: { replace: boolean; rpmv6?: boolean; onDone?: (result: RpmFileResult) => void },
+  options: {
+    replace: boolean;
+    rpmv6?: boolean;
+    onDone?: (result: RpmFileResult) => void;
+    /** Send every package in one request (one manifest, one approval), up to the server's bound. */
+    single?: boolean;
+    /** The approved request to sign under. */
+    approval?: string;
+  },
 ): Promise<RpmSignSummary> {
   const started = performance.now();
   // Several keys: each batch goes to every key's signing route at once, and each package gets
@@ -78,12 +93,24 @@ export async function signRpmFiles(
     finish(index, { file: files[index]!, status: 'failed', ...(nevra ? { nevra } : {}), error: asError(err) });
 
   // Batches of about equal size, several rounds per request slot (84 packages: 12 × 7).
-  const perBatch = Math.min(MAX_BATCH_HEADERS, Math.max(MIN_BATCH_HEADERS, Math.ceil(files.length / (REQUESTS_IN_FLIGHT * ROUNDS_PER_SLOT))));
+  const perBatch = options.single
+    ? MAX_APPROVAL_HEADERS
+    : Math.min(MAX_BATCH_HEADERS, Math.max(MIN_BATCH_HEADERS, Math.ceil(files.length / (REQUESTS_IN_FLIGHT * ROUNDS_PER_SLOT))));
+  const maxBytes = options.single ? MAX_APPROVAL_PREFIX_BYTES : MAX_BATCH_PREFIX_BYTES;
   let next = 0;
+  // Once the server holds a batch for approvals, no further batch is sent: the rest go as one.
+  let halted = false;
+  const pending: PendingRequest[] = [];
+  const hold = (index: number) =>
+    finish(index, {
+      file: files[index]!,
+      status: 'pending',
+      error: { code: 'REQUEST_PENDING', message: pending.length > 0 ? `held for approvals: request ${pending[0]!.id}` : 'not sent: the release is held for approvals' },
+    });
   const readBatch = (): { index: number; pkg: PackageOnDisk }[] => {
     const batch: { index: number; pkg: PackageOnDisk }[] = [];
     let bytes = 0;
-    while (next < files.length && batch.length < perBatch && bytes < MAX_BATCH_PREFIX_BYTES) {
+    while (next < files.length && batch.length < perBatch && bytes < maxBytes) {
       const index = next++;
       try {
         const pkg = readPackagePrefix(files[index]!);
@@ -129,15 +156,21 @@ export async function signRpmFiles(
   const writes: Promise<unknown>[] = [];
   const worker = async (): Promise<void> => {
     for (;;) {
-      if (next >= files.length) return;
+      if (next >= files.length || halted) return;
       const batch = readBatch();
       if (batch.length === 0) continue;
       let responses: RpmSignResponse[];
       try {
         // Without RESERVEDSPACE: a third of the bytes to encode, send and parse (compactPrefix).
         const prefixes = batch.map((b) => compactPrefix(b.pkg.layout));
-        responses = await Promise.all(keys.map((k) => client.signRpm(k, prefixes, options.replace)));
+        responses = await Promise.all(keys.map((k) => client.signRpm(k, prefixes, options.replace, options.approval)));
       } catch (err) {
+        if (err instanceof PendingApprovalError) {
+          halted = true;
+          pending.push(err.pending);
+          for (const b of batch) hold(b.index);
+          continue;
+        }
         // Authentication, key or server failures apply to the whole batch; later batches would
         // fail the same way, but each file is still reported.
         for (const b of batch) fail(b.index, err);
@@ -153,15 +186,17 @@ export async function signRpmFiles(
       writes.push(new Promise((resolve) => setImmediate(resolve)).then(() => writeBatch(batch, responses)));
     }
   };
-  await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, worker));
+  await Promise.all(Array.from({ length: options.single ? 1 : REQUESTS_IN_FLIGHT }, worker));
   await Promise.all(writes);
+  for (let i = next; i < files.length; i++) hold(i);
   const signed = results.filter((r) => r.status === 'signed').length;
   return {
     key,
     ...(fingerprint ? { fingerprint } : {}),
     ...(keys.length > 1 && fingerprints.every((f) => f !== undefined) ? { fingerprints: fingerprints as string[] } : {}),
     signed,
-    failed: results.length - signed,
+    failed: results.filter((r) => r.status === 'failed').length,
+    ...(pending.length > 0 ? { pending } : {}),
     bytes_sent: client.bytesSent,
     seconds: Math.round(performance.now() - started) / 1000,
     files: results,
@@ -174,7 +209,69 @@ function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-export async function rpmSignAction(files: string[], opts: { key: string | string[]; replace?: boolean; rpmv6?: boolean }, cmd: Command): Promise<void> {
+/**
+ * Under a rule with approvals (docs/approvals.md) the release is approved as one manifest: the
+ * batches the server held are withdrawn, the packages not yet signed go again in one request,
+ * the CLI waits for its approvals (or, with --no-wait, prints its id), then sends that request
+ * once more under the approval. An approval binds one key: several keys sign without approvals.
+ */
+async function signWithApprovals(
+  g: GlobalOptions,
+  files: string[],
+  opts: { key: string | string[]; replace?: boolean; rpmv6?: boolean; wait: boolean; approval?: string },
+  onDone: () => void,
+): Promise<RpmSignSummary | undefined> {
+  const replace = Boolean(opts.replace);
+  const rpmv6 = Boolean(opts.rpmv6);
+  const keys = typeof opts.key === 'string' ? [opts.key] : opts.key;
+  const single = (): string => {
+    if (keys.length !== 1) throw new SignetError('USAGE', 'a release held for approvals is signed with one --key at a time (an approval binds one key)');
+    return keys[0]!;
+  };
+  if (opts.approval !== undefined) {
+    const key = single();
+    return withClient(g, (c) => signRpmFiles(c, key, files, { replace, rpmv6, onDone, single: true, approval: opts.approval! }));
+  }
+  const first = await withClient(g, (c) => signRpmFiles(c, keys, files, { replace, rpmv6, onDone }));
+  if (!first.pending) return first;
+  const key = single();
+  const rest = first.files.filter((f) => f.status === 'pending').map((f) => f.file);
+  await withClient(g, async (c) => {
+    for (const p of first.pending!) await c.decide(p.id, 'reject', 'withdrawn: the release is sent again as one manifest');
+  });
+  const held = await withClient(g, (c) => signRpmFiles(c, key, rest, { replace, rpmv6, single: true }));
+  const { reportPending, waitForApproval } = await import('./approvals.js');
+  if (!held.pending) return merge(first, held);
+  if (held.pending.length !== 1) throw new SignetError('USAGE', `${rest.length} packages need ${held.pending.length} approvals: one approval covers at most ${MAX_APPROVAL_HEADERS} packages; sign the release in parts`);
+  const request = held.pending[0]!;
+  if (!opts.wait) {
+    reportPending(g, request);
+    return undefined;
+  }
+  await waitForApproval(g, request);
+  const signed = await withClient(g, (c) => signRpmFiles(c, key, rest, { replace, rpmv6, onDone, single: true, approval: request.id }));
+  return merge(first, signed);
+}
+
+function merge(a: RpmSignSummary, b: RpmSignSummary): RpmSignSummary {
+  const byFile = new Map(b.files.map((f) => [f.file, f]));
+  const files = a.files.map((f) => (f.status === 'pending' ? (byFile.get(f.file) ?? f) : f));
+  return {
+    ...b,
+    fingerprint: a.fingerprint ?? b.fingerprint,
+    signed: files.filter((f) => f.status === 'signed').length,
+    failed: files.filter((f) => f.status !== 'signed').length,
+    bytes_sent: b.bytes_sent,
+    seconds: a.seconds + b.seconds,
+    files,
+  } as RpmSignSummary;
+}
+
+export async function rpmSignAction(
+  files: string[],
+  opts: { key: string | string[]; replace?: boolean; rpmv6?: boolean; wait: boolean; approval?: string },
+  cmd: Command,
+): Promise<void> {
   const g = globals(cmd);
   // cli-progress is loaded only when a bar is drawn (stderr is a terminal).
   const cliProgress = wantProgress(g) ? (await import('cli-progress')).default : undefined;
@@ -182,18 +279,13 @@ export async function rpmSignAction(files: string[], opts: { key: string | strin
     ? new cliProgress.SingleBar({ format: 'signing [{bar}] {value}/{total} packages', hideCursor: true }, cliProgress.Presets.legacy)
     : undefined;
   bar?.start(files.length, 0);
-  let summary: RpmSignSummary;
+  let summary: RpmSignSummary | undefined;
   try {
-    summary = await withClient(g, (c) =>
-      signRpmFiles(c, opts.key, files, {
-        replace: Boolean(opts.replace),
-        rpmv6: Boolean(opts.rpmv6),
-        onDone: () => bar?.increment(),
-      }),
-    );
+    summary = await signWithApprovals(g, files, opts, () => bar?.increment());
   } finally {
     bar?.stop();
   }
+  if (summary === undefined) return;
   if (g.json) printJson(summary);
   else {
     for (const f of summary.files) {

@@ -13,6 +13,8 @@ export function registerRpmCommands(program: Command): void {
     .requiredOption('--key <name>', 'signing key; repeat it to sign with several keys in one pass (rpm 6 layout, docs/formats.md)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--rpmv6', 'write the rpm 6 layout (tag 278) also for a single v4 key, as `rpmsign --rpmv6` does')
     .option('--replace', 'replace an existing signature (default: refuse packages already signed)')
+    .option('--no-wait', 'when the rule needs approvals, print the request id and return instead of waiting')
+    .option('--approval <id>', 'sign under this approved request (the same packages, after --no-wait)')
     .action(lazyAction(async () => (await import('./rpm-sign.js')).rpmSignAction));
 
   rpm

@@ -16,6 +16,7 @@ import { dataDir, printJson, printLine, readInputFile, regularFileSize, withClie
 import { escapeUserId } from './gpg/listing.js';
 import { registerRpmCommands } from './rpm.js';
 import { registerKeyLifecycleCommands } from './key-lifecycle.js';
+import { registerVetCommands } from './vet-commands.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
 interface SignOptions {
@@ -29,6 +30,9 @@ interface SignOptions {
   midstateThreshold: string;
   /** false with --no-midstate */
   midstate: boolean;
+  /** false with --no-wait: a request held for approvals prints its id and returns. */
+  wait: boolean;
+  approval?: string;
 }
 
 const VERSION = '0.1.0';
@@ -346,6 +350,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     .addOption(new Option('--hash <hash>', `signature hash (default: the key's, ${DEFAULT_MIDSTATE_HASH} in midstate mode)`).choices(['sha256', 'sha512']))
     .option('--midstate-threshold <size>', 'hash files larger than this locally and send only the hash state (e.g. 8M, 512k, 0)', '8M')
     .option('--no-midstate', 'always send the whole file')
+    .option('--no-wait', 'when the rule needs approvals, print the request id and return instead of waiting')
+    .option('--approval <id>', 'sign under this approved request (after --no-wait)')
     .action(async (file: string, opts: SignOptions, cmd: Command) => {
       const g = globals(cmd);
       const key = signingKey(opts.key);
@@ -365,28 +371,33 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       let response: SignResponse | undefined;
       let bytesSent: number | undefined;
       let midstate = wantMidstate;
-      if (midstate) {
-        try {
-          const result = await signFileMidstateWithProgress(g, key, file, {
-            hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
-            armor: armored,
-            name,
-            ...(opts.kind ? { kind: opts.kind } : {}),
-          });
-          response = result.response;
-          bytesSent = result.bytesSent;
-        } catch (err) {
-          // The server refuses midstate for this key (its purposes include rpm or git) or this
-          // kind (only detached and sums): send the whole file instead (docs/security.md).
-          // A v6 key (KEY_PROFILE_UNSUPPORTED) also signs whole files only.
-          if (!(err instanceof SignetError) || (err.code !== 'KEY_PURPOSE' && err.code !== 'KIND_MISMATCH' && err.code !== 'KEY_PROFILE_UNSUPPORTED')) throw err;
-          process.stderr.write(`signet: ${err.message}; sending the whole file\n`);
-          midstate = false;
+      let stdinRead = false;
+      // A rule with approvals holds the first request (docs/approvals.md): wait, then send the
+      // same artifact again under the approved request.
+      const obtain = async (approval: string | undefined): Promise<SignResponse> => {
+        if (midstate) {
+          try {
+            const result = await signFileMidstateWithProgress(g, key, file, {
+              hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
+              armor: armored,
+              name,
+              ...(opts.kind ? { kind: opts.kind } : {}),
+              ...(approval !== undefined ? { approval } : {}),
+            });
+            bytesSent = result.bytesSent;
+            return result.response;
+          } catch (err) {
+            // The server refuses midstate for this key (its purposes include rpm or git) or this
+            // kind (only detached and sums): send the whole file instead (docs/security.md).
+            // A v6 key (KEY_PROFILE_UNSUPPORTED) also signs whole files only.
+            if (!(err instanceof SignetError) || (err.code !== 'KEY_PURPOSE' && err.code !== 'KIND_MISMATCH' && err.code !== 'KEY_PROFILE_UNSUPPORTED')) throw err;
+            process.stderr.write(`signet: ${err.message}; sending the whole file\n`);
+            midstate = false;
+          }
         }
-      }
-      if (response === undefined) {
-        const stream = fromStdin ? Readable.from(teeInto(process.stdin, kept)) : createReadStream(file);
-        response = await withClient(g, (c) =>
+        const stream = fromStdin ? (stdinRead ? Readable.from([Buffer.concat(kept)]) : Readable.from(teeInto(process.stdin, kept))) : createReadStream(file);
+        stdinRead = fromStdin;
+        return withClient(g, (c) =>
           c.sign(
             key,
             stream,
@@ -396,10 +407,24 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
               name,
               ...(opts.kind ? { kind: opts.kind } : {}),
               ...(opts.hash ? { hash: opts.hash } : {}),
+              ...(approval !== undefined ? { approval } : {}),
             },
             length,
           ),
         );
+      };
+      try {
+        response = await obtain(opts.approval);
+      } catch (err) {
+        const { PendingApprovalError } = await import('../client/client.js');
+        if (!(err instanceof PendingApprovalError)) throw err;
+        const { reportPending, waitForApproval } = await import('./approvals.js');
+        if (!opts.wait) {
+          reportPending(g, err.pending);
+          return;
+        }
+        await waitForApproval(g, err.pending);
+        response = await obtain(err.pending.id);
       }
       const output = opts.clearsign
         ? Buffer.from(response.cleartext ?? '', 'utf8')
@@ -454,6 +479,7 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
     });
 
   registerRpmCommands(program);
+  registerVetCommands(program);
   repo.registerRepoCommands(program);
   repo.registerGateCommands(program);
   store.registerStoreCommands(program);

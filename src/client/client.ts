@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { ANSWERS } from '../api/answers.generated.js';
 import { firstIssue, type Issue, type JsonSchema } from '../api/check.js';
 import type * as api from '../api/schemas.js';
-import type { Answer, CreatedToken, JwtRoleInfo, KeyInfo, LoginResponse, MidstateRequest, PolicyInfo, RenewedToken, RoleInfo, RpmSignResponse, SecretIdInfo, SignResponse, TokenInfo, Unwrapped, WrapInfo } from '../api/schemas.js';
+import type { Answer, ApprovalRequestView, VetAnswer, CreatedToken, JwtRoleInfo, KeyInfo, LoginResponse, MidstateRequest, PolicyInfo, RenewedToken, RoleInfo, RpmSignResponse, SecretIdInfo, SignResponse, TokenInfo, Unwrapped, WrapInfo } from '../api/schemas.js';
 import { SignetError, isErrorCode } from '../errors.js';
 import { RelayAgent, parseRelayAddr } from './relay-connect.js';
 
@@ -35,6 +35,8 @@ export interface ClientOptions {
 // What the server answers: the API contract's schemas (src/api/schemas.ts). Every answer is
 // checked against its schema before a caller sees it; one that does not fit is BAD_RESPONSE.
 export type {
+  ApprovalRequestView,
+  VetAnswer,
   CreatedToken,
   JwtRoleInfo,
   LogSearchAnswer,
@@ -61,6 +63,33 @@ export interface SignQuery {
   armor?: boolean;
   clear?: boolean;
   hash?: 'sha256' | 'sha512';
+  /** An approved request's id (docs/approvals.md). */
+  approval?: string;
+}
+
+/** What a signing route answers with 202 when the rule needs approvals (docs/approvals.md). */
+export interface PendingRequest {
+  readonly id: string;
+  readonly digest: string;
+  readonly required: number;
+  readonly approvers: readonly string[];
+  readonly expires: string;
+  readonly packages?: number;
+}
+
+/** A signing request held for approvals: nothing was signed. Callers that can wait catch it. */
+export class PendingApprovalError extends SignetError {
+  readonly pending: PendingRequest;
+  constructor(pending: PendingRequest) {
+    super('REQUEST_PENDING', `the request needs ${pending.required} approval${pending.required === 1 ? '' : 's'} from ${pending.approvers.join(', ')}: request ${pending.id} (signet approve ${pending.id})`);
+    this.pending = pending;
+  }
+}
+
+function settled<T>(answer: T): T {
+  const a = answer as { status?: unknown; request?: PendingRequest };
+  if (a.status === 'pending_approval' && a.request) throw new PendingApprovalError(a.request);
+  return answer;
 }
 
 /** Creation paths of wrapped AppRole secret_ids (`auth/approle/role/NAME/secret-id`). */
@@ -188,23 +217,51 @@ export class SignetClient {
     return this.#call<Answer<typeof api.keyInfo>>('POST', `/v1/keys/${encodeURIComponent(name)}/purpose`, { json: { purposes } });
   }
 
-  sign(key: string, artifact: Readable, query: SignQuery, length?: number): Promise<SignResponse> {
-    return this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}${queryString(query)}`, {
-      stream: artifact,
-      ...(length !== undefined ? { length } : {}),
-    });
+  async sign(key: string, artifact: Readable, query: SignQuery, length?: number): Promise<SignResponse> {
+    return settled(
+      await this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}${queryString(query)}`, {
+        stream: artifact,
+        ...(length !== undefined ? { length } : {}),
+      }),
+    );
   }
 
   /** POST /v1/sign/:key/midstate: a detached binary signature of a file hashed locally. */
-  signMidstate(key: string, body: MidstateRequest, query: Omit<SignQuery, 'clear' | 'hash'>): Promise<SignResponse> {
-    return this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body });
+  async signMidstate(key: string, body: MidstateRequest, query: Omit<SignQuery, 'clear' | 'hash'>): Promise<SignResponse> {
+    return settled(await this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body }));
   }
 
   /** POST /v1/sign/:key/rpm: header prefixes (lead + both headers) in, one item per header out. */
-  signRpm(key: string, headers: readonly Buffer[], replace: boolean): Promise<RpmSignResponse> {
-    return this.#call<Answer<typeof api.rpmAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
-      json: { headers: headers.map((h) => h.toString('base64')), ...(replace ? { replace: true } : {}) },
-    });
+  async signRpm(key: string, headers: readonly Buffer[], replace: boolean, approval?: string): Promise<RpmSignResponse> {
+    return settled(
+      await this.#call<Answer<typeof api.rpmAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/rpm`, {
+        json: { headers: headers.map((h) => h.toString('base64')), ...(replace ? { replace: true } : {}), ...(approval !== undefined ? { approval } : {}) },
+      }),
+    );
+  }
+
+  /** POST /v1/vet: log a vetting record made here (docs/vetting.md). */
+  recordVet(body: Record<string, unknown>): Promise<VetAnswer> {
+    return this.#call<VetAnswer>('POST', '/v1/vet', { json: body });
+  }
+
+  /** POST /v1/vet/mirror/:repo: the server vets the tarball against its mirror. */
+  vetOnServer(repo: string, tarball: Readable, length: number, query: { tag: string; name: string; allow: readonly string[] }): Promise<VetAnswer> {
+    const params = new URLSearchParams({ tag: query.tag, name: query.name });
+    for (const a of query.allow) params.append('allow', a);
+    return this.#call<VetAnswer>('POST', `/v1/vet/mirror/${encodeURIComponent(repo)}?${params.toString()}`, { stream: tarball, length });
+  }
+
+  listRequests(pending: boolean): Promise<{ requests: ApprovalRequestView[] }> {
+    return this.#call<{ requests: ApprovalRequestView[] }>('GET', `/v1/requests${pending ? '?pending=1' : ''}`);
+  }
+
+  getRequest(id: string): Promise<ApprovalRequestView> {
+    return this.#call<ApprovalRequestView>('GET', `/v1/requests/${encodeURIComponent(id)}`);
+  }
+
+  decide(id: string, decision: 'approve' | 'reject', comment?: string): Promise<ApprovalRequestView> {
+    return this.#call<ApprovalRequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/${decision}`, { json: comment !== undefined ? { comment } : {} });
   }
 
   writePolicy(name: string, yamlText: string): Promise<PolicyInfo> {
@@ -443,6 +500,7 @@ function queryString(query: SignQuery): string {
   if (query.armor) params.set('armor', '1');
   if (query.clear) params.set('clear', '1');
   if (query.hash) params.set('hash', query.hash);
+  if (query.approval) params.set('approval', query.approval);
   const qs = params.toString();
   return qs ? `?${qs}` : '';
 }

@@ -135,4 +135,18 @@ describe('PolicyAuthorizer', () => {
     expect(await authz.permits(t, { op: 'keys.read', key: 'rel' }, here)).toBe(false);
     expect((await denied(t, { op: 'keys.read', key: 'other' })).message).toBe('token test token may not read key other');
   });
+
+  it('vet is its own grant, and the least demanding granting rule is used', async () => {
+    await policies.write('vetter', "rules: [{kinds: [vet], names: ['nova-*']}]");
+    await policies.write('signer', 'rules: [{keys: [rel], kinds: [detached]}]');
+    await policies.write('gated', 'rules: [{keys: [rel], kinds: [detached], requires: [vetted], approvals: {required: 1, from: [a]}}, {keys: [rel], kinds: [detached], names: [open-*]}]');
+    expect(await authz.authorize(tok(['vetter']), { op: 'vet', name: 'nova-1.tar.gz' }, here)).toEqual({ rule: 'vetter#0' });
+    expect((await denied(tok(['vetter']), { op: 'vet', name: 'glance-1.tar.gz' })).code).toBe('POLICY_DENIED');
+    // A signing grant is no vetting grant, and a vetting grant signs nothing.
+    expect((await denied(tok(['signer']), { op: 'vet', name: 'nova-1.tar.gz' })).message).toBe('token test token may not submit vetting records for "nova-1.tar.gz"');
+    expect((await denied(tok(['vetter']), sign({ kind: 'detached', name: 'nova-1.tar.gz' }))).code).toBe('POLICY_DENIED');
+    const gated = await authz.authorize(tok(['gated']), sign({ kind: 'detached', name: 'x' }), here);
+    expect(gated).toMatchObject({ rule: 'gated#0', vetted: true, approvals: { required: 1, from: ['a'] } });
+    expect(await authz.authorize(tok(['gated']), sign({ kind: 'detached', name: 'open-1' }), here)).toEqual({ rule: 'gated#1' });
+  });
 });

@@ -7,7 +7,7 @@ import { SignetError } from '../errors.js';
 import type { PolicyStore } from '../store/policy-types.js';
 import type { TokenRecord } from '../store/types.js';
 import { parseAddress, type Address } from './cidr.js';
-import type { PolicyDocument, Rule, SignMode } from './document.js';
+import type { ApprovalRule, PolicyDocument, Rule, SignMode } from './document.js';
 import type { ArtifactKind } from './kinds.js';
 import { ADMIN_POLICY, type PolicyService } from './service.js';
 
@@ -16,6 +16,8 @@ export { ADMIN_POLICY } from './service.js';
 
 export type Action =
   | { readonly op: 'sign'; readonly key: string; readonly kind: ArtifactKind; readonly name: string; readonly mode: SignMode }
+  /** Submit a vetting record for a tarball (`kinds: [vet]`; keys play no part). */
+  | { readonly op: 'vet'; readonly name: string }
   /** Read one key's public information (a rule granting the key grants this). */
   | { readonly op: 'keys.read'; readonly key: string }
   /** List keys: any valid token; the route shows only the keys the token may read. */
@@ -31,6 +33,22 @@ export interface RequestContext {
 /** Why a request was allowed: `admin`, or the rule (`policy#index`). */
 export interface Grant {
   readonly rule: string;
+  /** The rule's `requires: [vetted]` (docs/vetting.md). */
+  readonly vetted?: boolean;
+  /** The rule's `approvals:` (docs/approvals.md). */
+  readonly approvals?: ApprovalRule;
+}
+
+/** What a granting rule asks beyond itself, for the grant. */
+function conditions(rule: Rule): Omit<Grant, 'rule'> {
+  return { ...(rule.vetted ? { vetted: true } : {}), ...(rule.approvals ? { approvals: rule.approvals } : {}) };
+}
+
+/** Rules asking fewer conditions first (a token is granted what its least demanding rule allows),
+ *  in document order otherwise. */
+function byConditions(rules: readonly Rule[]): Rule[] {
+  const weight = (r: Rule): number => (r.vetted ? 1 : 0) + (r.approvals ? 1 : 0);
+  return [...rules].sort((a, b) => weight(a) - weight(b));
 }
 
 export interface Authorizer {
@@ -63,6 +81,8 @@ export function describeDenial(token: TokenRecord, action: Action): string {
       return `${who(token)} may not read key ${action.key}`;
     case 'keys.list':
       return `${who(token)} may not list keys`;
+    case 'vet':
+      return `${who(token)} may not submit vetting records for ${JSON.stringify(action.name)}`;
     case 'admin':
       return `${who(token)} may not ${action.what ?? 'perform admin operations'} (admin policy required)`;
   }
@@ -131,6 +151,8 @@ export class PolicyAuthorizer implements Authorizer {
         return rules.some((r) => r.keys.some((g) => g.matches(action.key)));
       case 'sign':
         return matching(rules, action, context.source).rules.length > 0;
+      case 'vet':
+        return vetRule(rules, action, context.source) !== undefined;
     }
   }
 
@@ -145,16 +167,24 @@ export class PolicyAuthorizer implements Authorizer {
       if (!rule) throw new SignetError('POLICY_DENIED', describeDenial(token, action));
       return { rule: rule.id };
     }
-    const { rules: granted, reach } = matching(rules, action, context.source);
+    if (action.op === 'vet') {
+      checkName(action.name);
+      const rule = vetRule(rules, action, context.source);
+      if (!rule) throw new SignetError('POLICY_DENIED', describeDenial(token, action));
+      return { rule: rule.id };
+    }
+    const found = matching(rules, action, context.source);
+    const reach = found.reach;
+    const granted = byConditions(found.rules);
     if (granted.length === 0) throw new SignetError('POLICY_DENIED', signDenial(token, action, reach, context.source));
     // An unlimited rule first; otherwise the first rule whose window still has room.
     const unlimited = granted.find((r) => r.rate === undefined);
-    if (unlimited) return { rule: unlimited.id };
+    if (unlimited) return { rule: unlimited.id, ...conditions(unlimited) };
     let last: { rule: Rule; resetAt: number } | undefined;
     for (const rule of granted) {
       const rate = rule.rate!;
       const decision = await this.#rates.consumeRate(rule.bucket, rate.limit, rate.windowMs, this.#now());
-      if (decision.allowed) return { rule: rule.id };
+      if (decision.allowed) return { rule: rule.id, ...conditions(rule) };
       last = { rule, resetAt: decision.windowStart + rate.windowMs };
     }
     throw new SignetError(
@@ -162,6 +192,21 @@ export class PolicyAuthorizer implements Authorizer {
       `${who(token)} has used its rate ${last!.rule.rate!.source} for key ${action.key}; the window closes at ${new Date(last!.resetAt).toISOString()}`,
     );
   }
+}
+
+/** The first rule granting `vet` for this name from this source. */
+function vetRule(rules: readonly Rule[], action: Extract<Action, { op: 'vet' }>, source: string): Rule | undefined {
+  let address: Address | undefined | null = null;
+  for (const rule of rules) {
+    if (!rule.kinds.has('vet')) continue;
+    if (rule.names !== undefined && !rule.names.some((g) => g.matches(action.name))) continue;
+    if (rule.cidrs !== undefined) {
+      if (address === null) address = parseAddress(source);
+      if (address === undefined || !rule.cidrs.contains(address)) continue;
+    }
+    return rule;
+  }
+  return undefined;
 }
 
 function matching(rules: readonly Rule[], action: SignAction, source: string): { rules: Rule[]; reach: Reach } {

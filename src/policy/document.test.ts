@@ -187,3 +187,39 @@ describe('CIDRs and addresses', () => {
     expect(parseRate('10/90s').windowMs).toBe(90_000);
   });
 });
+
+describe('policy documents: vet, requires and approvals', () => {
+  it('parses requires: [vetted], approvals with a ttl, and a vet-only rule without keys', () => {
+    const doc = parsePolicy(
+      'rel',
+      [
+        'rules:',
+        '  - {keys: [tarballs], kinds: [detached], requires: [vetted], approvals: {required: 2, from: [alice, bob, carol], ttl: 2h}}',
+        "  - {kinds: [vet], names: ['nova-*']}",
+        '  - {keys: [tarballs], kinds: [sums]}',
+      ].join('\n'),
+    );
+    expect(doc.rules[0]).toMatchObject({ vetted: true, approvals: { required: 2, from: ['alice', 'bob', 'carol'], ttlMs: 7_200_000 } });
+    expect(doc.rules[1]).toMatchObject({ vetted: false, approvals: undefined, keys: [] });
+    expect([...doc.rules[1]!.kinds]).toEqual(['vet']);
+    expect(doc.rules[2]).toMatchObject({ vetted: false, approvals: undefined });
+    expect(parsePolicy('d', 'rules: [{keys: [k], kinds: [detached], approvals: {required: 1, from: [a]}}]').rules[0]!.approvals!.ttlMs).toBe(86_400_000);
+  });
+
+  it.each([
+    ['rules: [{kinds: [detached]}]', 'rules.0.keys: keys is required'],
+    ['rules: [{kinds: [vet, detached]}]', 'rules.0.keys: keys is required'],
+    ['rules: [{keys: [k], kinds: [detached], requires: [reviewed]}]', 'rules.0.requires.0'],
+    ['rules: [{keys: [k], kinds: [detached], approvals: {required: 3, from: [a, b]}}]', 'more than the approvers listed'],
+    ['rules: [{keys: [k], kinds: [detached], approvals: {required: 2, from: [a, a]}}]', 'lists an approver twice'],
+    ['rules: [{keys: [k], kinds: [detached], approvals: {required: 0, from: [a]}}]', 'rules.0.approvals.required'],
+    ['rules: [{keys: [k], kinds: [detached], approvals: {required: 1, from: [a], ttl: 2y}}]', 'rules.0.approvals.ttl'],
+    ['rules: [{keys: [k], kinds: [detached], approvals: {required: 1, from: [a], by: [b]}}]', 'unknown field by'],
+    ['rules: [{keys: [k], kinds: [detached], approvals: {required: 1, from: ["a\\u0007"]}}]', 'control characters'],
+  ])('refuses %s', (text, message) => {
+    const err = policyError(text);
+    expect(err.code).toBe('POLICY_INVALID');
+    expect(err.message).toContain(message);
+  });
+});
+

@@ -6,14 +6,17 @@
 //       cidrs: [10.0.0.0/8]          # source address blocks, IPv4 or IPv6 (default: any)
 //       rate: 600/1h                 # at most N signatures per window (default: unlimited)
 //       mode: [content]              # content and/or midstate (default: [content])
+//       requires: [vetted]           # only a digest with a passing vetting record (docs/vetting.md)
+//       approvals: {required: 2, from: [alice, bob, carol], ttl: 24h}   # M-of-N (docs/approvals.md)
 // Parsing is all or nothing: the first problem throws POLICY_INVALID naming its path
 // (`rules.2.cidrs.0: …`), and nothing is stored. Unknown fields are refused, so a typo can never
 // turn into a grant.
 import { createHash } from 'node:crypto';
+import { hasControlCharacter } from '../tlog/encoding.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { SignetError } from '../errors.js';
-import { ARTIFACT_KINDS, type ArtifactKind } from './kinds.js';
+import { POLICY_KINDS, type PolicyKind } from './kinds.js';
 import { CidrError, CidrSet, parseCidr } from './cidr.js';
 import { compileGlob, GlobError, type Glob } from './glob.js';
 import { NAME_PATTERN, isValidName, nameRule } from '../names.js';
@@ -51,16 +54,33 @@ export function parseRate(text: string): Rate {
 
 const globList = z.array(z.string()).min(1).max(MAX_LIST);
 
+/** An approver: an AppRole or JWT role name, a JWT subject, or an admin token's display name. */
+const identity = z.string().min(1).max(256).refine((s) => !hasControlCharacter(s), 'control characters are not allowed');
+
+const approvalsSchema = z
+  .object({
+    required: z.number().int().min(1).max(64),
+    from: z.array(identity).min(1).max(MAX_LIST),
+    ttl: z.string().optional(),
+  })
+  .strict()
+  .refine((a) => new Set(a.from).size === a.from.length, 'approvals.from lists an approver twice')
+  .refine((a) => a.required <= a.from.length, 'approvals.required is more than the approvers listed');
+
 const ruleSchema = z
   .object({
-    keys: globList,
-    kinds: z.array(z.enum(ARTIFACT_KINDS)).min(1).max(ARTIFACT_KINDS.length),
+    // Optional only for a rule that grants `vet` alone (vetting records name no key).
+    keys: globList.optional(),
+    kinds: z.array(z.enum(POLICY_KINDS)).min(1).max(POLICY_KINDS.length),
     names: globList.optional(),
     cidrs: z.array(z.string()).min(1).max(MAX_LIST).optional(),
     rate: z.string().optional(),
     mode: z.array(z.enum(SIGN_MODES)).min(1).max(SIGN_MODES.length).optional(),
+    requires: z.array(z.enum(['vetted'])).min(1).max(1).optional(),
+    approvals: approvalsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.keys !== undefined || r.kinds.every((k) => k === 'vet'), { message: 'keys is required (only a rule granting vet alone may leave it out)', path: ['keys'] });
 
 const documentSchema = z
   .object({
@@ -75,14 +95,28 @@ export interface Rule {
   /** Rate-limit bucket: policy name and a hash of the rule's content (editing the rule starts a new window). */
   readonly bucket: string;
   readonly keys: readonly Glob[];
-  readonly kinds: ReadonlySet<ArtifactKind>;
+  readonly kinds: ReadonlySet<PolicyKind>;
   /** undefined: any name. */
   readonly names: readonly Glob[] | undefined;
   /** undefined: any source. */
   readonly cidrs: CidrSet | undefined;
   readonly rate: Rate | undefined;
   readonly modes: ReadonlySet<SignMode>;
+  /** `requires: [vetted]`: a signature only for a digest with a passing vetting record. */
+  readonly vetted: boolean;
+  /** `approvals:`: the signature waits for `required` distinct approvers of `from`. */
+  readonly approvals: ApprovalRule | undefined;
 }
+
+export interface ApprovalRule {
+  readonly required: number;
+  readonly from: readonly string[];
+  /** How long a request waits for its approvals (default 24 hours). */
+  readonly ttlMs: number;
+}
+
+/** How long an approval request waits when the rule names no ttl. */
+export const DEFAULT_APPROVAL_TTL_MS = 86_400_000;
 
 export interface PolicyDocument {
   readonly name: string;
@@ -150,16 +184,30 @@ export function parsePolicy(name: string, text: string): PolicyDocument {
         throw invalid(`${at}.rate`, (err as Error).message);
       }
     }
+    let approvals: ApprovalRule | undefined;
+    if (rule.approvals) {
+      let ttlMs = DEFAULT_APPROVAL_TTL_MS;
+      if (rule.approvals.ttl !== undefined) {
+        try {
+          ttlMs = parseRate(`1/${rule.approvals.ttl}`).windowMs;
+        } catch {
+          throw invalid(`${at}.approvals.ttl`, 'ttl must be an integer and a unit s, m, h, d or w, at most 366d (e.g. 24h)');
+        }
+      }
+      approvals = { required: rule.approvals.required, from: rule.approvals.from, ttlMs };
+    }
     const canonical = JSON.stringify(rule, Object.keys(rule).sort());
     return {
       id: `${name}#${i}`,
       bucket: `${name}#${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`,
-      keys: globs(rule.keys, 'keys'),
+      keys: globs(rule.keys ?? [], 'keys'),
       kinds: new Set(rule.kinds),
       names: rule.names ? globs(rule.names, 'names') : undefined,
       cidrs,
       rate,
       modes: new Set(rule.mode ?? ['content']),
+      vetted: rule.requires?.includes('vetted') ?? false,
+      approvals,
     };
   });
   return { name, rules };

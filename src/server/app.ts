@@ -30,6 +30,8 @@ import { policyRoutes } from './routes/policies.js';
 import { rpmRoutes } from './routes/rpm.js';
 import { signRoutes } from './routes/sign.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { requestRoutes } from './routes/requests.js';
+import { vetRoutes } from './routes/vet.js';
 import { installContract } from './contract.js';
 import { installRequestIds } from './request-ids.js';
 import { artifactName, keyName } from './validation.js';
@@ -38,7 +40,7 @@ export { DEFAULT_CONNECTION_LIMITS, DEFAULT_LIMITS, type AppLimits, type Connect
 export { keyView } from './routes/keys.js';
 
 /** Every route module, registered in this order. */
-const ROUTES: readonly RouteModule[] = [healthRoutes, openApiRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, logSearchRoutes, policyRoutes, authRoutes, jwtRoutes];
+const ROUTES: readonly RouteModule[] = [healthRoutes, openApiRoutes, keyRoutes, signRoutes, midstateRoutes, rpmRoutes, logRoutes, logSearchRoutes, policyRoutes, authRoutes, jwtRoutes, vetRoutes, requestRoutes];
 
 export interface AppDeps {
   readonly store: Store;
@@ -65,6 +67,8 @@ export interface AppDeps {
   readonly audit?: AuditSink;
   /** Proxies whose X-Forwarded-For is believed (settings `trust_proxy`); default none. */
   readonly trustProxy?: CidrSet;
+  /** Read-only git mirrors for server-side vetting (settings `vet.mirrors`, docs/vetting.md). */
+  readonly vetMirrors?: string;
   readonly limits?: Partial<AppLimits>;
   /** Timeouts and connection caps of the listening socket (docs/security.md). */
   readonly connections?: Partial<ConnectionLimits>;
@@ -234,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   const ctx: RouteContext = {
+    ...(deps.vetMirrors !== undefined ? { vetMirrors: deps.vetMirrors } : {}),
     store: deps.store,
     keys: deps.keys,
     tokens: deps.tokens,

@@ -18,11 +18,14 @@ export interface AppLimits {
   readonly maxArtifactBytes: number;
   /** Largest JSON body (key import, key create, batches). */
   readonly maxJsonBytes: number;
+  /** Largest tarball the server vets itself (read into memory, unpacked in a temp directory). */
+  readonly maxVetBytes: number;
 }
 
 export const DEFAULT_LIMITS: AppLimits = {
   maxArtifactBytes: 8 * 1024 * 1024 * 1024,
   maxJsonBytes: 1024 * 1024,
+  maxVetBytes: 512 * 1024 * 1024,
 };
 
 /** Timeouts and caps of the listening socket (settings `connections`, docs/security.md). */
@@ -72,6 +75,8 @@ export interface RouteContext {
   authorize(request: FastifyRequest, action: Action): Promise<TokenRecord>;
   /** Whether the token may do this, without auditing or counting a rate-limited use (list filters). */
   permits(request: FastifyRequest, action: Action): Promise<boolean>;
+  /** Read-only git mirrors the server vets tarballs against (settings `vet.mirrors`), if any. */
+  readonly vetMirrors?: string;
   /** The request's source address: the socket's, or the client a trusted proxy names. */
   source(request: FastifyRequest): string;
 }

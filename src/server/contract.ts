@@ -42,7 +42,10 @@ export function installContract(app: FastifyInstance): void {
       const contract = findRoute(method, route.url);
       if (contract === undefined) throw new Error(`route ${method} ${route.url} is not in the API contract (src/api/routes.ts)`);
       if (isMedia(contract.answer)) continue;
-      route.schema = { ...route.schema, response: { ...(route.schema?.response as object | undefined), [contract.status]: contract.answer } };
+      route.schema = {
+        ...route.schema,
+        response: { ...(route.schema?.response as object | undefined), [contract.status]: contract.answer, ...(contract.held ? { 202: contract.held } : {}) },
+      };
     }
   });
 }

@@ -44,6 +44,8 @@ export interface ServeOptions {
   readonly limits?: Partial<AppLimits>;
   /** Socket timeouts and connection caps; override settings `connections`. */
   readonly connections?: Partial<ConnectionLimits>;
+  /** Read-only git mirrors for server-side vetting; overrides settings `vet.mirrors`. */
+  readonly vetMirrors?: string;
   /** CIDR blocks of trusted reverse proxies (X-Forwarded-For); overrides settings `trust_proxy`. */
   readonly trustProxy?: readonly string[];
   /** The clock for token, secret_id and wrapping expiry (tests); default Date.now. */
@@ -174,6 +176,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       logRequesterKey: requesterKey(master.key),
       requestAnswerKey: requestAnswerKey(master.key),
       ...(trustProxy ? { trustProxy } : {}),
+      ...((options.vetMirrors ?? settings.vet?.mirrors) !== undefined ? { vetMirrors: (options.vetMirrors ?? settings.vet?.mirrors)! } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(tls ? { https: tls } : {}),
     });

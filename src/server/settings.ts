@@ -70,6 +70,8 @@ const settingsFileSchema = z
       })
       .strict()
       .optional(),
+    /** Server-side vetting (docs/vetting.md): a directory of read-only git mirrors and keyrings. */
+    vet: z.object({ mirrors: z.string().min(1).max(4096) }).strict().optional(),
     /** CIDR blocks of reverse proxies whose X-Forwarded-For names the client (default: none). */
     trust_proxy: z.array(z.string().max(64)).max(256).optional(),
     log: z

@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import { SigningPipeline } from '../sign/pipeline.js';
 import type { RouteContext } from './context.js';
+import { createGate, noteGrant, noteSigned } from './approvals.js';
 
 /** The query of POST /v1/sign/:key and /v1/sign/:key/midstate: the API contract's (src/api/schemas.ts). */
 export { signQuery } from '../api/schemas.js';
@@ -15,6 +16,7 @@ export function signingPipeline(ctx: RouteContext): SigningPipeline<FastifyReque
     pipeline = new SigningPipeline<FastifyRequest>({
       authorize: async (request, action) => {
         await ctx.authorize(request, action);
+        noteGrant(request, request.signetGrant);
         return request.signetGrant?.rule;
       },
       signer: (key) => ctx.keys.signer(key),
@@ -25,6 +27,8 @@ export function signingPipeline(ctx: RouteContext): SigningPipeline<FastifyReque
       },
       recordSigning: (key, kind, seconds, count) => ctx.metrics.recordSigning(key, kind, seconds, count),
       maxArtifactBytes: ctx.limits.maxArtifactBytes,
+      gate: createGate(ctx),
+      gated: (request, index) => noteSigned(ctx, request, index),
     });
     pipelines.set(ctx, pipeline);
   }

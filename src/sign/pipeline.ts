@@ -6,6 +6,7 @@
 // Routes only map HTTP onto it (src/server/routes/sign.ts, midstate.ts, rpm.ts), so a new route
 // cannot forget a step. The pipeline knows nothing of HTTP: the request is an opaque handle the
 // dependencies (authorisation, log, audit) are given back.
+import { createHash } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import type { HashAlgorithm } from '../openpgp/index.js';
 import type { ArtifactKind } from '../policy/kinds.js';
@@ -43,6 +44,14 @@ export interface PipelineDeps<R> {
   audit(request: R, fields: Record<string, unknown>): void;
   recordSigning(key: string, kind: ArtifactKind, seconds: number, count?: number): void;
   readonly maxArtifactBytes: number;
+  /**
+   * The conditions of the rules that allowed the request (`requires: [vetted]`, `approvals:`),
+   * checked once the digest is known and before anything is logged or returned: throws to refuse
+   * (the signature made is dropped), or holds the request for approvals. Absent: no conditions.
+   */
+  gate?(request: R, subject: GateSubject): Promise<GateOutcome>;
+  /** After a gated signature is in the log: its (first) entry index, for the request it used. */
+  gated?(request: R, index: bigint): Promise<void>;
 }
 
 export interface PipelineLogRecord {
@@ -55,7 +64,30 @@ export interface PipelineLogRecord {
   };
   readonly signaturePacket: Buffer;
   readonly rule?: string;
+  /** What else allowed it: the vetting record, the approval request and its approvals (log indices). */
+  readonly links?: SignatureLinks;
 }
+
+export interface SignatureLinks {
+  readonly vetting?: { readonly entry: number };
+  readonly approvals?: { readonly request_id: string; readonly request_entry: number; readonly entries: readonly number[] };
+}
+
+/** What a signature is about to be, for the conditions a rule sets beyond itself (gate). */
+export interface GateSubject {
+  readonly key: string;
+  readonly kind: ArtifactKind;
+  readonly name: string;
+  readonly mode: 'content' | 'midstate' | 'rpm';
+  readonly keyFingerprint: string;
+  readonly digestAlg: string;
+  readonly digestHex: string;
+  /** RPM batches: the manifest's package count. */
+  readonly packages?: number;
+}
+
+/** The gate's answer: sign with these links, or hold the request for approvals (202). */
+export type GateOutcome = { readonly links: SignatureLinks } | { readonly pending: Record<string, unknown> };
 
 export interface ContentRequest {
   readonly key: string;
@@ -203,6 +235,24 @@ export class SigningPipeline<R> {
       return error ? { ok: false, error } : item;
     });
     const signedCount = items.filter((i) => i.ok).length;
+    // One gate for the batch: its manifest is the sorted list of the signed headers' SHA-256
+    // (one approval for a release of many packages, docs/approvals.md).
+    let links: SignatureLinks = {};
+    if (this.#deps.gate && result.signer && signedCount > 0) {
+      const manifest = rpmManifest(items.flatMap((i) => (i.ok ? [i.identity.headerSha256] : [])));
+      const gate = await this.#deps.gate(request, {
+        key,
+        kind: 'rpm',
+        name: `${signedCount} package${signedCount === 1 ? '' : 's'}`,
+        mode: 'rpm',
+        keyFingerprint: result.signer.record.fingerprint,
+        digestAlg: 'sha256',
+        digestHex: manifest,
+        packages: signedCount,
+      });
+      if ('pending' in gate) return gate.pending;
+      links = gate.links;
+    }
     if (signedCount > 0) this.#deps.recordSigning(key, 'rpm', seconds(started), signedCount);
     this.#deps.audit(request, {
       event: 'sign.rpm',
@@ -229,10 +279,12 @@ export class SigningPipeline<R> {
             artifact: { name: item.identity.nevra, sha256Hex: item.identity.headerSha256, nevra: item.identity.nevra, headerSha256Hex: item.identity.headerSha256 },
             signaturePacket: item.packet,
             ...(rule !== undefined ? { rule } : {}),
+            ...(links.vetting || links.approvals ? { links } : {}),
           });
           logs.set(i, await this.#deps.reference(index, false));
         }),
       );
+      if (links.approvals && logs.size > 0) await this.#deps.gated?.(request, BigInt(Math.min(...[...logs.values()].map((l) => l.index))));
     }
     return {
       key,
@@ -250,15 +302,21 @@ export class SigningPipeline<R> {
 
   async #answer(request: R, s: Answer): Promise<Record<string, unknown>> {
     const { key, kind, name, signer, signed } = s;
-    this.#deps.recordSigning(key, kind, seconds(s.started));
     const digestHex = signed.artifactDigest.toString('hex');
+    const gate = this.#deps.gate
+      ? await this.#deps.gate(request, { key, kind, name, mode: s.mode ?? 'content', keyFingerprint: signer.record.fingerprint, digestAlg: signed.digestAlgorithm, digestHex })
+      : { links: {} };
+    if ('pending' in gate) return gate.pending;
+    this.#deps.recordSigning(key, kind, seconds(s.started));
     const logIndex = await this.#deps.recordSignature(request, {
       kind,
       keyFingerprint: signer.record.fingerprint,
       artifact: { name, digestAlg: signed.digestAlgorithm as 'sha256' | 'sha512', digestHex },
       signaturePacket: signed.packet,
       ...(s.rule !== undefined ? { rule: s.rule } : {}),
+      ...(gate.links.vetting || gate.links.approvals ? { links: gate.links } : {}),
     });
+    if (gate.links.approvals) await this.#deps.gated?.(request, logIndex);
     this.#deps.audit(request, {
       event: 'sign',
       ...(s.mode ? { mode: s.mode } : {}),
@@ -306,6 +364,12 @@ interface Answer {
     readonly digestAlgorithm: HashAlgorithm;
     readonly artifactBytes: number;
   };
+}
+
+/** An RPM batch's manifest digest: SHA-256 over the signed headers' SHA-256 digests (lower-case
+ *  hex), sorted, one a line, each line ending in a newline. `signet rpm sign` prints the same. */
+export function rpmManifest(headerSha256: readonly string[]): string {
+  return createHash('sha256').update([...headerSha256].sort().map((h) => `${h}\n`).join('')).digest('hex');
 }
 
 function seconds(started: bigint): number {

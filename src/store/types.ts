@@ -9,13 +9,15 @@
 // `readonly auth: AuthStore`) with its interface in src/store/<domain>-types.ts and one
 // implementation file per engine (src/store/sqlite/<domain>-store.ts, src/store/postgres/…),
 // plus migrations in the engine's list. Migration version ranges: 1–9 base, 10–19 transparency
-// log, 20–29 auth/policy/rate limits/audit; key versions and subkeys are 3–4.
+// log, 20–29 auth/policy/rate limits/audit, 30–34 approvals and vetting, 35–39 request answers;
+// key versions and subkeys are 3–4, key backends 5.
 
 import type { RequestStore } from './request-types.js';
 import type { AuthStore } from './auth-types.js';
 import type { LogStore } from './log-types.js';
 import type { PolicyStore } from './policy-types.js';
 import type { KeyVersionStore } from './key-version-types.js';
+import type { ApprovalStore } from './approval-types.js';
 
 import type { KeyAlgorithm } from '../openpgp/public-key.js';
 export type { KeyAlgorithm };
@@ -89,6 +91,8 @@ export interface Store {
   readonly keyVersions: KeyVersionStore;
   /** Answers kept by request id, for retries (src/store/request-types.ts). */
   readonly requests: RequestStore;
+  /** Approval requests, decisions and the vetting-record index (src/store/approval-types.ts). */
+  readonly approvals: ApprovalStore;
 
   /** Create or upgrade the schema (idempotent; safe when several nodes start together). */
   migrate(): Promise<void>;

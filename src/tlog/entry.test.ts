@@ -172,3 +172,65 @@ describe('the leaf binds what was signed (docs/log-format.md "Canonical encoding
     }
   });
 });
+
+describe('vetting and approval entries', () => {
+  const requester = { role: 'vetter', token_hmac: 'ab'.repeat(16) };
+  const vet: LogEntry = {
+    v: 1,
+    kind: 'vet',
+    artifact: { name: 'nova-1.0.0.tar.gz', digest_alg: 'sha256', digest_hex: 'aa'.repeat(32) },
+    repository: 'opendev.org/openstack/nova',
+    tag: '1.0.0',
+    tag_object: 'bb'.repeat(20),
+    tag_signer: 'CC'.repeat(20),
+    allowed: ['PKG-INFO', '*.egg-info/**'],
+    verdict: 'pass',
+    mode: 'client',
+    requester,
+    time: '2026-12-05T07:00:00.000Z',
+  };
+  const request: LogEntry = {
+    v: 1,
+    kind: 'approval_request',
+    request_id: 'cd'.repeat(16),
+    sig_kind: 'rpm',
+    key_fingerprint: 'DD'.repeat(20),
+    artifact: { name: '84 packages', digest_alg: 'sha256', digest_hex: 'ee'.repeat(32), packages: 84 },
+    required: 2,
+    approvers: ['alice', 'bob', 'carol'],
+    requester,
+    identity: 'release-bot',
+    rule: 'rel#0',
+    expires: '2026-12-06T07:00:00.000Z',
+    time: '2026-12-05T07:00:00.000Z',
+  };
+  const approval: LogEntry = { v: 1, kind: 'approval', request_id: 'cd'.repeat(16), request_entry: 7, decision: 'approve', identity: 'alice', comment: 'ok', requester, time: '2026-12-05T07:01:00.000Z' };
+  const cited: LogEntry = { ...signature, requester, vetting: { entry: 3 }, approvals: { request_id: 'cd'.repeat(16), request_entry: 7, entries: [8, 9] } };
+
+  it('round-trip canonically, arrays in their order', () => {
+    for (const e of [vet, request, approval, cited]) {
+      const bytes = encodeEntry(e);
+      expect(decodeEntry(bytes)).toEqual(e);
+    }
+    expect(encodeEntry(vet).toString()).toContain('"allowed":["PKG-INFO","*.egg-info/**"]');
+    expect(encodeEntry(cited).toString()).toContain('"approvals":{"entries":[8,9],"request_entry":7,"request_id":"' + 'cd'.repeat(16) + '"}');
+  });
+
+  it('refuse what the schema does not allow', () => {
+    for (const bad of [
+      { ...vet, verdict: 'maybe' },
+      { ...vet, allowed: [1] },
+      { ...vet, tag_object: 'xyz' },
+      { ...request, approvers: [] },
+      { ...request, required: 0 },
+      { ...approval, decision: 'abstain' },
+      { ...cited, approvals: { request_id: 'cd'.repeat(16), request_entry: 7, entries: [] } },
+      { ...cited, vetting: { entry: -1 } },
+    ]) {
+      expect(() => encodeEntry(bad as LogEntry)).toThrow(/invalid log entry/);
+    }
+    // Non-canonical spacing inside an array is refused on decoding.
+    const spaced = Buffer.from(encodeEntry(vet).toString().replace('["PKG-INFO",', '["PKG-INFO", '));
+    expect(() => decodeEntry(spaced)).toThrow(/canonical/);
+  });
+});

@@ -63,6 +63,11 @@ const artifact = z
   })
   .refine((a) => a.digest_hex.length === DIGEST_HEX_LENGTH[a.digest_alg], 'digest length does not match its algorithm');
 
+/** Links a signature to what allowed it beyond its rule (docs/vetting.md, docs/approvals.md):
+ *  the log index of the vetting record it relied on, and of the approval request and approvals. */
+const entryIndex = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const requestId = z.string().regex(/^[0-9a-f]{32}$/);
+
 const signatureEntry = z.strictObject({
   v: z.literal(1),
   kind: z.literal('signature'),
@@ -76,6 +81,10 @@ const signatureEntry = z.strictObject({
   rule: text(256).optional(),
   time,
   correlation_id: text(128).optional(),
+  /** The passing vetting record (`kind: vet`) a `requires: [vetted]` rule relied on. */
+  vetting: z.strictObject({ entry: entryIndex }).optional(),
+  /** The approval request and the approvals an `approvals:` rule waited for. */
+  approvals: z.strictObject({ request_id: requestId, request_entry: entryIndex, entries: z.array(entryIndex).min(1).max(64) }).optional(),
 });
 
 const keyEntry = z.strictObject({
@@ -104,11 +113,69 @@ const keyEntry = z.strictObject({
   requester,
 });
 
-export const logEntrySchema = z.discriminatedUnion('kind', [signatureEntry, keyEntry]);
+/** A vetting record (docs/vetting.md): a tarball checked against a signed git tag. */
+const vetEntry = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('vet'),
+  artifact: z.strictObject({ name: text(4096), digest_alg: z.literal('sha256'), digest_hex: lowerHex(64) }),
+  repository: text(1024),
+  tag: text(256),
+  /** The annotated tag object's id (SHA-1 or SHA-256 object format). */
+  tag_object: z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/),
+  /** The key that made the tag's signature (absent when the signature did not verify). */
+  tag_signer: fingerprint.optional(),
+  /** The globs of files the project lets its sdist step add. */
+  allowed: z.array(text(256)).max(256),
+  verdict: z.enum(['pass', 'fail']),
+  reason: text(1024).optional(),
+  /** `client`: checked by the submitting token's host; `server`: by the server on its mirror. */
+  mode: z.enum(['client', 'server']),
+  requester,
+  time,
+  correlation_id: text(128).optional(),
+});
+
+/** A signing request held for approvals (docs/approvals.md). */
+const approvalRequestEntry = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('approval_request'),
+  request_id: requestId,
+  sig_kind: z.enum(SIGNATURE_KINDS),
+  key_fingerprint: fingerprint,
+  /** The artifact, or for an RPM batch its manifest: SHA-256 of the sorted header digests, one a line. */
+  artifact: z.strictObject({ name: text(4096), digest_alg: z.enum(['sha256', 'sha384', 'sha512']), digest_hex: z.string().regex(/^[0-9a-f]+$/), packages: z.number().int().min(1).max(100_000).optional() }),
+  required: z.number().int().min(1).max(64),
+  approvers: z.array(text(256)).min(1).max(256),
+  requester,
+  /** The requester's identity (role, JWT subject or token name): it cannot approve. */
+  identity: text(256),
+  rule: text(256),
+  expires: time,
+  time,
+  correlation_id: text(128).optional(),
+});
+
+/** One approver's decision on a request. */
+const approvalEntry = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('approval'),
+  request_id: requestId,
+  request_entry: entryIndex,
+  decision: z.enum(['approve', 'reject']),
+  identity: text(256),
+  comment: text(1024).optional(),
+  requester,
+  time,
+});
+
+export const logEntrySchema = z.discriminatedUnion('kind', [signatureEntry, keyEntry, vetEntry, approvalRequestEntry, approvalEntry]);
 
 export type LogEntry = z.infer<typeof logEntrySchema>;
 export type SignatureLogEntry = z.infer<typeof signatureEntry>;
 export type KeyLogEntry = z.infer<typeof keyEntry>;
+export type VetLogEntry = z.infer<typeof vetEntry>;
+export type ApprovalRequestLogEntry = z.infer<typeof approvalRequestEntry>;
+export type ApprovalLogEntry = z.infer<typeof approvalEntry>;
 
 function malformed(message: string, cause?: unknown): never {
   throw new SignetError('TLOG_ENTRY_MALFORMED', message, cause === undefined ? undefined : { cause });
@@ -124,8 +191,10 @@ function validate(value: unknown): LogEntry {
   return result.data;
 }
 
-/** Deterministic JSON: sorted keys, no white space, undefined members omitted, integers only. */
+/** Deterministic JSON: sorted keys, no white space, undefined members omitted, integers only;
+ *  arrays (vetting patterns, approvers, approval indices) keep their order. */
 function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) malformed('log entries hold integers only');
@@ -138,7 +207,7 @@ function canonicalJson(value: unknown): string {
       .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
     return `{${members.join(',')}}`;
   }
-  return malformed('log entries hold strings, integers and objects only');
+  return malformed('log entries hold strings, integers, arrays and objects only');
 }
 
 // ---- the signing path's check ----

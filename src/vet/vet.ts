@@ -20,7 +20,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignetError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { SignetError, isErrorCode } from '../errors.js';
 import { dearmor, verifyDetached, type PublicKeyInfo } from '../openpgp/index.js';
 import { compileGlob, GlobError, type Glob } from '../policy/glob.js';
 import { extract, readTar, stripTopDirectory, type TarEntry, type TarLimits, DEFAULT_TAR_LIMITS } from './tar.js';
@@ -343,4 +345,31 @@ export function vetTarball(input: VetInput): VetResult {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+export interface VetJob {
+  readonly tarball: Buffer;
+  readonly repo: string;
+  readonly tag: string;
+  /** Armored keyring text. */
+  readonly keyring: string;
+  readonly allow: readonly string[];
+}
+
+/** vetTarball in a worker thread when the build has one (dist/vet/vet-worker.js), else here. */
+export async function vetInWorker(job: VetJob): Promise<VetResult> {
+  const url = new URL('./vet-worker.js', import.meta.url);
+  if (!existsSync(fileURLToPath(url))) {
+    const { publicKeysFromArmor } = await import('../openpgp/index.js');
+    return vetTarball({ tarball: job.tarball, repo: job.repo, tag: job.tag, keyring: publicKeysFromArmor(job.keyring), allowGenerated: job.allow });
+  }
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(url, { workerData: { tarball: job.tarball, repo: job.repo, tag: job.tag, keyring: job.keyring, allow: [...job.allow] } });
+    worker.once('message', (m: { result?: VetResult; error?: { code: string; message: string } }) => {
+      void worker.terminate();
+      if (m.result) resolve(m.result);
+      else reject(new SignetError(isErrorCode(m.error?.code) ? m.error.code : 'INTERNAL', m.error?.message ?? 'vetting failed'));
+    });
+    worker.once('error', reject);
+  });
 }

@@ -39,6 +39,44 @@ export interface KeyEventRecord {
   readonly expires?: string;
 }
 
+/** A vetting record (docs/vetting.md), as the vet routes log it. */
+export interface VetRecord {
+  readonly name: string;
+  readonly sha256: string;
+  readonly repository: string;
+  readonly tag: string;
+  readonly tagObject: string;
+  readonly tagSigner?: string;
+  readonly allowed: readonly string[];
+  readonly verdict: 'pass' | 'fail';
+  readonly reason?: string;
+  readonly mode: 'client' | 'server';
+}
+
+/** A signing request held for approvals (docs/approvals.md). */
+export interface ApprovalRequestRecord {
+  readonly requestId: string;
+  readonly kind: SignatureRecord['kind'];
+  readonly keyFingerprint: string;
+  readonly name: string;
+  readonly digestAlg: 'sha256' | 'sha384' | 'sha512';
+  readonly digestHex: string;
+  readonly packages?: number;
+  readonly required: number;
+  readonly approvers: readonly string[];
+  readonly identity: string;
+  readonly rule: string;
+  readonly expires: number;
+}
+
+export interface ApprovalRecord {
+  readonly requestId: string;
+  readonly requestEntry: number;
+  readonly decision: 'approve' | 'reject';
+  readonly identity: string;
+  readonly comment?: string;
+}
+
 /** What goes in a sign response: the entry's index, and a receipt when the client waited. */
 export interface LogReference {
   readonly index: number;
@@ -51,6 +89,9 @@ export interface LogRecorder {
   /** Durably log a signature; resolve only after the commit. Throws (fail closed) otherwise. */
   recordSignature(request: FastifyRequest, record: SignatureRecord): Promise<bigint>;
   recordKeyEvent(request: FastifyRequest, record: KeyEventRecord): Promise<bigint>;
+  recordVet(request: FastifyRequest, record: VetRecord): Promise<bigint>;
+  recordApprovalRequest(request: FastifyRequest, record: ApprovalRequestRecord): Promise<bigint>;
+  recordApproval(request: FastifyRequest, record: ApprovalRecord): Promise<bigint>;
   /** `{index, origin}`, plus a receipt if `wait` (waits for the next checkpoint, ~0.5 s). */
   reference(index: bigint, wait: boolean): Promise<LogReference>;
   /** The `token_hmac` that entries made with this accessor carry (log search joins on it). */
@@ -115,6 +156,59 @@ export function createLogRecorder(service: LogService, key: Buffer = randomBytes
         ...(record.rule !== undefined ? { rule: record.rule } : {}),
         time: new Date().toISOString(),
         ...(correlation !== undefined ? { correlation_id: correlation } : {}),
+        ...(record.links?.vetting ? { vetting: { entry: record.links.vetting.entry } } : {}),
+        ...(record.links?.approvals ? { approvals: { ...record.links.approvals, entries: [...record.links.approvals.entries] } } : {}),
+      });
+    },
+    recordVet(request, r) {
+      const correlation = correlationId(request);
+      return service.append({
+        v: 1,
+        kind: 'vet',
+        artifact: { name: r.name, digest_alg: 'sha256', digest_hex: r.sha256 },
+        repository: r.repository,
+        tag: r.tag,
+        tag_object: r.tagObject,
+        ...(r.tagSigner !== undefined ? { tag_signer: r.tagSigner } : {}),
+        allowed: [...r.allowed],
+        verdict: r.verdict,
+        ...(r.reason !== undefined ? { reason: r.reason.slice(0, 1024) } : {}),
+        mode: r.mode,
+        requester: requester(request, key),
+        time: new Date().toISOString(),
+        ...(correlation !== undefined ? { correlation_id: correlation } : {}),
+      });
+    },
+    recordApprovalRequest(request, r) {
+      const correlation = correlationId(request);
+      return service.append({
+        v: 1,
+        kind: 'approval_request',
+        request_id: r.requestId,
+        sig_kind: r.kind,
+        key_fingerprint: r.keyFingerprint,
+        artifact: { name: r.name, digest_alg: r.digestAlg, digest_hex: r.digestHex, ...(r.packages !== undefined ? { packages: r.packages } : {}) },
+        required: r.required,
+        approvers: [...r.approvers],
+        requester: requester(request, key),
+        identity: r.identity,
+        rule: r.rule,
+        expires: new Date(r.expires).toISOString(),
+        time: new Date().toISOString(),
+        ...(correlation !== undefined ? { correlation_id: correlation } : {}),
+      });
+    },
+    recordApproval(request, r) {
+      return service.append({
+        v: 1,
+        kind: 'approval',
+        request_id: r.requestId,
+        request_entry: r.requestEntry,
+        decision: r.decision,
+        identity: r.identity,
+        ...(r.comment !== undefined ? { comment: r.comment } : {}),
+        requester: requester(request, key),
+        time: new Date().toISOString(),
       });
     },
     recordKeyEvent(request, record) {

@@ -43,6 +43,6 @@ export const midstateRoutes: RouteModule = (app, ctx) => {
         return { hash: body.hash, state: decode(body.state, 'state'), length: body.length, tail: decode(body.tail, 'tail') };
       },
     });
-    return reply.send(answer);
+    return reply.code(answer.status === 'pending_approval' ? 202 : 200).send(answer);
   });
 };

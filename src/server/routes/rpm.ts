@@ -50,6 +50,7 @@ export const rpmRoutes: RouteModule = (app, ctx) => {
       if (d instanceof SignetError) undecodable.set(i, d);
     });
     // The pipeline authorises each package by its own name tag, signs, logs and audits.
-    return reply.send(await pipeline.signRpm(request, key, prefixes, body.replace ?? false, undecodable));
+    const answer = await pipeline.signRpm(request, key, prefixes, body.replace ?? false, undecodable);
+    return reply.code(answer.status === 'pending_approval' ? 202 : 200).send(answer);
   });
 };

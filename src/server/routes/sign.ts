@@ -32,7 +32,8 @@ export const signRoutes: RouteModule = (app, ctx) => {
         return body;
       },
     );
-    return reply.send(answer);
+    // 202: held for approvals (docs/approvals.md), nothing signed yet.
+    return reply.code(answer.status === 'pending_approval' ? 202 : 200).send(answer);
   });
 };
 

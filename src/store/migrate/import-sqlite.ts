@@ -85,6 +85,18 @@ export const SQLITE_IMPORTS: readonly SubStoreImport[] = [
     },
   },
   {
+    subStore: 'approvals',
+    tables: [
+      { table: 'approval_requests', orderBy: 'id' },
+      { table: 'approval_decisions', orderBy: 'request_id, identity' },
+      { table: 'vetting_records', orderBy: 'log_index' },
+    ],
+    async verify(from, to) {
+      const all = { pending: false, now: 0, limit: 1_000_000 };
+      same('approval requests', await from.approvals.listRequests(all), await to.approvals.listRequests(all));
+    },
+  },
+  {
     subStore: 'auth',
     tables: [
       { table: 'auth_roles', orderBy: 'role_id' },

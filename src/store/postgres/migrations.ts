@@ -9,6 +9,7 @@ import { LOG_MIGRATIONS } from './log-migrations.js';
 import { POLICY_MIGRATIONS } from './policy-migrations.js';
 import { AUTH_MIGRATIONS } from './auth-migrations.js';
 import { REQUEST_ANSWER_MIGRATION } from '../request-types.js';
+import { approvalSchema } from '../approval-types.js';
 
 export interface PgMigration {
   readonly version: number;
@@ -71,7 +72,17 @@ export const BASE_MIGRATIONS: readonly PgMigration[] = [
 ];
 
 /** Every sub-store's migrations; a new sub-store appends its list here (see README.md). */
-export const MIGRATIONS: readonly PgMigration[] = [...BASE_MIGRATIONS, ...LOG_MIGRATIONS, ...AUTH_MIGRATIONS, ...POLICY_MIGRATIONS, { version: REQUEST_ANSWER_MIGRATION.version, description: REQUEST_ANSWER_MIGRATION.description, sql: REQUEST_ANSWER_MIGRATION.postgres }];
+/** 30: approval requests, approvers' decisions, vetting-record index (src/store/approval-types.ts). */
+export const APPROVAL_MIGRATIONS: readonly PgMigration[] = [{ version: 30, description: "approval requests, approvers' decisions, vetting-record index", sql: approvalSchema('BIGINT') }];
+
+export const MIGRATIONS: readonly PgMigration[] = [
+  ...BASE_MIGRATIONS,
+  ...LOG_MIGRATIONS,
+  ...AUTH_MIGRATIONS,
+  ...POLICY_MIGRATIONS,
+  ...APPROVAL_MIGRATIONS,
+  { version: REQUEST_ANSWER_MIGRATION.version, description: REQUEST_ANSWER_MIGRATION.description, sql: REQUEST_ANSWER_MIGRATION.postgres },
+];
 
 export async function migrate(db: PgDatabase, migrations: readonly PgMigration[] = MIGRATIONS): Promise<void> {
   const versions = migrations.map((m) => m.version);

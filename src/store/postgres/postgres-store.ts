@@ -1,6 +1,8 @@
 // The scale-out store: PostgreSQL through pg, behind the same Store interface as SQLite. Several
 // `signet serve` nodes share one database; every method is one statement or one transaction, so
 // what one node commits is what every node reads. Engine errors are translated in ./errors.ts.
+import type { ApprovalStore } from '../approval-types.js';
+import { PostgresApprovalStore } from './approval-store.js';
 import type { KeyRecord, KeyState, Store, TokenRecord } from '../types.js';
 import type { LogStore } from '../log-types.js';
 import { PostgresLogStore } from './log-store.js';
@@ -26,6 +28,7 @@ export class PostgresStore implements Store {
   readonly auth: AuthStore;
   readonly keyVersions: PostgresKeyVersionStore;
   readonly requests: RequestStore;
+  readonly approvals: ApprovalStore;
 
   private constructor(db: PgDatabase) {
     this.db = db;
@@ -34,6 +37,7 @@ export class PostgresStore implements Store {
     this.auth = new PostgresAuthStore(db);
     this.keyVersions = new PostgresKeyVersionStore(db);
     this.requests = new PostgresRequestStore(db);
+    this.approvals = new PostgresApprovalStore(db);
   }
 
   /** Opening connects lazily: an unreachable database surfaces on the first call (migrate, ping). */

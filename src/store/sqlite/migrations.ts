@@ -1,5 +1,6 @@
 // Numbered schema migrations. Each runs once, in its own transaction; adding a table is adding an
 // entry. The PostgreSQL store keeps its own list with the same version numbers and meaning.
+import { approvalSchema } from '../approval-types.js';
 import { authSchemaFor } from '../auth-rows.js';
 import { ALL_PURPOSES_COLUMN } from '../rows.js';
 import { keyVersionSchemaFor } from '../key-version-rows.js';
@@ -89,6 +90,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE policies (name TEXT PRIMARY KEY, text TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
       CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
     `,
+  },
+  {
+    version: 30,
+    description: 'approval requests, approvers\' decisions, vetting-record index',
+    sqlite: approvalSchema('INTEGER'),
   },
   // 20–22: auth (src/store/auth-rows.ts holds the schema for both engines).
   ...authSchemaFor('sqlite').map((m) => ({ version: m.version, description: m.description, sqlite: m.sql })),

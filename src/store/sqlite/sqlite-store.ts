@@ -11,6 +11,7 @@ import { SqliteAuthStore } from './auth-store.js';
 import { SqliteKeyVersionStore } from './key-version-store.js';
 import { firstVersion } from '../key-version-rows.js';
 import { SqliteRequestStore } from './request-store.js';
+import { SqliteApprovalStore } from './approval-store.js';
 import { MIGRATIONS } from './migrations.js';
 import { keyFromRow, keyValues, tokenFromRow, type KeyRow, type TokenRow } from '../rows.js';
 
@@ -28,6 +29,7 @@ export class SqliteStore implements Store {
   readonly keyVersions: SqliteKeyVersionStore;
   #requests: SqliteRequestStore | undefined;
   readonly #counters: Database.Database;
+  readonly approvals: SqliteApprovalStore;
   /**
    * Token records by hash. Only this process writes the tokens table of an embedded store
    * (insertToken, revokeToken below clear it), so a cached record is exactly the stored one;
@@ -45,6 +47,7 @@ export class SqliteStore implements Store {
     this.#counters = counters;
     this.auth = new SqliteAuthStore(db);
     this.keyVersions = new SqliteKeyVersionStore(db);
+    this.approvals = new SqliteApprovalStore(db);
   }
 
   /**
