@@ -15,6 +15,7 @@ import { loadClientConfig } from './client-config.js';
 import { dataDir, printJson, printLine, readInputFile, regularFileSize, withClient, type GlobalOptions } from './common.js';
 import { escapeUserId } from './gpg/listing.js';
 import { registerRpmCommands } from './rpm.js';
+import { lazyAction } from './lazy.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
 interface SignOptions {
@@ -411,6 +412,12 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       const root = rootOf(cmd);
       process.stdout.write(shell === 'bash' ? bashCompletion(root) : zshCompletion(root));
     });
+
+  program
+    .command('verify-policy')
+    .description("check signatures, keys and RPM packages against what today's verifiers refuse (apt's Sequoia policy, rpm-sequoia): SHA-1, SHA-224, v3 signatures, DSA, RSA under 2048 bits")
+    .argument('<files...>', 'signatures (.sig, .asc), cleartext-signed files, key files or RPM packages')
+    .action(lazyAction(async () => (await import('./verify-policy.js')).verifyPolicyAction));
 
   program
     .command('man')

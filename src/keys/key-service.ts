@@ -1,7 +1,7 @@
 // Signing keys: create, import, list, and hand the signing engine a decrypted KeyObject.
 // Decrypted keys are cached in process memory only (never written, never returned by an API).
 import { SignetError } from '../errors.js';
-import { generateKey, publicKeyInfoFor, type KeyAlgorithm, type KeyProfile, type PublicKeyInfo, type SigningKey } from '../openpgp/index.js';
+import { generateKey, policyFindings, publicKeyInfoFor, type KeyAlgorithm, type KeyProfile, type PublicKeyInfo, type SigningKey } from '../openpgp/index.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
 import type { Secret } from '../secret.js';
 import type { KeyRecord, Store } from '../store/types.js';
@@ -128,6 +128,12 @@ export class KeyService {
     origin: KeyRecord['origin'],
     purposes: readonly ArtifactKind[] = ARTIFACT_KINDS,
   ): Promise<KeyRecord> {
+    // What today's verifiers refuse (SHA-1/SHA-224 self-signatures, DSA, short RSA) is refused
+    // here, so no key signet holds makes signatures they reject (docs/keys.md "Consumer policy").
+    const findings = policyFindings(transferablePublicKey);
+    if (findings.length > 0) {
+      throw new SignetError('POLICY_REJECTED', `the key would make signatures current verifiers refuse: ${findings.map((f) => `${f.what} (${f.refusedBy})`).join('; ')}`);
+    }
     const fingerprint = info.fingerprint.toString('hex').toUpperCase();
     const pkcs8 = encodeSigningKey(privateKey);
     const sealed = sealPrivateKey(this.#master, { name, fingerprint }, pkcs8);
