@@ -339,6 +339,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
             hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
             armor: armored,
             name,
+            // A v6 key's signature hashes a server-issued salt first (docs/midstate.md).
+            v6: publicKeys[0]?.version === 6,
             ...(opts.kind ? { kind: opts.kind } : {}),
           });
           response = result.response;

@@ -1,5 +1,6 @@
 // Signing keys: create, import, list, and hand the signing engine a decrypted KeyObject.
 // Decrypted keys are cached in process memory only (never written, never returned by an API).
+import { hkdfSync } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { generateKey, policyFindings, publicKeyInfoFor, type KeyAlgorithm, type KeyProfile, type PublicKeyInfo, type SigningKey } from '../openpgp/index.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
@@ -69,6 +70,12 @@ export class KeyService {
     await this.#store.setKeyPurposes(name, purposes);
     this.#signers.delete(name);
     return this.get(name);
+  }
+
+  /** A secret for a purpose, derived from the master key (HKDF-SHA256; never the master key
+   *  itself): the same on every node of one store, e.g. the MAC key of v6 midstate salts. */
+  deriveSecret(label: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#master.reveal(), Buffer.alloc(0), Buffer.from(`signet ${label}`, 'utf8'), 32));
   }
 
   async get(name: string): Promise<KeyRecord> {
