@@ -73,7 +73,7 @@ describe('v6 signatures through the server, verified by sq 1.4 and sqv 1.5', () 
         expect(sid.run(['sq', 'verify', '--signer-file', `${name}.asc`, '--signature-file', `${name}.data.asc`, `${name}.tampered`]).status).not.toBe(0);
       });
 
-      it('cleartext signatures verify with sq (no Hash header for v6); an edited text fails', () => {
+      it('cleartext signatures verify with sq and sqv (no Hash header for v6); an edited text and a foreign key fail', () => {
         const text = join(dir, `${name}.txt`);
         writeFileSync(text, 'Origin: signet\n-----BEGIN not a header\nSHA256:\n abc 12 main/Packages\n');
         const r = signet(['sign', '--key', name, '--clearsign', '-o', `${text}.asc`, text], { env });
@@ -83,8 +83,14 @@ describe('v6 signatures through the server, verified by sq 1.4 and sqv 1.5', () 
         const ok = sid.run(['sq', 'verify', '--signer-file', `${name}.asc`, '--cleartext', `${name}.txt.asc`]);
         expect(ok.status, ok.stderr).toBe(0);
         expect(ok.stdout).toContain('-----BEGIN not a header');
+        const sqv = sid.run(['sqv', '--keyring', `${name}.asc`, '--output', `${name}.sqv.out`, '--overwrite', '--cleartext', `${name}.txt.asc`]);
+        expect(sqv.status, sqv.stderr).toBe(0);
+        // The signed text (the line ending before the signature is not part of it, RFC 9580 §7.2).
+        expect(readFileSync(join(dir, `${name}.sqv.out`), 'utf8')).toBe(readFileSync(text, 'utf8').replace(/\n$/, ''));
         writeFileSync(join(dir, `${name}.edited.asc`), signed.replace('abc 12', 'abd 12'));
         expect(sid.run(['sq', 'verify', '--signer-file', `${name}.asc`, '--cleartext', `${name}.edited.asc`]).status).not.toBe(0);
+        expect(sid.run(['sqv', '--keyring', `${name}.asc`, '--output', 'x.out', '--overwrite', '--cleartext', `${name}.edited.asc`]).status).not.toBe(0);
+        expect(sid.run(['sqv', '--keyring', 'v6-other.asc', '--output', 'x.out', '--overwrite', '--cleartext', `${name}.txt.asc`]).status).not.toBe(0);
       });
     });
   }
