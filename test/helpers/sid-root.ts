@@ -35,7 +35,8 @@ export function sidRootPath(): string {
   }
   requireTools('debootstrap');
   const r = spawnSync('bash', [SCRIPT], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`scripts/sid-root.sh failed: ${(r.stderr ?? '').slice(-500)}`);
+  // The command only, not its output: that names machine paths.
+  if (r.status !== 0) throw new Error(`scripts/sid-root.sh exited ${r.status}: run it as root to see why (debootstrap of Debian sid)`);
   return r.stdout.trim();
 }
 
@@ -58,7 +59,7 @@ export function openSidRoot(hostDir: string, opts: { binds?: string[] } = {}): S
     const r = spawnSync('mount', ['--bind', '-o', 'ro', host, target], { encoding: 'utf8' });
     if (r.status !== 0) {
       unmountExtra();
-      throw new Error(`cannot bind-mount ${host} into the sid root: ${r.stderr}`);
+      throw new Error(`mount --bind into the sid root exited ${r.status}`);
     }
     extra.push(target);
   }
@@ -69,7 +70,7 @@ export function openSidRoot(hostDir: string, opts: { binds?: string[] } = {}): S
   if (mounted.status !== 0) {
     unmountExtra();
     rmdirSync(mountPoint);
-    throw new Error(`cannot bind-mount the test directory into the sid root: ${mounted.stderr}`);
+    throw new Error(`mount --bind of the test directory into the sid root exited ${mounted.status}`);
   }
   let open = true;
   return {
