@@ -216,12 +216,28 @@ try {
     const counted = await timed(signetBin, ['rpm', 'sign', '--key', 'bench-rpm', '--json', ...rpms(join(work, 'counted'))], { ...direct, SIGNET_ADDR: `http://127.0.0.1:${port}` });
     server.close();
     if (counted.status !== 0) throw new Error(`signet rpm sign (counted) failed: ${counted.stdout}`);
+    // Two keys in one pass (RSA-4096 v4 and Ed25519 v6: the rpm 6 layout, tag 278 and 268), on a
+    // fresh copy: the same batches go to both keys' signing routes at once.
+    const k2 = await fetch(`${signet.url}/v1/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${signet.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench-rpm-v6', algorithm: 'ed25519', profile: 'rfc9580', user_id: 'Bench RPM v6 <bench-rpm-v6@example.org>' }),
+    });
+    if (k2.status !== 201) throw new Error(`v6 key create failed: ${await k2.text()}`);
+    cpSync(join(work, 'corpus'), join(work, 'twokey'), { recursive: true });
+    cpSync(corpus[0], join(work, 'warmup2.rpm'));
+    must('sync', []);
+    must(signetBin, ['rpm', 'sign', '--key', 'bench-rpm', '--key', 'bench-rpm-v6', join(work, 'warmup2.rpm')], { env: direct });
+    process.stderr.write('bench:rpm: signet rpm sign --key RSA --key Ed25519-v6 (timed, two signatures per package) ...\n');
+    const twoKeys = await timed(signetBin, ['rpm', 'sign', '--key', 'bench-rpm', '--key', 'bench-rpm-v6', '--json', ...rpms(join(work, 'twokey'))], direct);
+    if (twoKeys.status !== 0) throw new Error(`signet rpm sign with two keys failed: ${twoKeys.stdout}`);
     const serverPeak = peakRss(signet.child.pid);
     const pub = await (await fetch(`${signet.url}/v1/keys/bench-rpm/public`, { headers: { authorization: `Bearer ${signet.token}` } })).text();
     writeFileSync(join(work, 'bench-rpm.asc'), pub);
     const check = spawnSync('rpmkeys', ['--dbpath', join(work, 'db'), '--import', join(work, 'bench-rpm.asc')]);
     if (check.status !== 0) throw new Error('rpmkeys --import failed');
-    const bad = rpms(join(work, 'signet')).filter((f) => spawnSync('rpmkeys', ['--dbpath', join(work, 'db'), '-K', f]).status !== 0);
+    // The two-key packages too: Debian 12's rpm finds the RSA signature in tag 268.
+    const bad = [...rpms(join(work, 'signet')), ...rpms(join(work, 'twokey'))].filter((f) => spawnSync('rpmkeys', ['--dbpath', join(work, 'db'), '-K', f]).status !== 0);
     if (bad.length > 0) throw new Error(`rpmkeys -K failed for ${bad.length} packages`);
 
     const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
@@ -241,6 +257,13 @@ try {
       ])}\n(pull mode: the signer dials a relay on loopback, the client tunnels TLS 1.3 to the signer through it; docs/pull-mode.md)\n`,
     );
     process.stdout.write(`${JSON.stringify({ pull_mode: true, packages: corpus.length, direct_s: remote.seconds, relay_s: relayed.seconds })}\n`);
+    process.stdout.write(
+      `${table([
+        ['packages', 'one key (RSA-4096 v4) s', 'two keys (RSA-4096 v4 + Ed25519 v6) s', 'ratio'],
+        [String(corpus.length), remote.seconds.toFixed(2), twoKeys.seconds.toFixed(2), `${(twoKeys.seconds / remote.seconds).toFixed(2)}x`],
+      ])}\n(two keys: each batch to both keys' signing routes at once, both signatures written in one pass, rpm 6 layout)\n`,
+    );
+    process.stdout.write(`${JSON.stringify({ one_key_s: remote.seconds, two_keys_s: twoKeys.seconds })}\n`);
 
     await singlePackage({ corpus, genv, direct, signet });
   } finally {

@@ -54,6 +54,7 @@ export const ROUTES: readonly RouteContract[] = [
   { method: 'POST', path: '/v1/keys/:name/purpose', summary: 'Replace the kinds the key may ever sign (admin)', params: s.nameParams, body: s.purposeBody, status: 200, answer: s.keyInfo },
 
   { method: 'POST', path: '/v1/sign/:key', summary: 'Sign the request body', params: s.keyParams, query: s.signQuery, body: 'binary', status: 200, answer: s.signAnswer, held: s.pendingApproval },
+  { method: 'POST', path: '/v1/sign/:key/midstate/salt', summary: 'A single-use salt for a v6 key\'s midstate signature (docs/midstate.md)', params: s.keyParams, query: s.midstateSaltQuery, status: 200, answer: s.midstateSaltAnswer },
   { method: 'POST', path: '/v1/sign/:key/midstate', summary: 'Sign a file hashed by the client up to its last full block (docs/midstate.md)', params: s.keyParams, query: s.midstateQuery, body: s.midstateBody, status: 200, answer: s.signAnswer, held: s.pendingApproval },
   { method: 'POST', path: '/v1/sign/:key/rpm', summary: 'Sign a batch of RPM header prefixes', params: s.keyParams, body: s.rpmBatchBody, status: 200, answer: s.rpmAnswer, held: s.pendingApproval },
 

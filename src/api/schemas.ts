@@ -85,8 +85,27 @@ export const midstateBody = z
     length: z.number(),
     /** base64 of the bytes after the last full block. */
     tail: z.string().max(256),
+    /** v6 keys (docs/midstate.md): the token of a salt from POST /v1/sign/:key/midstate/salt, and
+     *  the hash of salt ‖ file as chaining value, length and tail. */
+    salt_token: z.string().max(512).optional(),
+    salted_state: z.string().max(128).optional(),
+    salted_length: z.number().optional(),
+    salted_tail: z.string().max(256).optional(),
   })
   .strict();
+
+/** The query of POST /v1/sign/:key/midstate/salt: as the midstate's, and the hash to salt for. */
+export const midstateSaltQuery = midstateQuery.extend({ hash: z.enum(['sha256', 'sha512']).optional() });
+
+/** The answer of POST /v1/sign/:key/midstate/salt. */
+export const midstateSaltAnswer = z.looseObject({
+  /** base64 of the salt to hash before the file. */
+  salt: z.string(),
+  /** Opaque: sent back as `salt_token` with the midstate; good for one signature. */
+  token: z.string(),
+  hash: z.string(),
+  expires: z.string(),
+});
 
 const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 

@@ -28,6 +28,8 @@ export function parseSize(text: string): number {
 export interface HashedFile {
   readonly midstate: Midstate;
   readonly tail: Buffer;
+  /** With a salt (v6 keys): the hash of salt ‖ file, from the same read. */
+  readonly salted?: { readonly midstate: Midstate; readonly tail: Buffer };
   /** The whole file's digest, to compare with what the server says it signed. */
   readonly digest: Buffer;
   readonly bytes: number;
@@ -38,7 +40,7 @@ function readError(path: string, err: unknown): SignetError {
   return new SignetError('FILE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
 }
 
-export async function hashFile(path: string, algorithm: Sha2Algorithm, onProgress?: (bytes: number, total: number) => void): Promise<HashedFile> {
+export async function hashFile(path: string, algorithm: Sha2Algorithm, onProgress?: (bytes: number, total: number) => void, salt?: Buffer): Promise<HashedFile> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -49,6 +51,8 @@ export async function hashFile(path: string, algorithm: Sha2Algorithm, onProgres
     const before = await fh.stat();
     if (!before.isFile()) throw new SignetError('FILE_UNREADABLE', `${path} is not a regular file`);
     const hasher = ResumableSha2.create(algorithm, { chunkBytes: READ_BYTES });
+    // v6: the salt first, then the same bytes (RFC 9580 §5.2.4).
+    const salted = salt ? ResumableSha2.create(algorithm, { chunkBytes: READ_BYTES }).update(salt) : undefined;
     const buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
     let position = 0;
     let turn = 0;
@@ -60,6 +64,7 @@ export async function hashFile(path: string, algorithm: Sha2Algorithm, onProgres
       turn ^= 1;
       reading = fh.read(buffers[turn] as Buffer, 0, READ_BYTES, position);
       hasher.update(buffer.subarray(0, bytesRead));
+      salted?.update(buffer.subarray(0, bytesRead));
       onProgress?.(position, before.size);
     }
     const after = await fh.stat();
@@ -67,7 +72,7 @@ export async function hashFile(path: string, algorithm: Sha2Algorithm, onProgres
       throw new SignetError('FILE_CHANGED', `${path} changed while it was being hashed`);
     }
     const { midstate, tail } = hasher.export();
-    return { midstate, tail, digest: hasher.digest(), bytes: position };
+    return { midstate, tail, digest: hasher.digest(), bytes: position, ...(salted ? { salted: salted.export() } : {}) };
   } catch (err) {
     throw readError(path, err);
   } finally {
@@ -87,20 +92,29 @@ export interface MidstateSignOptions {
   readonly armor: boolean;
   readonly name: string;
   readonly kind?: string;
+  /** The key is v6: ask the server for a salt first (two round trips, docs/midstate.md). */
+  readonly v6?: boolean;
   readonly onProgress?: (bytes: number, total: number) => void;
   /** An approved request's id (docs/approvals.md). */
   readonly approval?: string;
 }
 
 export async function signFileMidstate(client: SignetClient, key: string, path: string, options: MidstateSignOptions): Promise<MidstateSignResult> {
-  const hashed = await hashFile(path, options.hash, options.onProgress);
   const sentBefore = client.bytesSent;
+  const query = { name: options.name, ...(options.kind ? { kind: options.kind } : {}) };
+  const issued = options.v6 ? await client.midstateSalt(key, { ...query, hash: options.hash }) : undefined;
+  const hashed = await hashFile(path, options.hash, options.onProgress, issued ? Buffer.from(issued.salt, 'base64') : undefined);
   let response: SignResponse;
   try {
     response = await client.signMidstate(
       key,
-      { hash: options.hash, state: hashed.midstate.state.toString('base64'), length: hashed.midstate.length, tail: hashed.tail.toString('base64') },
-      { armor: options.armor, name: options.name, ...(options.kind ? { kind: options.kind } : {}), ...(options.approval !== undefined ? { approval: options.approval } : {}) },
+      {
+        hash: options.hash, state: hashed.midstate.state.toString('base64'), length: hashed.midstate.length, tail: hashed.tail.toString('base64'),
+        ...(issued && hashed.salted
+          ? { salt_token: issued.token, salted_state: hashed.salted.midstate.state.toString('base64'), salted_length: hashed.salted.midstate.length, salted_tail: hashed.salted.tail.toString('base64') }
+          : {}),
+      },
+      { armor: options.armor, ...query, ...(options.approval !== undefined ? { approval: options.approval } : {}) },
     );
   } catch (err) {
     // Policies grant midstate separately (docs/policy.md); say how to get on without it.

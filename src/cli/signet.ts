@@ -17,6 +17,7 @@ import { escapeUserId } from './gpg/listing.js';
 import { registerRpmCommands } from './rpm.js';
 import { registerKeyLifecycleCommands } from './key-lifecycle.js';
 import { registerVetCommands } from './vet-commands.js';
+import { lazyAction } from './lazy.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
 
 interface SignOptions {
@@ -381,6 +382,8 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
               hash: opts.hash ?? DEFAULT_MIDSTATE_HASH,
               armor: armored,
               name,
+              // A v6 key's signature hashes a server-issued salt first (docs/midstate.md).
+              v6: publicKeys[0]?.version === 6,
               ...(opts.kind ? { kind: opts.kind } : {}),
               ...(approval !== undefined ? { approval } : {}),
             });
@@ -469,6 +472,12 @@ export async function buildProgram(program: Command = baseProgram()): Promise<Co
       const root = rootOf(cmd);
       process.stdout.write(shell === 'bash' ? bashCompletion(root) : zshCompletion(root));
     });
+
+  program
+    .command('verify-policy')
+    .description("check signatures, keys and RPM packages against what today's verifiers refuse (apt's Sequoia policy, rpm-sequoia): SHA-1, SHA-224, v3 signatures, DSA, RSA under 2048 bits")
+    .argument('<files...>', 'signatures (.sig, .asc), cleartext-signed files, key files or RPM packages')
+    .action(lazyAction(async () => (await import('./verify-policy.js')).verifyPolicyAction));
 
   program
     .command('man')

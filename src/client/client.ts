@@ -231,6 +231,11 @@ export class SignetClient {
     return settled(await this.#call<Answer<typeof api.signAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/midstate${queryString(query)}`, { json: body }));
   }
 
+  /** POST /v1/sign/:key/midstate/salt: a single-use salt for a v6 key's midstate signature. */
+  midstateSalt(key: string, query: Omit<SignQuery, 'clear'>): Promise<Answer<typeof api.midstateSaltAnswer>> {
+    return this.#call<Answer<typeof api.midstateSaltAnswer>>('POST', `/v1/sign/${encodeURIComponent(key)}/midstate/salt${queryString(query)}`, undefined);
+  }
+
   /** POST /v1/sign/:key/rpm: header prefixes (lead + both headers) in, one item per header out. */
   async signRpm(key: string, headers: readonly Buffer[], replace: boolean, approval?: string): Promise<RpmSignResponse> {
     return settled(

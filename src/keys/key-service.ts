@@ -3,12 +3,13 @@
 // What happens to a key after creation (versions, rotation, expiry, revocation, subkeys) is in
 // src/keys/lifecycle.ts (docs/keys.md). Opened handles are cached in process memory only (never
 // written, never returned by an API).
+import { hkdfSync } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import type { KeyAlgorithm, KeyProfile, PublicKeyInfo, SigningKey } from '../openpgp/index.js';
+import { policyFindings, type KeyAlgorithm, type KeyProfile, type PublicKeyInfo, type SigningKey } from '../openpgp/index.js';
 import { lintCertificate, type LintFinding } from '../openpgp/lint.js';
 import type { ImportedKeyring } from '../openpgp/secret-key.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../policy/kinds.js';
-import type { Secret } from '../secret.js';
+import { Secret } from '../secret.js';
 import type { KeyBackendName, KeyRecord, Store } from '../store/types.js';
 import { NAME_PATTERN, hasUserIdControls, isValidName, nameRule } from '../names.js';
 import { fingerprintHex, type KeyBackend, type KeyHandle, type KeyMaterial } from './backend.js';
@@ -34,11 +35,15 @@ export interface KeyServiceOptions {
   readonly pkcs11?: KeyBackend;
   /** The backend `key create` uses when the request names none (settings keys.default_backend). */
   readonly defaultBackend?: KeyBackendName;
+  /** The secret server-side keys are derived from (deriveSecret) when `master` is a token
+   *  wrapper: the master key file, which still keys the audit and request MACs. */
+  readonly secretRoot?: Secret;
 }
 
 export class KeyService {
   readonly #store: Store;
   readonly #master: Secret | DataKeyWrapper;
+  readonly #secretRoot: Secret | undefined;
   readonly #backends: ReadonlyMap<KeyBackendName, KeyBackend>;
   readonly #defaultBackend: KeyBackendName;
   readonly #now: () => number;
@@ -52,6 +57,7 @@ export class KeyService {
   constructor(store: Store, master: Secret | DataKeyWrapper, now: () => number = Date.now, options: KeyServiceOptions = {}) {
     this.#store = store;
     this.#master = master;
+    this.#secretRoot = options.secretRoot ?? (master instanceof Secret ? master : undefined);
     const backends = new Map<KeyBackendName, KeyBackend>([['sealed', new SealedBackend(master)]]);
     if (options.pkcs11) backends.set('pkcs11', options.pkcs11);
     this.#backends = backends;
@@ -59,6 +65,14 @@ export class KeyService {
     this.#now = now;
     this.#revalidateMs = options.revalidateMs ?? 2000;
     this.lifecycle = new KeyLifecycle(store, master, now, (name) => this.#backend(name));
+  }
+
+  /** A secret for a purpose, derived from the master key file (HKDF-SHA256, RFC 5869; never the
+   *  master key itself): the same on every node of one store, e.g. the MAC key of v6 midstate
+   *  salts. */
+  deriveSecret(label: string): Buffer {
+    if (!this.#secretRoot) throw new SignetError('INTERNAL', 'no master key to derive a secret from');
+    return Buffer.from(hkdfSync('sha256', this.#secretRoot.reveal(), Buffer.alloc(0), Buffer.from(`signet ${label}`, 'utf8'), 32));
   }
 
   /** The backend a new key goes to when none is named. */
@@ -237,6 +251,12 @@ export class KeyService {
     origin: KeyRecord['origin'],
     purposes: readonly ArtifactKind[] = ARTIFACT_KINDS,
   ): Promise<KeyRecord> {
+    // What today's verifiers refuse (SHA-1/SHA-224 self-signatures, DSA, short RSA) is refused
+    // here, so no key signet holds makes signatures they reject (docs/keys.md "Consumer policy").
+    const findings = policyFindings(transferablePublicKey);
+    if (findings.length > 0) {
+      throw new SignetError('POLICY_REJECTED', `the key would make signatures current verifiers refuse: ${findings.map((f) => `${f.what} (${f.refusedBy})`).join('; ')}`);
+    }
     const record: KeyRecord = {
       name,
       fingerprint: fingerprintHex(info),

@@ -57,6 +57,7 @@ export {
   type KeyAlgorithm,
   type PublicKeyInfo,
 } from './public-key.js';
+export { keyBodyFindings, policyFindings, signatureBodyFindings, type PolicyFinding } from './policy.js';
 export { importSecretKey, type ImportedKey } from './secret-key.js';
 export {
   buildSignaturePacket,

@@ -165,10 +165,15 @@ describe('mutations of every vector are refused (seeded; the seed is printed to 
         const sig = mutate(c.signature, next);
         expect(verifyDetached(c.data, sig, [info]).ok, `signature mutation ${i} (seed ${seed})`).toBe(false);
       }
+      // Whole packets of the original, from the start: dropping trailing subkeys leaves a valid
+      // certificate of the same key (no byte of what remains changed), so that cut may verify.
+      const boundaries = new Set(readPackets(c.cert).map((p) => c.cert.indexOf(p.raw) + p.raw.length));
       for (let i = 0; i < 60; i++) {
         const cert = mutate(c.cert, next);
         const mutated = parsesTo(cert);
-        // A mutated certificate is refused whole, or it is no longer the key that signed.
+        const wholePackets = cert.length < c.cert.length && boundaries.has(cert.length) && c.cert.subarray(0, cert.length).equals(cert);
+        if (wholePackets) continue;
+        // Otherwise a mutated certificate is refused whole, or it is no longer the key that signed.
         expect(mutated !== null && verifyDetached(c.data, c.signature, [mutated]).ok, `certificate mutation ${i} (seed ${seed})`).toBe(false);
       }
     });

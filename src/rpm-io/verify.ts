@@ -8,8 +8,8 @@ import { parseSignaturePacket, verifyDetached, type PublicKeyInfo } from '../ope
 import { SigTag, existingSignatures, headerDigests, packageIdentity, readString } from '../rpm/index.js';
 import { asError, readPackagePrefix } from './file.js';
 
-const PUBKEY_NAMES: Record<number, string> = { 1: 'RSA', 17: 'DSA', 22: 'EdDSA' };
-const HASH_NAMES: Record<number, string> = { 2: 'SHA1', 8: 'SHA256', 9: 'SHA384', 10: 'SHA512', 11: 'SHA224' };
+const PUBKEY_NAMES: Record<number, string> = { 1: 'RSA', 17: 'DSA', 22: 'EdDSA', 27: 'Ed25519', 28: 'Ed448', 30: 'ML-DSA-65+Ed25519', 31: 'ML-DSA-87+Ed448' };
+const HASH_NAMES: Record<number, string> = { 2: 'SHA1', 8: 'SHA256', 9: 'SHA384', 10: 'SHA512', 11: 'SHA224', 12: 'SHA3-256', 14: 'SHA3-512' };
 /** rpm's PAYLOADDIGESTALGO uses OpenPGP hash ids (rpmpgp.h PGPHASHALGO_*). */
 const PAYLOAD_HASHES: Record<number, string> = { 8: 'sha256', 9: 'sha384', 10: 'sha512' };
 
@@ -43,13 +43,22 @@ export async function verifyRpmFile(path: string, keys: readonly PublicKeyInfo[]
   const checks: RpmVerifyResult['checks'] = [];
   try {
     const { layout } = readPackagePrefix(path);
-    const signatures = existingSignatures(layout.signatureHeader);
+    const all = existingSignatures(layout.signatureHeader);
+    // rpm 6 reads the signatures of tag 278 when it is there, and the legacy tags otherwise
+    // (docs/formats.md "RPM 6: several signatures"): the v4 one in 268/267 is also in 278.
+    const openpgp = all.filter((s) => s.tag === SigTag.OPENPGP);
+    const signatures = openpgp.length > 0 ? openpgp : all;
     for (const { packet } of signatures) {
       let label = 'Header signature';
       try {
         const parsed = parseSignaturePacket(packet);
-        const keyId = (parsed.issuerFingerprint?.subarray(12) ?? parsed.issuerKeyId)?.toString('hex').slice(-8) ?? '00000000';
-        label = `Header V${parsed.version} ${PUBKEY_NAMES[parsed.pkAlgorithm] ?? `#${parsed.pkAlgorithm}`}/${HASH_NAMES[parsed.hashAlgorithm] ?? `#${parsed.hashAlgorithm}`} Signature, key ID ${keyId}`;
+        const algorithm = `${PUBKEY_NAMES[parsed.pkAlgorithm] ?? `#${parsed.pkAlgorithm}`}/${HASH_NAMES[parsed.hashAlgorithm] ?? `#${parsed.hashAlgorithm}`}`;
+        if (parsed.version === 6 || openpgp.length > 0) {
+          label = `Header OpenPGP V${parsed.version} ${algorithm} signature, key fingerprint: ${parsed.issuerFingerprint?.toString('hex') ?? 'unknown'}`;
+        } else {
+          const keyId = (parsed.issuerFingerprint?.subarray(12) ?? parsed.issuerKeyId)?.toString('hex').slice(-8) ?? '00000000';
+          label = `Header V${parsed.version} ${algorithm} Signature, key ID ${keyId}`;
+        }
       } catch {
         // reported as BAD below
       }

@@ -129,6 +129,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await bootstrapAdminToken(store, tokens, dataDir, options.onAdminToken);
 
     const keys = new KeyService(store, backends.wrapper, undefined, {
+      secretRoot: master.key,
       ...(backends.pkcs11 ? { pkcs11: backends.pkcs11 } : {}),
       ...(settings.keys?.default_backend ? { defaultBackend: settings.keys.default_backend } : {}),
     });

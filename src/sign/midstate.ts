@@ -34,6 +34,10 @@ export interface MidstateInput {
   readonly length: number;
   /** The bytes after the last full block: shorter than one block. */
   readonly tail: Buffer;
+  /** v6 keys: the same file hashed after the server-issued salt (salt ‖ file), as chaining
+   *  value, length and tail; `state`/`length`/`tail` above stay the file's own hash, whose
+   *  digest the log records. */
+  readonly salted?: { readonly salt: Buffer; readonly state: Buffer; readonly length: number; readonly tail: Buffer };
 }
 
 export interface MidstateSignOptions {
@@ -57,10 +61,13 @@ export interface MidstateSigned {
 
 export async function signMidstate(signer: Signer, input: MidstateInput, options: MidstateSignOptions): Promise<MidstateSigned> {
   const { hash: hashAlgorithm, state, length, tail } = input;
-  // A v6 signature hashes a salt before the data (RFC 9580 §5.2.4): a chaining value computed
-  // without it cannot make one. The client sends the whole file instead (docs/midstate.md).
-  if (signer.info.version === 6) {
-    throw new SignetError('KEY_PROFILE_UNSUPPORTED', 'midstate signing needs a v4 (rfc4880) key: a v6 signature hashes a salt before the data');
+  // A v6 signature hashes a salt before the data (RFC 9580 §5.2.4): the client hashes salt ‖
+  // file with a salt the server issued (src/sign/midstate-salt.ts); without it, no v6 midstate.
+  if (signer.info.version === 6 && input.salted === undefined) {
+    throw new SignetError('KEY_PROFILE_UNSUPPORTED', 'midstate signing with a v6 key needs a server-issued salt (POST /v1/sign/:key/midstate/salt): a v6 signature hashes a salt before the data');
+  }
+  if (signer.info.version !== 6 && input.salted !== undefined) {
+    throw new SignetError('MIDSTATE_INVALID', 'a salted midstate is for v6 keys only');
   }
   if (!isSha2Algorithm(hashAlgorithm) || !MIDSTATE_HASHES[signer.info.algorithm].includes(hashAlgorithm)) {
     throw new SignetError('ALGORITHM_UNSUPPORTED', `a ${signer.info.algorithm} key signs midstates with ${MIDSTATE_HASHES[signer.info.algorithm].join(' or ')}`);
@@ -77,8 +84,22 @@ export async function signMidstate(signer: Signer, input: MidstateInput, options
   const hashedArea = signatureHashedArea({ type: 0x00, hashAlgorithm, creationTime, signer: signer.info });
   hasher.update(tail);
   const artifactDigest = hasher.digest();
-  const digest = hasher.update(hashedArea).update(signatureTrailer(hashedArea)).digest();
-  const packet = await signFinishedHash(signer, { hashedArea, digest }, hashAlgorithm);
+  let digest: Buffer;
+  let salt: Buffer | null = null;
+  if (input.salted) {
+    const s = input.salted;
+    if (s.tail.length >= blockBytes(hashAlgorithm)) throw new SignetError('MIDSTATE_INVALID', 'the salted tail must be shorter than one block');
+    // salt ‖ file: exactly the salt's bytes more than the file, and both end with the same bytes.
+    if (s.length + s.tail.length !== s.salt.length + artifactBytes) throw new SignetError('MIDSTATE_INVALID', 'the salted length does not match the file length and the salt');
+    const overlap = Math.min(s.tail.length, tail.length);
+    if (!s.tail.subarray(s.tail.length - overlap).equals(tail.subarray(tail.length - overlap))) throw new SignetError('MIDSTATE_INVALID', 'the salted and unsalted tails differ');
+    const salted = ResumableSha2.resume({ algorithm: hashAlgorithm, state: s.state, length: s.length });
+    digest = salted.update(s.tail).update(hashedArea).update(signatureTrailer(hashedArea)).digest();
+    salt = s.salt;
+  } else {
+    digest = hasher.update(hashedArea).update(signatureTrailer(hashedArea)).digest();
+  }
+  const packet = await signFinishedHash(signer, { hashedArea, digest, salt }, hashAlgorithm);
   return {
     packet,
     ...(options.armor ? { armored: armor('SIGNATURE', packet) } : {}),

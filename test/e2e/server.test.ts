@@ -101,7 +101,7 @@ describe('signet server', () => {
     expect(r.status).toBe(200);
     expect(r.json.keys.map((k: { name: string }) => k.name).sort()).toEqual(['ed', 'rsa']);
     for (const k of r.json.keys) {
-      expect(Object.keys(k).sort()).toEqual(['algorithm', 'backend', 'created', 'fingerprint', 'key_id', 'name', 'origin', 'purposes', 'state', 'user_id']);
+      expect(Object.keys(k).sort()).toEqual(['algorithm', 'backend', 'created', 'fingerprint', 'key_id', 'name', 'origin', 'profile', 'purposes', 'state', 'user_id']);
       // Keys created without purposes may sign every kind (docs/policy.md "Key purposes").
       expect(k.purposes).toEqual(['detached', 'clearsign', 'rpm', 'yum', 'apt', 'pacman', 'sums', 'git']);
       expect(k.fingerprint).toMatch(/^[0-9A-F]{40}$/);

@@ -4,9 +4,9 @@
 // and mounting need root: as another user the test fails naming that reason; under CI=true, as
 // everywhere, these tests never skip.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireTools } from './tools.js';
 
@@ -35,20 +35,42 @@ export function sidRootPath(): string {
   }
   requireTools('debootstrap');
   const r = spawnSync('bash', [SCRIPT], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`scripts/sid-root.sh failed: ${(r.stderr ?? '').slice(-500)}`);
+  // The command only, not its output: that names machine paths.
+  if (r.status !== 0) throw new Error(`scripts/sid-root.sh exited ${r.status}: run it as root to see why (debootstrap of Debian sid)`);
   return r.stdout.trim();
 }
 
-/** Bind-mounts `hostDir` into the sid root for the commands of one test file. */
-export function openSidRoot(hostDir: string): SidRoot {
+/** Bind-mounts `hostDir` into the sid root for the commands of one test file. `binds` mounts
+ *  more host paths (files or directories) read-only at the same paths inside the root, e.g. the
+ *  node binary and the checkout, so a program the root's tools call (signet-gpg) runs there. */
+export function openSidRoot(hostDir: string, opts: { binds?: string[] } = {}): SidRoot {
   const root = sidRootPath();
+  const extra: string[] = [];
+  const unmountExtra = () => {
+    for (const target of extra.reverse()) {
+      if (spawnSync('umount', [target]).status !== 0) spawnSync('umount', ['-l', target]);
+    }
+  };
+  for (const host of opts.binds ?? []) {
+    const target = join(root, host);
+    const isDir = statSync(host).isDirectory();
+    mkdirSync(isDir ? target : dirname(target), { recursive: true });
+    if (!isDir && !existsSync(target)) writeFileSync(target, '');
+    const r = spawnSync('mount', ['--bind', '-o', 'ro', host, target], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      unmountExtra();
+      throw new Error(`mount --bind into the sid root exited ${r.status}`);
+    }
+    extra.push(target);
+  }
   const inside = `/tmp/signet-test-${process.pid}-${randomBytes(4).toString('hex')}`;
   const mountPoint = join(root, inside);
   mkdirSync(mountPoint, { recursive: true });
   const mounted = spawnSync('mount', ['--bind', hostDir, mountPoint], { encoding: 'utf8' });
   if (mounted.status !== 0) {
+    unmountExtra();
     rmdirSync(mountPoint);
-    throw new Error(`cannot bind-mount the test directory into the sid root: ${mounted.stderr}`);
+    throw new Error(`mount --bind of the test directory into the sid root exited ${mounted.status}`);
   }
   let open = true;
   return {
@@ -77,6 +99,7 @@ export function openSidRoot(hostDir: string): SidRoot {
       } catch {
         // still busy: the lazy unmount finishes later
       }
+      unmountExtra();
     },
   };
 }

@@ -1,7 +1,8 @@
 // v6 keys (--profile rfc9580) made and used through the server, checked by Sequoia's sq 1.4 and
 // sqv 1.5 in the sid root (scripts/sid-root.sh): the exported certificate imports into sq and
 // rpm 6.1; detached binary, armored and cleartext signatures verify; tampered data and a foreign
-// key are refused. Also the midstate fallback: a large file signed with a v6 key is sent whole.
+// key are refused. Also midstate signing with a v6 key (server-issued salt).
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -72,7 +73,7 @@ describe('v6 signatures through the server, verified by sq 1.4 and sqv 1.5', () 
         expect(sid.run(['sq', 'verify', '--signer-file', `${name}.asc`, '--signature-file', `${name}.data.asc`, `${name}.tampered`]).status).not.toBe(0);
       });
 
-      it('cleartext signatures verify with sq (no Hash header for v6); an edited text fails', () => {
+      it('cleartext signatures verify with sq and sqv (no Hash header for v6); an edited text and a foreign key fail', () => {
         const text = join(dir, `${name}.txt`);
         writeFileSync(text, 'Origin: signet\n-----BEGIN not a header\nSHA256:\n abc 12 main/Packages\n');
         const r = signet(['sign', '--key', name, '--clearsign', '-o', `${text}.asc`, text], { env });
@@ -82,13 +83,19 @@ describe('v6 signatures through the server, verified by sq 1.4 and sqv 1.5', () 
         const ok = sid.run(['sq', 'verify', '--signer-file', `${name}.asc`, '--cleartext', `${name}.txt.asc`]);
         expect(ok.status, ok.stderr).toBe(0);
         expect(ok.stdout).toContain('-----BEGIN not a header');
+        const sqv = sid.run(['sqv', '--keyring', `${name}.asc`, '--output', `${name}.sqv.out`, '--overwrite', '--cleartext', `${name}.txt.asc`]);
+        expect(sqv.status, sqv.stderr).toBe(0);
+        // The signed text (the line ending before the signature is not part of it, RFC 9580 §7.2).
+        expect(readFileSync(join(dir, `${name}.sqv.out`), 'utf8')).toBe(readFileSync(text, 'utf8').replace(/\n$/, ''));
         writeFileSync(join(dir, `${name}.edited.asc`), signed.replace('abc 12', 'abd 12'));
         expect(sid.run(['sq', 'verify', '--signer-file', `${name}.asc`, '--cleartext', `${name}.edited.asc`]).status).not.toBe(0);
+        expect(sid.run(['sqv', '--keyring', `${name}.asc`, '--output', 'x.out', '--overwrite', '--cleartext', `${name}.edited.asc`]).status).not.toBe(0);
+        expect(sid.run(['sqv', '--keyring', 'v6-other.asc', '--output', 'x.out', '--overwrite', '--cleartext', `${name}.txt.asc`]).status).not.toBe(0);
       });
     });
   }
 
-  it('midstate signing with a v6 key falls back to sending the whole file, and the signature verifies', () => {
+  it('midstate signing with a v6 key: a server-issued salt, the file hashed here, the signature verifies with sqv', () => {
     // A key for detached signatures only (a key that may sign rpm never takes midstates).
     expect(signet(['key', 'create', 'v6-mid', '--profile', 'rfc9580', '--purpose', 'detached', '--uid', 'mid <mid@example.org>'], { env }).status).toBe(0);
     writeFileSync(join(dir, 'v6-mid.asc'), signet(['key', 'export', 'v6-mid'], { env }).stdout);
@@ -96,7 +103,13 @@ describe('v6 signatures through the server, verified by sq 1.4 and sqv 1.5', () 
     writeFileSync(big, Buffer.alloc(3 << 20, 7));
     const r = signet(['sign', '--key', 'v6-mid', '--midstate-threshold', '1M', '-o', `${big}.sig`, big], { env });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/v6 signature hashes a salt.*sending the whole file/);
+    expect(r.stderr).not.toMatch(/sending the whole file/);
+    // Only the hash state crossed the wire, and the log has the file's own SHA-512.
+    const json = signet(['sign', '--key', 'v6-mid', '--midstate-threshold', '1M', '--json', '-o', `${big}.2.sig`, big], { env });
+    expect(json.status, json.stderr).toBe(0);
+    const answer = JSON.parse(json.stdout);
+    expect(answer.artifact.sha512).toBe(createHash('sha512').update(readFileSync(big)).digest('hex'));
+    expect(sid.run(['sqv', '--keyring', 'v6-mid.asc', 'big.bin.2.sig', 'big.bin']).status).toBe(0);
     expect(sid.run(['sqv', '--keyring', 'v6-mid.asc', 'big.bin.sig', 'big.bin']).status).toBe(0);
   });
 });

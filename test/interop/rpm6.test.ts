@@ -119,6 +119,10 @@ describe('rpm 6 multi-signature packages', () => {
     expect(check.status, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toContain(`Header OpenPGP V6 Ed25519/SHA512 signature, key fingerprint: ${fpr('ed6').toLowerCase()}: OK`);
     expect(check.stdout).toContain(`Header OpenPGP V4 RSA/SHA512 signature, key fingerprint: ${fpr('rsa').toLowerCase()}: OK`);
+    // signet's own verifier reads the rpm 6 layout as rpm 6 does: both signatures from tag 278.
+    const ownVerify = signet(['rpm', 'verify', '--keyring', join(ws.dir, 'rsa.asc'), '--keyring', join(ws.dir, 'ed6.asc'), ours]);
+    expect(ownVerify.status, ownVerify.stdout + ownVerify.stderr).toBe(0);
+    expect(ownVerify.stdout).toContain(`Header OpenPGP V6 Ed25519/SHA512 signature, key fingerprint: ${fpr('ed6').toLowerCase()}: OK`);
     // Debian 12's rpm (4.18) still finds the RSA signature in tag 268.
     const db4 = join(ws.dir, 'db4');
     mkdirSync(db4, { recursive: true });
@@ -142,6 +146,8 @@ describe('rpm 6 multi-signature packages', () => {
         expect(check.status, check.stdout + check.stderr).toBe(0);
         expect(check.stdout).toContain(`Header OpenPGP V6 ${label}/SHA512 signature, key fingerprint: ${fpr(key).toLowerCase()}: OK`);
       }
+      const own = signet(['rpm', 'verify', '--keyring', join(ws.dir, `${key}.asc`), ...files]);
+      expect(own.status, own.stdout + own.stderr).toBe(0);
       // Tampered main header: one byte of the last header data changed.
       const tampered = join(ws.dir, `tampered-${key}.rpm`);
       const bytes = readFileSync(files[0]!);
@@ -149,6 +155,8 @@ describe('rpm 6 multi-signature packages', () => {
       bytes[layout.payloadOffset - 2] = bytes[layout.payloadOffset - 2]! ^ 0x01;
       writeFileSync(tampered, bytes);
       expect(rpmkeys6(tampered).status).not.toBe(0);
+      expect(signet(['rpm', 'verify', '--keyring', join(ws.dir, `${key}.asc`), tampered]).status).not.toBe(0);
+      expect(signet(['rpm', 'verify', '--keyring', join(ws.dir, 'foreign.asc'), files[0]!]).status).not.toBe(0);
       // A keyring with only a foreign key does not accept it.
       mkdirSync(join(ws.dir, `dbf-${key}`));
       expect(sid.run(['rpmkeys', '--dbpath', `${sid.inside}/dbf-${key}`, '--import', 'foreign.asc']).status).toBe(0);

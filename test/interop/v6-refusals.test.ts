@@ -76,4 +76,20 @@ describe('v6 keys and the verifiers that read v4 only', () => {
     const cert = parseTransferablePublicKey(dearmor(signet(['key', 'export', 'v6'], { env }).stdout).bytes).info;
     expect(verifyDetached(header, sig, [cert]).ok).toBe(true);
   });
+
+  it('signet verify-policy: signet\'s signatures and a two-key RPM pass; a SHA-1 signature is refused in one line', () => {
+    const sig = join(dir, 'policy.sig');
+    expect(signet(['sign', '--key', 'v6', '-o', sig, join(dir, 'data.txt')], { env }).status).toBe(0);
+    const rpm = join(dir, 'policy.rpm');
+    writeFileSync(rpm, buildPackage().file);
+    const signed = signet(['rpm', 'sign', '--key', 'v4', '--key', 'v6', rpm], { env });
+    expect(signed.status, signed.stderr).toBe(0);
+    const ok = signet(['verify-policy', sig, rpm]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(`${sig}: OK (1 OpenPGP part)\n${rpm}: OK (3 OpenPGP parts)\n`);
+    const sha1 = join(ROOT, 'test/fixtures/openpgp/rsa-plain.data.sha1.sig');
+    const bad = signet(['verify-policy', sha1]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^signet: .*rsa-plain\.data\.sha1\.sig: SHA-1 signature \(refused by apt's Sequoia policy, rpm-sequoia DEFAULT and Sequoia StandardPolicy\) \(POLICY_REJECTED\)\n$/);
+  });
 });
