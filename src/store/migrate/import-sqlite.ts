@@ -15,7 +15,8 @@ import { PostgresStore } from '../postgres/postgres-store.js';
 
 export interface TableImport {
   readonly table: string;
-  /** A total order, so a copy is reproducible and a log is copied in index order. */
+  /** A total order (one column, or several separated by commas), so a copy is reproducible and a
+   *  log is copied in index order. */
   readonly orderBy: string;
 }
 
@@ -184,7 +185,7 @@ function checkSourceSchema(source: Database.Database): void {
 async function copyTable(source: Database.Database, tx: PgQueryable, t: TableImport): Promise<number> {
   const exists = source.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t.table);
   if (!exists) return 0; // an older source schema: nothing to copy
-  const statement = source.prepare(`SELECT * FROM ${quoteIdent(t.table)} ORDER BY ${quoteIdent(t.orderBy)}`);
+  const statement = source.prepare(`SELECT * FROM ${quoteIdent(t.table)} ORDER BY ${t.orderBy.split(',').map((c) => quoteIdent(c.trim())).join(', ')}`);
   const columns = statement.columns().map((c) => c.name);
   const insertHead = `INSERT INTO ${quoteIdent(t.table)} (${columns.map(quoteIdent).join(', ')}) VALUES `;
   let batch: unknown[][] = [];
