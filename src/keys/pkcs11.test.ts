@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signDetachedWith, verifyDetached, type KeyAlgorithm } from '../openpgp/index.js';
+import { parseKeyring, signDetachedWith, signingKeysOf, verifyDetached, type KeyAlgorithm } from '../openpgp/index.js';
 import { Secret } from '../secret.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { KeyRecord } from '../store/types.js';
@@ -198,4 +198,43 @@ describe('pkcs11 backend (SoftHSM2)', () => {
       await logStore.close();
     }
   });
+
+  it('the lifecycle of a token key: rotation makes the next version in the token, certified by the previous; expiry, a subkey and revocation are certified inside the token', async () => {
+    const keys = new KeyService(store, new Secret(randomBytes(32)), undefined, { pkcs11: backend });
+    const first = await keys.create('hsm-life', { algorithm: 'ed25519', userId: 'HSM life <life@example.org>', backend: 'pkcs11' });
+    const signs = async (): Promise<string> => {
+      keys.forget('hsm-life');
+      const signer = await keys.signer('hsm-life');
+      const data = randomBytes(64);
+      const sig = await signDetachedWith(data, signer.signDigest, { type: 0x00, hashAlgorithm: 'sha256', creationTime: Math.floor(Date.now() / 1000), signer: signer.info });
+      const { certificates } = await keys.lifecycle.keyring('hsm-life');
+      expect(verifyDetached(data, sig, certificates.flatMap((c) => signingKeysOf(c))).ok).toBe(true);
+      return signer.info.fingerprint.toString('hex').toUpperCase();
+    };
+    expect(await signs()).toBe(first.fingerprint);
+
+    const { next } = await keys.lifecycle.rotate('hsm-life', { overlapMs: 60_000 });
+    expect(next.backend).toBe('pkcs11');
+    expect(next.tokenRef).not.toBeNull();
+    expect(next.sealedSecret).toBeNull();
+    expect(await signs()).toBe(next.fingerprint);
+    // The new certificate carries the previous version's certification of its user ID.
+    const view = parseKeyring(next.publicKey)[0]!;
+    expect(view.primary.fingerprint.toString('hex').toUpperCase()).toBe(next.fingerprint);
+    expect(next.publicKey.includes(Buffer.from(first.fingerprint, 'hex'))).toBe(true);
+
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    await keys.lifecycle.expire('hsm-life', expiresAt);
+    expect(parseKeyring((await keys.get('hsm-life')).publicKey)[0]!.expiresAt).toBe(expiresAt);
+
+    const subkey = await keys.lifecycle.addSubkey('hsm-life', 'ed25519');
+    expect(subkey.backend).toBe('sealed');
+    expect(await signs()).toBe(subkey.fingerprint);
+
+    await keys.revoke('hsm-life', { reason: 'retired' });
+    expect(parseKeyring((await keys.get('hsm-life')).publicKey)[0]!.revoked).toBe(true);
+    keys.forget('hsm-life');
+    await expect(keys.signer('hsm-life')).rejects.toMatchObject({ code: 'KEY_REVOKED' });
+  }, 180_000);
 });
+
