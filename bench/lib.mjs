@@ -39,7 +39,10 @@ export async function startSignet(extraArgs = [], env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-'));
   const dataDir = join(dir, 'data');
   const port = await freePort();
-  const child = spawn(process.execPath, [signetBin, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', ...extraArgs], {
+  // BENCH_SERVER_NODE_ARGS: flags for the server's node, e.g. `--cpu-prof --cpu-prof-dir=DIR`
+  // to see where a benchmark's server time goes.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, signetBin, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...env },
   });
