@@ -2,7 +2,7 @@
 // method is one statement or one BEGIN IMMEDIATE transaction.
 import type Database from 'better-sqlite3';
 import { preparedStatements } from './statements.js';
-import { SignetError, type ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../../errors.js';
 import type { AuthStore, RoleKind, RoleRecord, SecretIdRecord, TakeWrappedResult, WrappedRecord } from '../auth-types.js';
 import {
   AUTH_TIDY_GRACE_MS,
@@ -16,7 +16,7 @@ import {
   type SecretIdRow,
   type WrappedRow,
 } from '../auth-rows.js';
-import { translate } from './sqlite-store.js';
+import { runStatement } from './sqlite-store.js';
 
 const decoders = { int: (v: number | string) => Number(v) };
 
@@ -30,13 +30,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   #run<T>(fn: () => T, constraint?: [ErrorCode, string]): T {
-    try {
-      return fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (constraint && code.startsWith('SQLITE_CONSTRAINT')) throw new SignetError(constraint[0], constraint[1]);
-      throw translate(err, 'the SQLite store failed');
-    }
+    return runStatement(fn, constraint);
   }
 
   async insertRole(role: RoleRecord): Promise<void> {

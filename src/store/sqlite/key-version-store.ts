@@ -14,7 +14,7 @@ import {
   type KeyVersionRow,
   type SubkeyRow,
 } from '../key-version-rows.js';
-import { translate } from './sqlite-store.js';
+import { runStatement } from './sqlite-store.js';
 
 const decoders = { int: (v: number | string) => Number(v) };
 const placeholders = (columns: string): string => columns.split(',').map(() => '?').join(', ');
@@ -29,13 +29,7 @@ export class SqliteKeyVersionStore implements KeyVersionStore {
   }
 
   #run<T>(fn: () => T, constraint?: [ErrorCode, string]): T {
-    try {
-      return fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (constraint && code.startsWith('SQLITE_CONSTRAINT')) throw new SignetError(constraint[0], constraint[1]);
-      throw translate(err, 'the SQLite store failed');
-    }
+    return runStatement(fn, constraint);
   }
 
   /** Inside insertKey's transaction. */

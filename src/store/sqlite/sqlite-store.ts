@@ -238,15 +238,19 @@ export class SqliteStore implements Store {
   }
 
   #run<T>(fn: () => T, options: { constraint?: [ErrorCode, string] } = {}): T {
-    try {
-      return fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (options.constraint && code.startsWith('SQLITE_CONSTRAINT')) {
-        throw new SignetError(options.constraint[0], options.constraint[1]);
-      }
-      throw translate(err, 'the SQLite store failed');
-    }
+    return runStatement(fn, options.constraint);
+  }
+}
+
+/** Runs one statement or transaction of a SQLite sub-store: a uniqueness violation becomes
+ *  `constraint` (KEY_EXISTS, …) when given, anything else a store error (translate). */
+export function runStatement<T>(fn: () => T, constraint?: [ErrorCode, string]): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (constraint && code.startsWith('SQLITE_CONSTRAINT')) throw new SignetError(constraint[0], constraint[1]);
+    throw translate(err, 'the SQLite store failed');
   }
 }
 
