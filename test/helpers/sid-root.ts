@@ -21,6 +21,8 @@ export interface SidRun {
 export interface SidRoot {
   /** Where the host directory appears inside the root (an absolute path there). */
   readonly inside: string;
+  /** The root itself, on the host. */
+  readonly root: string;
   /** Path inside the root for a host path under the mounted directory. */
   path(hostPath: string): string;
   /** Runs `args` in the root (cwd: the mounted directory), HOME set to a fresh dir in it. */
@@ -75,6 +77,7 @@ export function openSidRoot(hostDir: string, opts: { binds?: string[] } = {}): S
   let open = true;
   return {
     inside,
+    root,
     path(hostPath: string): string {
       if (!hostPath.startsWith(`${hostDir}/`) && hostPath !== hostDir) throw new Error('path outside the mounted directory');
       return inside + hostPath.slice(hostDir.length);
@@ -105,8 +108,8 @@ export function openSidRoot(hostDir: string, opts: { binds?: string[] } = {}): S
 }
 
 /** The other form, for tests that run one command at a time in the root with its own argument
- *  vector and need the root's path (bind mounts in a private mount namespace): `dir` appears at
- *  `/mnt/<name>` inside; `release()` unmounts it. */
+ *  vector and need the root's path (bind mounts in a private mount namespace): the same mount as
+ *  openSidRoot; `release()` unmounts it. */
 export interface SidMount {
   /** The test directory as seen inside the root. */
   readonly inside: string;
@@ -117,27 +120,14 @@ export interface SidMount {
 }
 
 export function sidRoot(dir: string): SidMount {
-  const root = sidRootPath();
-  const name = `signet-${randomBytes(6).toString('hex')}`;
-  const mountpoint = join(root, 'mnt', name);
-  mkdirSync(mountpoint, { recursive: true });
-  const mounted = spawnSync('mount', ['--bind', dir, mountpoint], { encoding: 'utf8' });
-  if (mounted.status !== 0) throw new Error(`mount --bind into the sid root failed: ${mounted.stderr}`);
+  const opened = openSidRoot(dir);
   return {
-    inside: `/mnt/${name}`,
-    root,
+    inside: opened.inside,
+    root: opened.root,
     run(cmd, args) {
-      const r = spawnSync('chroot', [root, cmd, ...args], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LC_ALL: 'C.UTF-8' } });
+      const r = spawnSync('chroot', [opened.root, cmd, ...args], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LC_ALL: 'C.UTF-8' } });
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
-    release() {
-      const r = spawnSync('umount', [mountpoint]);
-      if (r.status !== 0) spawnSync('umount', ['-l', mountpoint]);
-      try {
-        rmdirSync(mountpoint);
-      } catch {
-        // still busy: the lazy unmount finishes later
-      }
-    },
+    release: () => opened.close(),
   };
 }
