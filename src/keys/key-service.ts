@@ -13,9 +13,9 @@ import { Secret } from '../secret.js';
 import type { KeyBackendName, KeyRecord, Store } from '../store/types.js';
 import { NAME_PATTERN, hasUserIdControls, isValidName, nameRule } from '../names.js';
 import { fingerprintHex, type KeyBackend, type KeyHandle, type KeyMaterial } from './backend.js';
-import { KeyLifecycle, seal, unseal, type RevokeReason } from './lifecycle.js';
+import { KeyLifecycle, type RevokeReason } from './lifecycle.js';
 import type { DataKeyWrapper } from './seal.js';
-import { SealedBackend, softwareHandle } from './sealed-backend.js';
+import { SealedBackend } from './sealed-backend.js';
 
 /** Key names: what users type and what policies match; the one name rule (src/names.ts). */
 export const KEY_NAME_PATTERN = NAME_PATTERN;
@@ -42,7 +42,6 @@ export interface KeyServiceOptions {
 
 export class KeyService {
   readonly #store: Store;
-  readonly #master: Secret | DataKeyWrapper;
   readonly #secretRoot: Secret | undefined;
   readonly #backends: ReadonlyMap<KeyBackendName, KeyBackend>;
   readonly #defaultBackend: KeyBackendName;
@@ -56,7 +55,6 @@ export class KeyService {
 
   constructor(store: Store, master: Secret | DataKeyWrapper, now: () => number = Date.now, options: KeyServiceOptions = {}) {
     this.#store = store;
-    this.#master = master;
     this.#secretRoot = options.secretRoot ?? (master instanceof Secret ? master : undefined);
     const backends = new Map<KeyBackendName, KeyBackend>([['sealed', new SealedBackend(master)]]);
     if (options.pkcs11) backends.set('pkcs11', options.pkcs11);
@@ -64,7 +62,7 @@ export class KeyService {
     this.#defaultBackend = options.defaultBackend ?? 'sealed';
     this.#now = now;
     this.#revalidateMs = options.revalidateMs ?? 2000;
-    this.lifecycle = new KeyLifecycle(store, master, now, (name) => this.#backend(name));
+    this.lifecycle = new KeyLifecycle(store, now, (name) => this.#backend(name));
   }
 
   /** A secret for a purpose, derived from the master key file (HKDF-SHA256, RFC 5869; never the
@@ -144,7 +142,7 @@ export class KeyService {
     const record = await this.#insert(name, material, imported.info, imported.transferablePublicKey, imported.userIds, 'imported', purposes);
     // Oldest first, so the newest signing subkey ends up the active one.
     for (const sub of [...imported.signingSubkeys].reverse()) {
-      const sealed = seal(this.#master, name, sub.privateKey, sub.info);
+      const sealed = await this.#backend('sealed').importKey(name, sub.privateKey, sub.info);
       await this.#store.keyVersions.addSubkey({
         fingerprint: fingerprintHex(sub.info), keyName: name, primaryFingerprint: record.fingerprint, keyId: sub.info.keyId.toString('hex').toUpperCase(),
         algorithm: sub.info.algorithm, keyCreatedAt: sub.info.creationTime, sealedSecret: sealed.sealedSecret, wrappedDataKey: sealed.wrappedDataKey,
@@ -213,8 +211,10 @@ export class KeyService {
     const subkey = (await this.#store.keyVersions.listSubkeys(name)).find((k) => k.state === 'active' && k.primaryFingerprint === record.fingerprint);
     if (subkey) {
       if (!subkey.sealedSecret || !subkey.wrappedDataKey) throw new SignetError('KEY_DELETED', `the key ${name} is deleted`);
-      const key = unseal(this.#master, name, subkey.fingerprint, { sealedSecret: subkey.sealedSecret, wrappedDataKey: subkey.wrappedDataKey }, subkey.keyCreatedAt);
-      handle = softwareHandle(key.privateKey, key.info);
+      handle = await this.#backend('sealed').open({
+        ...record, fingerprint: subkey.fingerprint, algorithm: subkey.algorithm, keyCreatedAt: subkey.keyCreatedAt,
+        sealedSecret: subkey.sealedSecret, wrappedDataKey: subkey.wrappedDataKey, backend: 'sealed', tokenRef: null,
+      });
       // The algorithm a signing answer names is the signing key's: RPM puts an RSA and an EdDSA
       // signature in different header tags.
       signingRecord = { ...record, algorithm: subkey.algorithm };

@@ -2,7 +2,7 @@
 // disable/enable/delete, signing subkeys, and the keyring a verifier needs. Every change that a
 // verifier must see is a signature published in the key's certificate; the store keeps each
 // version's certificate (src/store/key-version-types.ts) and the name's row mirrors the current one.
-import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import {
   bindSigningSubkey,
@@ -15,14 +15,11 @@ import {
   userIdKey,
   type CertifyingKey,
   type KeyAlgorithm,
-  type PublicKeyInfo,
   type RevocationReason,
 } from '../openpgp/index.js';
-import type { Secret } from '../secret.js';
 import type { KeyVersionRecord, SubkeyRecord } from '../store/key-version-types.js';
 import type { KeyBackendName, KeyRecord, Store } from '../store/types.js';
-import type { KeyBackend } from './backend.js';
-import { sealPrivateKey, unsealPrivateKey, type DataKeyWrapper } from './seal.js';
+import { fingerprintHex, type KeyBackend } from './backend.js';
 import { lintCertificate } from '../openpgp/lint.js';
 import { PacketTag, readPackets } from '../openpgp/packet.js';
 import { parseSignatureBody } from '../openpgp/signature.js';
@@ -32,50 +29,14 @@ export const REVOCATION_REASON_NAMES = ['compromised', 'superseded', 'retired', 
  *  `compromised`, so every signature by the version stops verifying. */
 export type RevokeReason = RevocationReason;
 
-export interface Sealed {
-  readonly sealedSecret: Buffer;
-  readonly wrappedDataKey: Buffer;
-}
-
-export function fingerprintHex(info: PublicKeyInfo): string {
-  return info.fingerprint.toString('hex').toUpperCase();
-}
-
-export function seal(master: Secret | DataKeyWrapper, name: string, privateKey: KeyObject, info: PublicKeyInfo): Sealed {
-  const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-  try {
-    return sealPrivateKey(master, { name, fingerprint: fingerprintHex(info) }, pkcs8);
-  } finally {
-    pkcs8.fill(0);
-  }
-}
-
-/** The private key of a sealed secret, checked against its fingerprint. */
-export function unseal(master: Secret | DataKeyWrapper, name: string, fingerprint: string, sealed: Sealed, creationTime: number): { info: PublicKeyInfo; privateKey: KeyObject } {
-  const pkcs8 = unsealPrivateKey(master, { name, fingerprint }, sealed);
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey({ key: pkcs8.reveal(), format: 'der', type: 'pkcs8' });
-  } catch {
-    throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} cannot be decrypted`);
-  } finally {
-    pkcs8.wipe();
-  }
-  const info = publicKeyInfo(privateKey, creationTime);
-  if (fingerprintHex(info) !== fingerprint) throw new SignetError('KEY_DECRYPT_FAILED', `the stored key ${name} does not match its fingerprint`);
-  return { info, privateKey };
-}
-
 export class KeyLifecycle {
   readonly #store: Store;
-  readonly #master: Secret | DataKeyWrapper;
   readonly #now: () => number;
   /** The configured backend of a name (KEY_BACKEND_UNAVAILABLE when it is not). */
   readonly #backend: (name: KeyBackendName) => KeyBackend;
 
-  constructor(store: Store, master: Secret | DataKeyWrapper, now: () => number, backend: (name: KeyBackendName) => KeyBackend) {
+  constructor(store: Store, now: () => number, backend: (name: KeyBackendName) => KeyBackend) {
     this.#store = store;
-    this.#master = master;
     this.#now = now;
     this.#backend = backend;
   }
@@ -113,18 +74,16 @@ export class KeyLifecycle {
     if (version.fingerprint.length === 64) {
       throw new SignetError('KEY_PROFILE_UNSUPPORTED', `the key ${version.keyName} is an OpenPGP v6 key: rotate, expire, revoke and subkeys are for v4 keys (docs/keys.md)`);
     }
-    if (version.backend !== 'sealed') {
-      const record = await this.#record(version.keyName);
-      return this.certifier({
-        ...record, fingerprint: version.fingerprint, keyId: version.keyId, algorithm: version.algorithm, keyCreatedAt: version.keyCreatedAt,
-        publicKey: version.publicKey, sealedSecret: Buffer.alloc(0), wrappedDataKey: Buffer.alloc(0), backend: version.backend as KeyBackendName,
-        tokenRef: version.tokenRef,
-      });
-    }
-    if (!version.sealedSecret || !version.wrappedDataKey || version.sealedSecret.length === 0) {
+    if (version.backend === 'sealed' && (!version.sealedSecret || !version.wrappedDataKey || version.sealedSecret.length === 0)) {
       throw new SignetError('KEY_PRIMARY_OFFLINE', `the primary key ${version.fingerprint} of ${version.keyName} is not on this server (offline primary or deleted key)`);
     }
-    return unseal(this.#master, version.keyName, version.fingerprint, { sealedSecret: version.sealedSecret, wrappedDataKey: version.wrappedDataKey }, version.keyCreatedAt);
+    // The version opened as its backend opens any key: sealed or in a token, one path.
+    const record = await this.#record(version.keyName);
+    return this.certifier({
+      ...record, fingerprint: version.fingerprint, keyId: version.keyId, algorithm: version.algorithm, keyCreatedAt: version.keyCreatedAt,
+      publicKey: version.publicKey, sealedSecret: version.sealedSecret ?? Buffer.alloc(0), wrappedDataKey: version.wrappedDataKey ?? Buffer.alloc(0),
+      backend: version.backend as KeyBackendName, tokenRef: version.tokenRef,
+    });
   }
 
   #checkChangeable(record: KeyRecord): void {
@@ -236,7 +195,8 @@ export class KeyLifecycle {
     const info = publicKeyInfo(privateKey, this.#seconds());
     const bound = await bindSigningSubkey(primary, { info, privateKey }, this.#seconds());
     const publicKey = editCertificate(version.publicKey, { subkeys: [bound] });
-    const sealed = seal(this.#master, name, privateKey, info);
+    // A subkey is a software key, sealed whatever backend holds the primary.
+    const sealed = await this.#backend('sealed').importKey(name, privateKey, info);
     const subkey: SubkeyRecord = {
       fingerprint: fingerprintHex(info), keyName: name, primaryFingerprint: version.fingerprint, keyId: info.keyId.toString('hex').toUpperCase(),
       algorithm, keyCreatedAt: info.creationTime, sealedSecret: sealed.sealedSecret, wrappedDataKey: sealed.wrappedDataKey, backend: 'sealed',
