@@ -58,8 +58,10 @@ function timed(cmd, args, env) {
  * One package per job (Koji, OBS, a CI stage per RPM): the whole command, start-up included.
  * Rounds are interleaved (rpmsign, signet rpm sign, rpmsign through signet-gpg, then the next
  * round) so a machine shared with other work slows all three alike; the median of the rounds is
- * reported. `signet --version` is the CLI's own start-up (Node, module loading, argument parsing)
- * and `node -e 0` the floor below it.
+ * reported. `signet --version` is the CLI's own start-up as scripts probe it (the launcher prints the
+ * version without loading the command definitions), `signet rpm sign --help` the start-up of the
+ * signing command itself (Node, commander, the rpm command definitions; no request), and
+ * `node -e 0` the floor below both.
  */
 async function singlePackage({ corpus, genv, direct, signet }) {
   const rounds = Number(process.env.BENCH_RPM_SINGLE_ROUNDS ?? 7);
@@ -74,7 +76,7 @@ async function singlePackage({ corpus, genv, direct, signet }) {
   // the launcher keeps from Node on these paths).
   const bare = { ...direct };
   delete bare.NODE_EXTRA_CA_CERTS;
-  const times = { rpmsign: [], signet: [], shim: [], startup: [], node: [] };
+  const times = { rpmsign: [], signet: [], shim: [], startup: [], help: [], node: [] };
   const fresh = (name) => {
     const f = join(dir, `${name}.rpm`);
     cpSync(pkg, f);
@@ -90,12 +92,14 @@ async function singlePackage({ corpus, genv, direct, signet }) {
     const remote = await timed(signetBin, ['rpm', 'sign', '--key', 'bench-rpm', b], direct);
     const through = await timed('rpmsign', ['--define', `__gpg ${shim}`, '--define', '_gpg_name bench-rpm', '--addsign', c], viaShim);
     const startup = await timed(signetBin, ['--version'], direct);
+    const help = await timed(signetBin, ['rpm', 'sign', '--help'], direct);
     const node = await timed(process.execPath, ['-e', '0'], bare);
-    if (local.status !== 0 || remote.status !== 0 || through.status !== 0) throw new Error('single-package signing failed');
+    if (local.status !== 0 || remote.status !== 0 || through.status !== 0 || startup.status !== 0 || help.status !== 0) throw new Error('single-package signing failed');
     times.rpmsign.push(local.seconds);
     times.signet.push(remote.seconds);
     times.shim.push(through.seconds);
     times.startup.push(startup.seconds);
+    times.help.push(help.seconds);
     times.node.push(node.seconds);
   }
   spawnSync('gpgconf', ['--kill', 'all'], { env: genv });
@@ -103,7 +107,7 @@ async function singlePackage({ corpus, genv, direct, signet }) {
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   process.stdout.write(
     `\n${table([
-      ['one package', 'rpmsign (local) s', 'signet rpm sign s', 'x local', 'rpmsign via signet-gpg s', 'x local', 'signet --version s', 'node -e 0 s'],
+      ['one package', 'rpmsign (local) s', 'signet rpm sign s', 'x local', 'rpmsign via signet-gpg s', 'x local', 'signet --version s', 'signet rpm sign --help s', 'node -e 0 s'],
       [
         `${(statSync(pkg).size / 1024 / 1024).toFixed(1)} MiB`,
         m.rpmsign.toFixed(3),
@@ -112,6 +116,7 @@ async function singlePackage({ corpus, genv, direct, signet }) {
         m.shim.toFixed(3),
         `${(m.shim / m.rpmsign).toFixed(2)}x`,
         m.startup.toFixed(3),
+        m.help.toFixed(3),
         m.node.toFixed(3),
       ],
     ])}\n(median of ${rounds} interleaved rounds, start-up included, the CLI run as a user runs it; node -e 0 without NODE_EXTRA_CA_CERTS; goal: each signet path at most 2x local rpmsign, signet --version below 0.1 s)\n`,

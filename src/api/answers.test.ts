@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { answersModule } from './answers.js';
 import { ANSWERS } from './answers.generated.js';
-import { firstIssue } from './check.js';
+import { firstIssue, type JsonSchema } from './check.js';
 import { keyInfo, rpmAnswer, signAnswer } from './schemas.js';
 
 const FILE = new URL('./answers.generated.ts', import.meta.url);
@@ -17,7 +17,7 @@ describe('answers.generated.ts', () => {
   });
 
   it('gives the same verdict as zod on good, extended and broken answers', () => {
-    const schemaOf = (method: string, path: string) => ANSWERS.find(([m, p]) => m === method && p === path)![2];
+    const schemaOf = (method: string, path: string) => JSON.parse(ANSWERS.find(([m, p]) => m === method && p === path)![2]) as JsonSchema;
     const key = { name: 'k', fingerprint: 'F', key_id: 'K', algorithm: 'ed25519', user_id: 'u', created: 'c', state: 'active', origin: 'generated' };
     const sign = { key: 'k', fingerprint: 'F', algorithm: 'ed25519', hash_algorithm: 'sha256', created: 1, kind: 'detached', artifact: { name: 'a', sha256: 'ab', bytes: 3 }, signature: 'AA==', log: { index: 1, origin: 'o' } };
     const rpm = { key: 'k', created: 1, signed: 1, failed: 1, signatures: [{ packet: 'AA==', log: { index: 2, origin: 'o' }, log_index: '2' }, { error: { code: 'RPM_MALFORMED', message: 'm' }, payload_digest: null }] };

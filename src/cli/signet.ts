@@ -19,6 +19,7 @@ import { registerKeyLifecycleCommands } from './key-lifecycle.js';
 import { registerVetCommands } from './vet-commands.js';
 import { lazyAction } from './lazy.js';
 import { DEFAULT_MIDSTATE_HASH } from './midstate-options.js';
+import { VERSION } from './version.js';
 
 interface SignOptions {
   key?: string;
@@ -36,7 +37,6 @@ interface SignOptions {
   approval?: string;
 }
 
-const VERSION = '0.1.0';
 /** Same default as src/server/serve.ts; the server module is loaded only by `signet serve`. */
 const DEFAULT_LISTEN = '127.0.0.1:7780';
 

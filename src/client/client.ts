@@ -534,14 +534,24 @@ function errorFromResponse(base: URL, status: number, body: Buffer, headers: htt
   return notSignet(base, status, headers);
 }
 
-/** The contract's answer schema for a request path (static routes before parameterised ones). */
+/** The contract's answer schema for a request path (static routes before parameterised ones).
+ *  Patterns and schemas are built on first use: a CLI run calls one or two routes. */
 function answerSchemaOf(method: string, pathname: string): JsonSchema | undefined {
-  return ANSWER_PATTERNS.find(([m, pattern]) => m === method && pattern.test(pathname))?.[2];
+  answerRoutes ??= [...ANSWERS]
+    .sort((a, b) => (a[1].match(/[:*]/g)?.length ?? 0) - (b[1].match(/[:*]/g)?.length ?? 0))
+    .map(([m, path, text]) => ({ method: m, path, text }));
+  const route = answerRoutes.find((r) => r.method === method && routePattern(r.path).test(pathname));
+  if (route === undefined) return undefined;
+  return (route.schema ??= JSON.parse(route.text) as JsonSchema);
 }
 
-const ANSWER_PATTERNS: ReadonlyArray<readonly [string, RegExp, JsonSchema]> = [...ANSWERS]
-  .sort((a, b) => (a[1].match(/[:*]/g)?.length ?? 0) - (b[1].match(/[:*]/g)?.length ?? 0))
-  .map(([method, path, schema]) => [method, new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*$/, '.*')}$`), schema] as const);
+let answerRoutes: { readonly method: string; readonly path: string; readonly text: string; schema?: JsonSchema }[] | undefined;
+const routePatterns = new Map<string, RegExp>();
+function routePattern(path: string): RegExp {
+  let re = routePatterns.get(path);
+  if (re === undefined) routePatterns.set(path, (re = new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*$/, '.*')}$`)));
+  return re;
+}
 
 /**
  * An answer that does not fit the API contract (src/api/schemas.ts): a broken or hostile server,

@@ -86,9 +86,22 @@ describe('signet CLI startup', () => {
 
   const heavy = (modules: string[]) => modules.filter((m) => HEAVY.some((re) => re.test(m)));
 
-  it('signet --version and --help load no command implementation', () => {
+  it('signet --version loads the version module alone and prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = loadedBy([flag], `version${flag}`);
+      expect(run.status, flag).toBe(0);
+      expect(run.modules.filter((m) => m.includes('/dist/')), flag).toEqual([expect.stringMatching(/\/dist\/cli\/version\.js$/)]);
+    }
+    const r = spawnSync(SIGNET, ['--version'], { encoding: 'utf8' });
+    expect(r.stdout).toBe(`${pkg.version}\n`);
+    // With anything beside it, --version goes through the command definitions and says the same.
+    const withAddr = spawnSync(SIGNET, ['--addr', 'http://127.0.0.1:9', '--version'], { encoding: 'utf8' });
+    expect(withAddr.stdout).toBe(`${pkg.version}\n`);
+  });
+
+  it('signet --help and command help load no command implementation', () => {
     for (const [name, args] of [
-      ['version', ['--version']],
       ['help', ['--help']],
       ['rpm-sign-help', ['rpm', 'sign', '--help']],
       ['log-help', ['log', 'verify', '--help']],
