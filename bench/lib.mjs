@@ -35,14 +35,28 @@ export async function waitFor(url, timeoutMs = 30_000) {
 }
 
 /** Start `signet serve` in a temp data dir; returns { url, token, stop, dataDir }. */
+/** Node's flags on a running process (the launcher's choice), e.g. ['--single-threaded-gc']. */
+export function nodeFlagsOf(pid) {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.slice(1, argv.findIndex((a) => a === signetBin)).filter((a) => a.startsWith('--'));
+  } catch {
+    return [];
+  }
+}
+
 export async function startSignet(extraArgs = [], env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-'));
   const dataDir = join(dir, 'data');
   const port = await freePort();
-  // BENCH_SERVER_NODE_ARGS: flags for the server's node, e.g. `--cpu-prof --cpu-prof-dir=DIR`
-  // to see where a benchmark's server time goes.
+  // The server starts as users start it: through the launcher (bin/signet), which picks Node's
+  // flags for `serve` (its GC mode on small machines). BENCH_SERVER_NODE_ARGS: node run directly
+  // with these flags instead, e.g. `--cpu-prof --cpu-prof-dir=DIR` to see where a benchmark's
+  // server time goes.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, signetBin, 'serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', ...extraArgs], {
+  const serveArgs = ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', ...extraArgs];
+  const [cmd, args] = nodeArgs.length > 0 ? [process.execPath, [...nodeArgs, signetBin, ...serveArgs]] : [signetBin, serveArgs];
+  const child = spawn(cmd, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...env },
   });

@@ -13,7 +13,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { opensslSpeed, root, signetBin, startSignet, table } from './lib.mjs';
+import { nodeFlagsOf, opensslSpeed, root, signetBin, startSignet, table } from './lib.mjs';
 
 const rate = Number(process.env.BENCH_RATE ?? 1000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -111,6 +111,7 @@ async function apiAppends() {
     Object.assign(result, await serverLoopDelay(signet.url));
     const note = await (await fetch(`${signet.url}/v1/log/checkpoint`)).text();
     result.log_size_after = Number(note.split('\n')[1]);
+    result.server_node_flags = nodeFlagsOf(signet.child.pid);
     return result;
   } finally {
     await signet.stop();
@@ -302,7 +303,7 @@ process.stdout.write(
     ['append path', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'loop delay p99/max ms'],
     ['LogService.append (SQLite)', rate, f(results.service.rate_per_s, 0), f(results.service.p50_ms), f(results.service.p99_ms), f(results.service.max_ms), results.service.errors, `${f(results.service.loop_delay_p99_ms, 1)} / ${f(results.service.loop_delay_max_ms, 1)}`],
     ['POST /v1/sign (Ed25519)', rate, f(results.api.rate_per_s, 0), f(results.api.p50_ms), f(results.api.p99_ms), f(results.api.max_ms), results.api.errors, `${f(results.api.loop_delay_p99_ms, 1)} / ${f(results.api.loop_delay_max_ms, 1)}`],
-  ])}\n(open loop, recorded for ${seconds} s after a ${warmupSeconds} s warm-up at the same rate on the same connections; goal p99 <= 20 ms)\n\nmachine: openssl speed -multi 2 ed25519 ${f(results.openssl.ed25519 ?? NaN, 0)} signs/s; a busy thread alone lost ${f(results.stalls.total_ms, 0)} ms of 3000 in ${results.stalls.count} stalls over 2 ms (longest ${f(results.stalls.max_ms, 1)} ms)\n\n${table([
+  ])}\n(open loop, recorded for ${seconds} s after a ${warmupSeconds} s warm-up at the same rate on the same connections; goal p99 <= 20 ms; server node flags: ${(results.api.server_node_flags ?? []).join(' ') || 'none'})\n\nmachine: openssl speed -multi 2 ed25519 ${f(results.openssl.ed25519 ?? NaN, 0)} signs/s; a busy thread alone lost ${f(results.stalls.total_ms, 0)} ms of 3000 in ${results.stalls.count} stalls over 2 ms (longest ${f(results.stalls.max_ms, 1)} ms)\n\n${table([
     ['log verify', 'entries', 'seconds', 'CPU s (client)'],
     ['offline (--offline, store)', results.verify.entries, f(results.verify.verify_offline_s), f(results.verify.verify_offline_cpu_s)],
     ['online (tile entry bundles)', results.verify.entries, f(results.verify.verify_online_s), f(results.verify.verify_online_cpu_s)],

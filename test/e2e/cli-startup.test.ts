@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as openpgp from 'openpgp';
@@ -267,5 +267,38 @@ describe('launchers', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('signet serve gets single-threaded GC on a machine of at most 2 CPUs; SIGNET_GC chooses either way', async () => {
+    // Node's flags as the running server has them, read once the launcher has exec'd node.
+    async function serveFlags(gc: string | undefined): Promise<string[]> {
+      const data = mkdtempSync(join(tmpdir(), 'signet-gc-'));
+      const child = spawn(SIGNET, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--log-level', 'error'], {
+        cwd: ROOT,
+        env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: data, ...(gc !== undefined ? { SIGNET_GC: gc } : {}) },
+        stdio: 'ignore',
+      });
+      try {
+        for (let i = 0; i < 200; i++) {
+          let argv: string[] = [];
+          try {
+            argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+          } catch {
+            // not started yet
+          }
+          const at = argv.indexOf(SIGNET);
+          if (at > 0 && argv[0] !== '/bin/sh' && !argv[0]!.endsWith('/sh')) return argv.slice(1, at);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error(`the launcher did not exec node (exit code ${String(child.exitCode)})`);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+        rmSync(data, { recursive: true, force: true });
+      }
+    }
+    expect(await serveFlags('single')).toEqual(['--single-threaded-gc']);
+    expect(await serveFlags('parallel')).toEqual([]);
+    expect(await serveFlags(undefined)).toEqual(availableParallelism() <= 2 ? ['--single-threaded-gc'] : []);
   });
 });
