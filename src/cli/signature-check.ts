@@ -36,24 +36,32 @@ function refused(what: string, key: string): SignetError {
   return new SignetError('SIGNATURE_INVALID', `the server's signature of ${what} does not verify with key ${key}; nothing written`);
 }
 
-function good(result: VerifyResult, type: 0x00 | 0x01): boolean {
-  return result.ok && result.signature.type === type;
+/** The key that made the signature (a signing subkey when one did), or undefined. */
+function good(result: VerifyResult, type: 0x00 | 0x01): PublicKeyInfo | undefined {
+  return result.ok && result.signature.type === type ? result.signer : undefined;
 }
 
-/** A detached signature (binary or armored, exactly what will be written) over `data`. */
-export function checkDetached(data: Uint8Array, signature: Uint8Array, keys: PublicKeyInfo[], what: string, key: string): void {
-  if (!good(verifyDetached(data, signature, keys), 0x00)) throw refused(what, key);
+/** A detached signature (binary or armored, exactly what will be written) over `data`; returns
+ *  the key that made it (the primary or a signing subkey). */
+export function checkDetached(data: Uint8Array, signature: Uint8Array, keys: PublicKeyInfo[], what: string, key: string): PublicKeyInfo {
+  const signer = good(verifyDetached(data, signature, keys), 0x00);
+  if (signer === undefined) throw refused(what, key);
+  return signer;
 }
 
 /** The same over data read again from its source (a file of any size). */
-export async function checkDetachedStream(open: () => AsyncIterable<Uint8Array>, signature: Uint8Array, keys: PublicKeyInfo[], what: string, key: string): Promise<void> {
-  if (!good(await verifyDetachedStream(open, signature, keys), 0x00)) throw refused(what, key);
+export async function checkDetachedStream(open: () => AsyncIterable<Uint8Array>, signature: Uint8Array, keys: PublicKeyInfo[], what: string, key: string): Promise<PublicKeyInfo> {
+  const signer = good(await verifyDetachedStream(open, signature, keys), 0x00);
+  if (signer === undefined) throw refused(what, key);
+  return signer;
 }
 
 /** A cleartext-signed message that must carry exactly `text`. */
-export function checkCleartext(message: string, text: Uint8Array, keys: PublicKeyInfo[], what: string, key: string): void {
+export function checkCleartext(message: string, text: Uint8Array, keys: PublicKeyInfo[], what: string, key: string): PublicKeyInfo {
   const checked = verifyClearsigned(message, keys);
-  if (!good(checked.result, 0x01) || !canonicalText(checked.text).equals(canonicalText(text))) throw refused(what, key);
+  const signer = good(checked.result, 0x01);
+  if (signer === undefined || !canonicalText(checked.text).equals(canonicalText(text))) throw refused(what, key);
+  return signer;
 }
 
 /** Passes chunks through while keeping a copy (standard input cannot be read twice). */

@@ -18,7 +18,7 @@ import { SignetError, isErrorCode } from '../errors.js';
 import { writeOutputFile } from '../fsutil.js';
 // Targeted imports, not the openpgp and rpm barrels: rpmsign and git start this program once per
 // signature, and loading those whole modules cost more than the request itself.
-import { HASH_ID, pkAlgorithmId } from '../openpgp/public-key.js';
+import { HASH_ID, pkAlgorithmId, type PublicKeyInfo } from '../openpgp/public-key.js';
 import type { KeyInfo, SignetClient } from '../client/client.js';
 import { loadClientConfig } from './client-config.js';
 import { makeClient, readInputFile, regularFileSize } from './common.js';
@@ -219,6 +219,9 @@ async function sign(command: SignCommand): Promise<void> {
 
     let signed: Signed;
     let key: { name: string; info?: KeyInfo };
+    // The key that made the signature, as the check below found it: a signing subkey when the
+    // key has one (SIG_CREATED names it, as gpg does), else the primary.
+    let madeBy: PublicKeyInfo;
     if (command.mode === 'detached' && !command.armor && fromStdin && head.subarray(0, RPM_HEADER_MAGIC.length).equals(RPM_HEADER_MAGIC)) {
       // rpmsign starts this program once per package. When -u is a plain signet key name (what
       // _gpg_name usually holds for signet), the header goes straight to that key: one request
@@ -231,7 +234,7 @@ async function sign(command: SignCommand): Promise<void> {
       signed = await signRpmHeaderAs(c, wanted, header, status);
       key = { name: signed.key };
       // rpm's header signature is a detached 0x00 signature over the main header's bytes.
-      checkDetached(header, signed.output, await publicKeys.get(key.name), 'the RPM header', key.name);
+      madeBy = checkDetached(header, signed.output, await publicKeys.get(key.name), 'the RPM header', key.name);
     } else {
       key = await resolveKey(c, wanted);
       // Whoever calls gpg for anything but an RPM header (git, makepkg/repo-add, debsign) hands
@@ -257,9 +260,9 @@ async function sign(command: SignCommand): Promise<void> {
       if (command.armor && text === undefined) throw new SignetError('INTERNAL', 'the server returned no armored signature');
       const output = text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(response.signature, 'base64');
       const what = fromStdin ? 'standard input' : command.input!;
-      if (command.mode === 'clear') checkCleartext(output.toString('utf8'), fromStdin ? Buffer.concat(kept) : readInputFile(command.input!), await publicKeys.get(key.name), what, key.name);
-      else if (fromStdin) checkDetached(Buffer.concat(kept), output, await publicKeys.get(key.name), what, key.name);
-      else await checkDetachedStream(() => createReadStream(command.input!), output, await publicKeys.get(key.name), what, key.name);
+      if (command.mode === 'clear') madeBy = checkCleartext(output.toString('utf8'), fromStdin ? Buffer.concat(kept) : readInputFile(command.input!), await publicKeys.get(key.name), what, key.name);
+      else if (fromStdin) madeBy = checkDetached(Buffer.concat(kept), output, await publicKeys.get(key.name), what, key.name);
+      else madeBy = await checkDetachedStream(() => createReadStream(command.input!), output, await publicKeys.get(key.name), what, key.name);
       signed = {
         key: key.name,
         output,
@@ -273,15 +276,13 @@ async function sign(command: SignCommand): Promise<void> {
       throw new SignetError('INTERNAL', 'the server signed with a different key than the one asked for; nothing written');
     }
     const hashId = (HASH_ID as Record<string, number>)[signed.hashAlgorithm] ?? 0;
-    const known = ['rsa4096', 'ed25519', 'ecdsa-p256', 'ed448', 'mldsa65-ed25519', 'mldsa87-ed448'] as const;
-    const algorithm = known.find((k) => k === signed.algorithm);
-    const pkId = algorithm ? pkAlgorithmId(algorithm, signed.fingerprint.length === 64 ? 6 : 4) : 0;
+    const pkId = pkAlgorithmId(madeBy.algorithm, madeBy.version);
     status.line(`BEGIN_SIGNING H${hashId}`);
     if (output === '-') process.stdout.write(signed.output);
     else writeOutputFile(output, signed.output, 0o644);
     // SIG_CREATED type pkalgo hashalgo class timestamp fingerprint (gnupg doc/DETAILS).
     status.line(
-      `SIG_CREATED ${command.mode === 'clear' ? 'C' : 'D'} ${pkId} ${hashId} ${command.mode === 'clear' ? '01' : '00'} ${signed.created} ${signed.fingerprint.toUpperCase()}`,
+      `SIG_CREATED ${command.mode === 'clear' ? 'C' : 'D'} ${pkId} ${hashId} ${command.mode === 'clear' ? '01' : '00'} ${signed.created} ${madeBy.fingerprint.toString('hex').toUpperCase()}`,
     );
   } finally {
     c.close();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dearmor } from '../../src/openpgp/armor.js';
 import { parseKeyring } from '../../src/openpgp/certificate.js';
-import { serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
+import { ROOT, serveProcess, signet, type ServeProcess } from '../helpers/cli.js';
 import { Gpg } from '../helpers/gpg.js';
 import { sidRoot, type SidMount } from '../helpers/sid-root.js';
 import { requireTools } from '../helpers/tools.js';
@@ -270,6 +270,22 @@ describe('key lifecycle against gpg, sq, sqv and rpm', () => {
       expect(sq14(keyring, hSig, h).status).toBe(0);
       expect(sq027(keyring, hSig, h).status).toBe(0);
       expect(await awaitKeyEntry((e) => e.event === 'subkey' && e.key_name === name)).toMatchObject({ subkey_fingerprint: subkey, key_fingerprint: primary });
+
+      // signet-gpg as git calls it: SIG_CREATED names the key that signed (the subkey, with its
+      // own public-key algorithm: RSA 1, EdDSA 22), as gpg's does; gpg's VALIDSIG agrees.
+      const commit = `tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@example.org> 0 +0000\ncommitter a <a@example.org> 0 +0000\n\nsubkey ${algo}\n`;
+      const shim = run(join(ROOT, 'bin', 'signet-gpg'), ['--status-fd=2', '-bsau', name], { env, input: Buffer.from(commit) });
+      expect(shim.status, shim.stderr).toBe(0);
+      expect(shim.stderr).toMatch(new RegExp(`\\[GNUPG:\\] SIG_CREATED D ${algo === 'rsa4096' ? 1 : 22} (8|10) 00 \\d+ ${subkey}\\n`));
+      const gitGpg = new Gpg();
+      try {
+        gitGpg.importKey(readFileSync(keyring));
+        const v = gitGpg.verifyDetached(Buffer.from(shim.stdout, 'utf8'), Buffer.from(commit));
+        expect(v.ok, v.stderr).toBe(true);
+        expect(v.stderr).toMatch(new RegExp(`VALIDSIG ${subkey} .* ${primary}`));
+      } finally {
+        gitGpg.close();
+      }
 
       // An RPM signed by the subkey: rpm 4.18 (host) and rpm 6.1 (sid) verify it.
       const pkg = rpms.copyCorpus(join(work, `rpm-${algo}`))[0]!;
