@@ -266,7 +266,7 @@ export const logSearchQuery = z
     key: z.string().min(1).max(128).optional(),
     role: z.string().min(1).max(256).optional(),
     name: z.string().min(1).max(256).optional(),
-    kind: z.enum([...ARTIFACT_KINDS, 'key']).optional(),
+    kind: z.enum([...ARTIFACT_KINDS, 'key', 'vet', 'approval_request', 'approval']).optional(),
     limit: z.string().regex(/^[1-9][0-9]{0,4}$/).transform(Number).optional(),
   })
   .strict();
@@ -519,6 +519,14 @@ export const logSearchHit = z.looseObject({
   signature_sha256: z.string().optional(),
   role: z.string().nullable(),
   rule: z.string().optional(),
+  /** vet: the record's verdict, repository and tag. */
+  verdict: z.string().optional(),
+  repository: z.string().optional(),
+  tag: z.string().optional(),
+  /** approval_request and approval: the request; approval: the decision and who made it. */
+  request_id: z.string().optional(),
+  decision: z.string().optional(),
+  identity: z.string().optional(),
   correlation_id: z.string().optional(),
 });
 export const logSearchAnswer = z.looseObject({ entries: z.array(logSearchHit), scanned: count, truncated: z.boolean() });

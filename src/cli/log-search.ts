@@ -32,6 +32,9 @@ interface SearchHit {
   name: string | null;
   digest?: string;
   role: string | null;
+  verdict?: string;
+  request_id?: string;
+  decision?: string;
   correlation_id?: string;
 }
 
@@ -49,8 +52,8 @@ export async function logSearchAction(
     return;
   }
   for (const e of r.entries) {
-    const what = e.kind === 'key' ? `key ${e.event ?? ''}` : e.kind;
-    printLine([e.time, String(e.index), e.key ?? e.key_fingerprint ?? '-', what, e.role ?? '-', e.name ?? '-', e.correlation_id ?? ''].join('\t').trimEnd());
+    const what = e.kind === 'key' ? `key ${e.event ?? ''}` : e.kind === 'vet' ? `vet ${e.verdict ?? ''}` : e.kind === 'approval' ? `approval ${e.decision ?? ''}` : e.kind;
+    printLine([e.time, String(e.index), e.key ?? e.key_fingerprint ?? '-', what, e.role ?? '-', e.name ?? e.request_id ?? '-', e.correlation_id ?? ''].join('\t').trimEnd());
   }
   if (r.truncated) process.stderr.write(`signet: more entries match; narrow the search or raise --limit\n`);
 }

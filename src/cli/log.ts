@@ -58,7 +58,7 @@ export function registerLogCommands(program: Command): void {
     .option('--key <name>', 'a key name or fingerprint')
     .option('--role <role>', 'the role that asked (a token without a role: its display name)')
     .option('--name <glob>', 'artifact (or key) name glob, as in policies: * within a path segment, ** across')
-    .option('--kind <kind>', 'detached, clearsign, rpm, yum, apt, pacman, sums, git, or key (key events)')
+    .option('--kind <kind>', 'detached, clearsign, rpm, yum, apt, pacman, sums, git; key (key events), vet (vetting records), approval_request or approval')
     .option('--limit <n>', 'most entries (default 1000, at most 10000)')
     .action(lazyAction(async () => (await import('./log-search.js')).logSearchAction));
 

@@ -251,6 +251,36 @@ describe('approvals', () => {
     expect(await entry(signed.json.log.index)).toMatchObject({ vetting: { entry: vet.json.log.index }, approvals: { request_id: id, request_entry: held.json.request.log.index } });
   });
 
+  it('log search finds vetting records, approval requests and approvals, by kind, name, key and role', async () => {
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const search = async (query: string) => {
+      const r = await api(t, 'GET', `/v1/log/search?since=${since}${query}`, { token: t.adminToken });
+      expect(r.status, r.text).toBe(200);
+      return r.json.entries as Array<Record<string, unknown>>;
+    };
+    const vets = await search('&kind=vet&name=both-*');
+    expect(vets).toHaveLength(1);
+    expect(vets[0]).toMatchObject({ kind: 'vet', name: 'both-1.tar.gz', verdict: 'pass', repository: 'r', tag: 'v1', key_fingerprint: 'CD'.repeat(20), key: null, role: 'vetter' });
+    // The tag's signer is the key a vetting record is about.
+    expect(await search(`&key=${'cd'.repeat(20)}`)).toEqual(vets);
+    const requests = await search('&kind=approval_request&name=both-*');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ kind: 'approval_request', name: 'both-1.tar.gz', key: 'blobs', role: 'release-bot' });
+    const id = requests[0]!.request_id as string;
+    const decisions = (await search('&kind=approval')).filter((e) => e.request_id === id);
+    expect(decisions.map((e) => [e.decision, e.identity, e.role, e.name])).toEqual([
+      ['approve', 'alice', 'alice', null],
+      ['approve', 'bob', 'bob', null],
+    ]);
+    // Without a kind, a release's whole story: vetted, held, approved twice, signed.
+    const story = (await search('')).filter((e) => e.name === 'both-1.tar.gz' || e.request_id === id);
+    expect(story.map((e) => (e.kind === 'approval' ? `approval ${e.decision}` : e.kind))).toEqual(['vet', 'approval_request', 'approval approve', 'approval approve', 'detached']);
+    // The CLI prints them as lines too.
+    const lines = await cli(['log', 'search', '--since', '1h', '--kind', 'approval'], 'alice', { SIGNET_TOKEN: t.adminToken });
+    expect(lines.status, lines.stderr).toBe(0);
+    expect(lines.stdout).toMatch(new RegExp(`\\tapproval approve\\talice\\t${id}`));
+  });
+
   it('signet log verify passes after the approval flows', async () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     const r = await cli(['log', 'verify'], 'alice');

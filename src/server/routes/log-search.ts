@@ -1,4 +1,5 @@
-// GET /v1/log/search (admin): "who signed what, when", answered from the transparency log itself.
+// GET /v1/log/search (admin): "who signed what, when", answered from the transparency log itself:
+// signatures, key events, vetting records, approval requests and approvals.
 //   ?since=ISO&until=ISO&key=NAME|FINGERPRINT&role=R&name=GLOB&kind=K&limit=N
 // Entries are read newest first in pages and filtered; the scan stops once a whole page is older
 // than `since` (entry times follow append order within a few minutes across nodes; the slack
@@ -30,6 +31,29 @@ interface RawEntry {
   rule?: string;
   time?: string;
   correlation_id?: string;
+  // vet (docs/vetting.md)
+  verdict?: string;
+  repository?: string;
+  tag?: string;
+  tag_signer?: string;
+  // approval_request and approval (docs/approvals.md)
+  request_id?: string;
+  decision?: string;
+  identity?: string;
+}
+
+/** Entry kinds a search reports as themselves; a signature entry reports its signature kind. */
+const EVENT_KINDS = new Set(['key', 'vet', 'approval_request', 'approval']);
+
+/** The key an entry is about: the signing key, or for a vetting record the tag's signer. */
+function keyFingerprintOf(e: RawEntry): string | undefined {
+  return e.kind === 'vet' ? e.tag_signer : e.key_fingerprint;
+}
+
+/** The name an entry is about: the artifact, or the key's name for key events (none for an
+ *  approval, which names its request). */
+function nameOf(e: RawEntry): string | undefined {
+  return e.kind === 'key' ? e.key_name : e.kind === 'approval' ? undefined : e.artifact?.name;
 }
 
 export const logSearchRoutes: RouteModule = (app, ctx) => {
@@ -46,10 +70,10 @@ export const logSearchRoutes: RouteModule = (app, ctx) => {
       throw err;
     }
     const keys = await ctx.store.listKeys();
-    const nameOf = new Map(keys.map((k) => [k.fingerprint, k.name]));
+    const keyName = new Map(keys.map((k) => [k.fingerprint, k.name]));
     let fingerprint: string | undefined;
     if (q.key !== undefined) {
-      fingerprint = keys.find((k) => k.name === q.key)?.fingerprint ?? (/^[0-9A-Fa-f]{40,64}$/.test(q.key) ? q.key.toUpperCase() : undefined);
+      fingerprint = (keys.find((k) => k.name === q.key)?.fingerprint ?? (/^[0-9A-Fa-f]{40,64}$/.test(q.key) ? q.key : undefined))?.toUpperCase();
       if (fingerprint === undefined) throw new SignetError('KEY_NOT_FOUND', `no key named ${q.key}`);
     }
     const roles = new Map<string, string | null>();
@@ -91,10 +115,11 @@ export const logSearchRoutes: RouteModule = (app, ctx) => {
         if (Number.isNaN(at)) continue;
         newest = Math.max(newest, at);
         if (at < q.since || at >= until) continue;
-        const kind = e.kind === 'signature' ? e.sig_kind : e.kind === 'key' ? 'key' : undefined;
+        const kind = e.kind === 'signature' ? e.sig_kind : e.kind !== undefined && EVENT_KINDS.has(e.kind) ? e.kind : undefined;
         if (kind === undefined || (q.kind !== undefined && kind !== q.kind)) continue;
-        if (fingerprint !== undefined && e.key_fingerprint !== fingerprint) continue;
-        const name = e.kind === 'signature' ? e.artifact?.name : e.key_name;
+        const entryKey = keyFingerprintOf(e);
+        if (fingerprint !== undefined && entryKey?.toUpperCase() !== fingerprint) continue;
+        const name = nameOf(e);
         if (glob !== undefined && (name === undefined || !glob.matches(name))) continue;
         const role = await roleOf(e);
         if (q.role !== undefined && role !== q.role) continue;
@@ -103,13 +128,16 @@ export const logSearchRoutes: RouteModule = (app, ctx) => {
           time: e.time,
           kind,
           ...(e.kind === 'key' ? { event: e.event } : {}),
-          key: (e.key_fingerprint !== undefined ? nameOf.get(e.key_fingerprint) : undefined) ?? e.key_name ?? null,
-          key_fingerprint: e.key_fingerprint ?? null,
+          key: (entryKey !== undefined ? keyName.get(entryKey) : undefined) ?? e.key_name ?? null,
+          key_fingerprint: entryKey ?? null,
           name: name ?? null,
           ...(e.artifact?.digest_hex ? { digest: `${e.artifact.digest_alg}:${e.artifact.digest_hex}` } : {}),
           ...(e.signature_sha256 ? { signature_sha256: e.signature_sha256 } : {}),
           role,
           ...(e.rule ? { rule: e.rule } : {}),
+          ...(e.kind === 'vet' ? { verdict: e.verdict, repository: e.repository, tag: e.tag } : {}),
+          ...(e.request_id !== undefined ? { request_id: e.request_id } : {}),
+          ...(e.kind === 'approval' ? { decision: e.decision, identity: e.identity } : {}),
           ...(e.correlation_id ? { correlation_id: e.correlation_id } : {}),
         });
         if (hits.length >= limit) {
