@@ -34,7 +34,6 @@ export async function waitFor(url, timeoutMs = 30_000) {
   throw new Error(`timed out waiting for ${url}`);
 }
 
-/** Start `signet serve` in a temp data dir; returns { url, token, stop, dataDir }. */
 /** Node's flags on a running process (the launcher's choice), e.g. ['--single-threaded-gc']. */
 export function nodeFlagsOf(pid) {
   try {
@@ -45,6 +44,7 @@ export function nodeFlagsOf(pid) {
   }
 }
 
+/** Start `signet serve` in a temp data dir; returns { url, token, stop, dataDir }. */
 export async function startSignet(extraArgs = [], env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-'));
   const dataDir = join(dir, 'data');

@@ -1,8 +1,9 @@
 // Generated from src/api/schemas.ts by src/api/answers.ts: do not edit (UPDATE_API_ANSWERS=1 npx vitest run src/api/answers.test.ts).
 
-/** [method, path (Fastify form), JSON Schema of the success answer as JSON text] for every JSON
- *  route. Text, parsed when a route is first called (answerSchemaOf in src/client/client.ts): a CLI run calls
- *  one or two routes, and evaluating every schema as an object literal cost the start-up more. */
+/** [method, path (Fastify form), JSON Schema of the success answer as JSON text] for every
+ *  JSON route. Text, parsed when a route is first called (answerSchemaOf in
+ *  src/client/client.ts): a CLI run calls one or two routes, and evaluating every schema as an
+ *  object literal cost the start-up more. */
 export const ANSWERS: ReadonlyArray<readonly [string, string, string]> = [
   ["GET","/healthz","{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\",\"const\":\"ok\"}},\"required\":[\"status\"],\"additionalProperties\":{}}"],
   ["GET","/readyz","{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\",\"const\":\"ready\"}},\"required\":[\"status\"],\"additionalProperties\":{}}"],
