@@ -11,6 +11,7 @@
 //   - RSA under 3072 bits for new keys (RFC 9580 §12.4 recommends at least 3072), under 2048 at all.
 import { Buffer } from 'node:buffer';
 import { PacketTag, readPackets } from './packet.js';
+import { MIN_ACCEPTED_RSA_BITS, REFUSED_SIGNATURE_HASHES } from './policy.js';
 
 export interface LintFinding {
   readonly severity: 'error' | 'warning';
@@ -19,7 +20,6 @@ export interface LintFinding {
   readonly message: string;
 }
 
-const WEAK_HASHES: ReadonlyMap<number, string> = new Map([[1, 'MD5'], [2, 'SHA-1'], [3, 'RIPEMD-160'], [11, 'SHA-224']]);
 const SIGNATURE_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [0x10, 'user ID certification'], [0x11, 'user ID certification'], [0x12, 'user ID certification'], [0x13, 'user ID self-signature'],
   [0x18, 'subkey binding'], [0x19, 'primary key binding (back-signature)'], [0x1f, 'direct key signature'], [0x20, 'key revocation'],
@@ -74,12 +74,13 @@ export function lintCertificate(bytes: Uint8Array, options: { newKey: boolean })
         findings.push({ severity: 'error', code: 'v3-key', message: `the ${current} is a version ${version ?? '?'} key (verifiers accept v4 and v6)` });
         continue;
       }
-      const algorithm = version === 4 ? body[5] : body[5];
+      // v4 and v6 both: version, creation time (4), algorithm.
+      const algorithm = body[5];
       if (algorithm === 17) findings.push({ severity: 'error', code: 'dsa', message: `the ${current} is DSA (RFC 9580 §9.1: not to be generated; Sequoia refuses DSA-1024)` });
       if ((algorithm === 1 || algorithm === 2 || algorithm === 3) && body.length >= 8) {
         const offset = version === 4 ? 6 : 10;
         const bits = body.length >= offset + 2 ? body.readUInt16BE(offset) : 0;
-        if (bits < 2048) findings.push({ severity: 'error', code: 'rsa-size', message: `the ${current} is RSA-${bits} (verifiers refuse RSA under 2048 bits)` });
+        if (bits < MIN_ACCEPTED_RSA_BITS) findings.push({ severity: 'error', code: 'rsa-size', message: `the ${current} is RSA-${bits} (verifiers refuse RSA under ${MIN_ACCEPTED_RSA_BITS} bits)` });
         else if (bits < 3072) {
           findings.push({ severity: options.newKey ? 'error' : 'warning', code: 'rsa-size', message: `the ${current} is RSA-${bits} (RFC 9580 §12.4: at least 3072 bits${options.newKey ? ' for a new key' : ''})` });
         }
@@ -91,7 +92,7 @@ export function lintCertificate(bytes: Uint8Array, options: { newKey: boolean })
     const hash = body[3]!;
     const name = SIGNATURE_TYPE_NAMES.get(type);
     if (!name) continue;
-    const weak = WEAK_HASHES.get(hash);
+    const weak = REFUSED_SIGNATURE_HASHES.get(hash)?.name;
     const hashedLength = body.readUInt16BE(4);
     const hashed = subpackets(body.subarray(6, 6 + hashedLength));
     const unhashedStart = 6 + hashedLength;

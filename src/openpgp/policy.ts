@@ -21,12 +21,20 @@ const APT = "apt's Sequoia policy";
 const SEQUOIA = 'rpm-sequoia DEFAULT and Sequoia StandardPolicy';
 const BOTH = `${APT}, ${SEQUOIA}`;
 
-const HASH_FINDINGS: ReadonlyMap<number, PolicyFinding> = new Map([
-  [1, { what: 'MD5 signature', refusedBy: BOTH }],
-  [2, { what: 'SHA-1 signature', refusedBy: BOTH }],
-  [3, { what: 'RIPEMD-160 signature', refusedBy: BOTH }],
-  [11, { what: 'SHA-224 signature', refusedBy: APT }],
+/** Hash algorithms (OpenPGP IDs) that verifiers refuse in signatures: their names and who
+ *  refuses them. `signet key lint` (lint.ts) names the same ones. */
+export const REFUSED_SIGNATURE_HASHES: ReadonlyMap<number, { readonly name: string; readonly refusedBy: string }> = new Map([
+  [1, { name: 'MD5', refusedBy: BOTH }],
+  [2, { name: 'SHA-1', refusedBy: BOTH }],
+  [3, { name: 'RIPEMD-160', refusedBy: BOTH }],
+  [11, { name: 'SHA-224', refusedBy: APT }],
 ]);
+/** The smallest RSA (and DSA) key any of them accepts. */
+export const MIN_ACCEPTED_RSA_BITS = 2048;
+
+const HASH_FINDINGS: ReadonlyMap<number, PolicyFinding> = new Map(
+  [...REFUSED_SIGNATURE_HASHES].map(([id, { name, refusedBy }]) => [id, { what: `${name} signature`, refusedBy }]),
+);
 const ALGORITHM_FINDINGS: ReadonlyMap<number, PolicyFinding> = new Map([
   [16, { what: 'ElGamal key', refusedBy: APT }],
   [17, { what: 'DSA key', refusedBy: APT }],
@@ -65,7 +73,7 @@ export function keyBodyFindings(body: Uint8Array): PolicyFinding[] {
     try {
       const reader = new ByteReader(body.subarray(6));
       const bits = reader.u16('key size');
-      if (bits < 2048) return [{ what: `${pk === 1 ? 'RSA' : 'DSA'} key of ${bits} bits (under 2048)`, refusedBy: BOTH }];
+      if (bits < MIN_ACCEPTED_RSA_BITS) return [{ what: `${pk === 1 ? 'RSA' : 'DSA'} key of ${bits} bits (under ${MIN_ACCEPTED_RSA_BITS})`, refusedBy: BOTH }];
     } catch {
       return [{ what: 'truncated key', refusedBy: BOTH }];
     }
