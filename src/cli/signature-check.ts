@@ -5,7 +5,8 @@
 import { dearmor } from '../openpgp/armor.js';
 import { verifyClearsigned } from '../openpgp/cleartext.js';
 import { signingKeysOf } from '../openpgp/certificate.js';
-import type { PublicKeyInfo } from '../openpgp/public-key.js';
+import { certificateHasComposite, loadMlDsa, type PublicKeyInfo } from '../openpgp/public-key.js';
+import { readPackets } from '../openpgp/packet.js';
 import { verifyDetached, verifyDetachedStream, type VerifyResult } from '../openpgp/signature.js';
 import { canonicalText } from '../openpgp/text.js';
 import { SignetError } from '../errors.js';
@@ -20,9 +21,11 @@ export class PublicKeyCache {
   get(name: string): Promise<PublicKeyInfo[]> {
     let keys = this.#keys.get(name);
     if (keys === undefined) {
-      keys = this.client.exportKey(name).then((armored) => {
+      keys = this.client.exportKey(name).then(async (armored) => {
         const block = dearmor(armored);
         if (block.kind !== 'PUBLIC KEY BLOCK') throw new SignetError('ARMOR_MALFORMED', `the server's export of key ${name} is not a public key`);
+        // ML-DSA is loaded only for a certificate that needs it (public-key.ts says why).
+        if (certificateHasComposite(readPackets(block.bytes))) await loadMlDsa();
         // Every version's primary and signing subkey the export carries (docs/keys.md).
         return signingKeysOf(block.bytes);
       });

@@ -37,6 +37,7 @@ export {
   isComposite,
   isCompositeKey,
   KEY_ALGORITHMS,
+  loadMlDsa,
   KEY_PROFILES,
   MLDSA_SEED_BYTES,
   profileAllows,
@@ -82,3 +83,8 @@ export {
   type VerifyResult,
 } from './signature.js';
 export { canonicalText, TextModeConverter } from './text.js';
+
+// Whoever imports the OpenPGP core whole (the server, most commands, the tests) can sign and verify
+// composite ML-DSA keys at once; light importers load ML-DSA when they meet one (public-key.ts).
+import { loadMlDsa as loadMlDsaNow } from './public-key.js';
+await loadMlDsaNow();

@@ -4,7 +4,6 @@
 // PQC specification (draft-ietf-openpgp-pqc §6, docs/keys.md "Profiles: OpenPGP v4 and v6").
 import { Buffer } from 'node:buffer';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { SignetError } from '../errors.js';
 import { ByteReader, encodeMpi, malformed } from './reader.js';
 
@@ -35,12 +34,37 @@ export const PublicKeyAlgorithm = { rsa: 1, ecdsa: 19, eddsa: 22, ed25519: 27, e
 /** The composite algorithms: their EdDSA part, its sizes, and the ML-DSA parameter set
  *  (draft-ietf-openpgp-pqc §6.1, tables "EdDSA parameters" and "ML-DSA parameters"). */
 export const COMPOSITE = {
-  'mldsa65-ed25519': { id: 30, ed: 'ed25519', edPublic: 32, edSecret: 32, edSignature: 64, mldsa: ml_dsa65, mldsaPublic: 1952, mldsaSignature: 3309 },
-  'mldsa87-ed448': { id: 31, ed: 'ed448', edPublic: 57, edSecret: 57, edSignature: 114, mldsa: ml_dsa87, mldsaPublic: 2592, mldsaSignature: 4627 },
+  'mldsa65-ed25519': { id: 30, ed: 'ed25519', edPublic: 32, edSecret: 32, edSignature: 64, mldsaPublic: 1952, mldsaSignature: 3309 },
+  'mldsa87-ed448': { id: 31, ed: 'ed448', edPublic: 57, edSecret: 57, edSignature: 114, mldsaPublic: 2592, mldsaSignature: 4627 },
 } as const;
 export type CompositeAlgorithm = keyof typeof COMPOSITE;
 export function isComposite(algorithm: KeyAlgorithm): algorithm is CompositeAlgorithm {
   return algorithm === 'mldsa65-ed25519' || algorithm === 'mldsa87-ed448';
+}
+
+// ML-DSA (FIPS 204, @noble/post-quantum) is loaded only where composite keys can occur: loading it
+// costs more than 20 ms, a tenth of a signet-gpg run that rpmsign or git starts per signature with
+// an RSA or EdDSA key. The openpgp barrel (index.ts, which the server and most commands import)
+// loads it before anything runs; the CLI's light signature check loads it when a certificate holds
+// a composite key (certificateHasComposite).
+type MlDsaModule = typeof import('@noble/post-quantum/ml-dsa.js');
+let mldsaModule: MlDsaModule | undefined;
+
+export async function loadMlDsa(): Promise<void> {
+  mldsaModule ??= await import('@noble/post-quantum/ml-dsa.js');
+}
+
+/** The ML-DSA parameter set of a composite algorithm (ML-DSA-65 or ML-DSA-87). */
+export function mldsaOf(algorithm: CompositeAlgorithm): MlDsaModule['ml_dsa65'] {
+  if (mldsaModule === undefined) throw new SignetError('INTERNAL', 'ML-DSA was used before it was loaded (loadMlDsa)');
+  return algorithm === 'mldsa65-ed25519' ? mldsaModule.ml_dsa65 : mldsaModule.ml_dsa87;
+}
+
+/** Whether an OpenPGP byte string holds a key packet of a composite algorithm (30, 31): read at
+ *  the packet level, before any signature on it is checked. */
+export function certificateHasComposite(packets: readonly { readonly tag: number; readonly body: Uint8Array }[]): boolean {
+  // Key packets (public and secret, primary and subkey): version, creation time (4), algorithm.
+  return packets.some((p) => (p.tag === 5 || p.tag === 6 || p.tag === 7 || p.tag === 14) && (p.body[5] === 30 || p.body[5] === 31));
 }
 /** The ML-DSA secret key in seed form (FIPS 204 §3.6.3, the 32-byte ξ), as the PQC
  *  specification stores it. */
@@ -68,7 +92,7 @@ export function compositeSigningKey(algorithm: CompositeAlgorithm, ed: KeyObject
   if (ed.type !== 'private' || ed.asymmetricKeyType !== COMPOSITE[algorithm].ed) {
     throw new SignetError('ALGORITHM_UNSUPPORTED', `the EdDSA half of ${algorithm} must be an ${COMPOSITE[algorithm].ed} private key`);
   }
-  const { secretKey, publicKey } = COMPOSITE[algorithm].mldsa.keygen(Uint8Array.from(seed));
+  const { secretKey, publicKey } = mldsaOf(algorithm).keygen(Uint8Array.from(seed));
   return { kind: 'composite', algorithm, ed, mldsaSeed: Buffer.from(seed), mldsaSecretKey: secretKey, mldsaPublicKey: publicKey };
 }
 

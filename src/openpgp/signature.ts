@@ -21,6 +21,7 @@ import {
   HASH_ID,
   isComposite,
   isCompositeKey,
+  mldsaOf,
   pkAlgorithmId,
   PublicKeyAlgorithm,
   publicKeyMaterial,
@@ -230,7 +231,7 @@ export function rsaDigestInfo(hashAlgorithm: HashAlgorithm, digest: Buffer): Buf
 function compositeSign(key: SigningKey, digest: Buffer): Buffer {
   if (!isCompositeKey(key)) throw new SignetError('INTERNAL', 'not a composite key');
   const ed = cryptoSign(null, digest, key.ed);
-  const mldsa = COMPOSITE[key.algorithm].mldsa.sign(Uint8Array.from(digest), key.mldsaSecretKey);
+  const mldsa = mldsaOf(key.algorithm).sign(Uint8Array.from(digest), key.mldsaSecretKey);
   return Buffer.concat([ed, mldsa]);
 }
 
@@ -484,7 +485,7 @@ function parsedVerifier(info: PublicKeyInfo, parsed: ParsedSignature): { update(
         if (!isComposite(info.algorithm)) return true;
         // Composite: the ML-DSA half must verify too (draft-ietf-openpgp-pqc §6.2.3).
         try {
-          return COMPOSITE[info.algorithm].mldsa.verify(Uint8Array.from(parsed.mpis[1]!), Uint8Array.from(digest), mldsaPublicKey!);
+          return mldsaOf(info.algorithm).verify(Uint8Array.from(parsed.mpis[1]!), Uint8Array.from(digest), mldsaPublicKey!);
         } catch {
           return false;
         }

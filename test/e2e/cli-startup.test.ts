@@ -253,6 +253,34 @@ describe('launchers', () => {
       expect(signing()).toEqual(['POST /v1/sign/rel/rpm']);
       expect(requests).toContain('GET /v1/keys/rel/public');
 
+      // The same call with a module list: it checked the signature, and loaded no ML-DSA for an
+      // EdDSA key (@noble/post-quantum costs over 20 ms a start; public-key.ts).
+      const hooksDir = mkdtempSync(join(tmpdir(), 'signet-gpg-modules-'));
+      try {
+        writeFileSync(join(hooksDir, 'hooks.mjs'), HOOKS);
+        writeFileSync(join(hooksDir, 'preload.mjs'), PRELOAD(pathToFileURL(join(hooksDir, 'hooks.mjs')).href));
+        const list = join(hooksDir, 'modules.txt');
+        writeFileSync(list, '');
+        const listed = await new Promise<{ status: number | null; stdout: Buffer }>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', pathToFileURL(join(hooksDir, 'preload.mjs')).href, GPG, ...args('rel')], {
+            cwd: ROOT,
+            env: { PATH: process.env.PATH ?? '', HOME: hooksDir, SIGNET_TEST_MODULE_LIST: list, ...env },
+          });
+          const out: Buffer[] = [];
+          child.stdout.on('data', (d: Buffer) => out.push(d));
+          child.on('error', reject);
+          child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out) }));
+          child.stdin.end(header);
+        });
+        expect(listed.status).toBe(0);
+        expect(listed.stdout.equals(packet)).toBe(true);
+        const modules = readFileSync(list, 'utf8').split('\n');
+        expect(modules.some((m) => m.endsWith('/dist/cli/signature-check.js'))).toBe(true);
+        expect(modules.filter((m) => m.includes('@noble/post-quantum'))).toEqual([]);
+      } finally {
+        rmSync(hooksDir, { recursive: true, force: true });
+      }
+
       requests.length = 0;
       const byUid = await runLauncher(GPG, args('Rel <rel@example.org>'), env, header);
       expect(byUid.stdout.equals(packet)).toBe(true);

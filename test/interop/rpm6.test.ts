@@ -178,4 +178,14 @@ describe('rpm 6 multi-signature packages', () => {
     // rpm 6.1 still verifies the RSA one (its Sequoia has no ML-DSA backend here).
     expect(rpmkeys6(file).stdout).toContain(`Header OpenPGP V4 RSA/SHA512 signature, key fingerprint: ${fpr('rsa').toLowerCase()}: OK`);
   });
+
+  it('signet sign checks a post-quantum signature before writing it (the CLI loads ML-DSA for such a key only)', () => {
+    const data = join(ws.dir, 'pq-notes.txt');
+    writeFileSync(data, 'release notes signed with a composite key\n');
+    const r = signet(['sign', '--key', 'pq', '-o', `${data}.sig`, data], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const cert = parseTransferablePublicKey(Buffer.from(signet(['key', 'export', 'pq'], { env }).stdout.split('\n').filter((l) => l && !l.startsWith('-----') && !l.startsWith('=')).join(''), 'base64')).info;
+    expect(parseSignaturePacket(readFileSync(`${data}.sig`)).pkAlgorithm).toBe(30);
+    expect(verifyDetached(readFileSync(data), readFileSync(`${data}.sig`), [cert]).ok).toBe(true);
+  });
 });
