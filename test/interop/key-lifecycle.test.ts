@@ -418,9 +418,12 @@ https.createServer({ key: readFileSync('srv.key'), cert: readFileSync('srv.crt')
   const path = normalize(decodeURIComponent(url.pathname));
   try {
     const body = readFileSync(join('www', path));
+    // Logged before the answer goes out: once the client has it, the script may kill this server
+    // at once (a log line written after res.end() was lost when this process was descheduled
+    // between the two on a loaded machine).
+    appendFileSync('served.log', req.headers.host + path + '\\n');
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'access-control-allow-origin': '*' });
     res.end(body);
-    appendFileSync('served.log', req.headers.host + path + '\\n');
   } catch { res.writeHead(404); res.end(); }
 }).listen(443, '127.0.0.1');
 `);
