@@ -31,8 +31,9 @@ export const HASH_ID = { sha256: 8, sha512: 10 } as const;
 /** Public-key algorithm IDs (RFC 9580 §9.1; 30 and 31 from draft-ietf-openpgp-pqc §10). */
 export const PublicKeyAlgorithm = { rsa: 1, ecdsa: 19, eddsa: 22, ed25519: 27, ed448: 28, mldsa65Ed25519: 30, mldsa87Ed448: 31 } as const;
 
-/** The composite algorithms: their EdDSA part, its sizes, and the ML-DSA parameter set
- *  (draft-ietf-openpgp-pqc §6.1, tables "EdDSA parameters" and "ML-DSA parameters"). */
+/** The composite algorithms: their EdDSA part and the sizes of both parts (draft-ietf-openpgp-pqc
+ *  §6.1, tables "EdDSA parameters" and "ML-DSA parameters"); the ML-DSA parameter set itself is
+ *  mldsaOf(algorithm). */
 export const COMPOSITE = {
   'mldsa65-ed25519': { id: 30, ed: 'ed25519', edPublic: 32, edSecret: 32, edSignature: 64, mldsaPublic: 1952, mldsaSignature: 3309 },
   'mldsa87-ed448': { id: 31, ed: 'ed448', edPublic: 57, edSecret: 57, edSignature: 114, mldsaPublic: 2592, mldsaSignature: 4627 },
