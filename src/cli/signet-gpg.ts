@@ -194,7 +194,6 @@ interface Signed {
   key: string;
   output: Buffer;
   fingerprint: string;
-  algorithm: string;
   hashAlgorithm: string;
   created: number;
 }
@@ -267,7 +266,6 @@ async function sign(command: SignCommand): Promise<void> {
         key: key.name,
         output,
         fingerprint: response.fingerprint,
-        algorithm: response.algorithm,
         hashAlgorithm: response.hash_algorithm,
         created: response.created,
       };
@@ -328,7 +326,6 @@ async function signRpmHeader(c: SignetClient, key: string, header: Buffer): Prom
     key,
     output: Buffer.from(item.packet, 'base64'),
     fingerprint: response.fingerprint,
-    algorithm: response.algorithm,
     hashAlgorithm: response.hash_algorithm ?? '',
     created: response.created,
   };

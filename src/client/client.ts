@@ -535,23 +535,19 @@ function errorFromResponse(base: URL, status: number, body: Buffer, headers: htt
 }
 
 /** The contract's answer schema for a request path (static routes before parameterised ones).
- *  Patterns and schemas are built on first use: a CLI run calls one or two routes. */
+ *  A route's pattern and schema are built on first use: a CLI run calls one or two routes. */
 function answerSchemaOf(method: string, pathname: string): JsonSchema | undefined {
   answerRoutes ??= [...ANSWERS]
     .sort((a, b) => (a[1].match(/[:*]/g)?.length ?? 0) - (b[1].match(/[:*]/g)?.length ?? 0))
     .map(([m, path, text]) => ({ method: m, path, text }));
-  const route = answerRoutes.find((r) => r.method === method && routePattern(r.path).test(pathname));
+  const route = answerRoutes.find(
+    (r) => r.method === method && (r.pattern ??= new RegExp(`^${r.path.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*$/, '.*')}$`)).test(pathname),
+  );
   if (route === undefined) return undefined;
   return (route.schema ??= JSON.parse(route.text) as JsonSchema);
 }
 
-let answerRoutes: { readonly method: string; readonly path: string; readonly text: string; schema?: JsonSchema }[] | undefined;
-const routePatterns = new Map<string, RegExp>();
-function routePattern(path: string): RegExp {
-  let re = routePatterns.get(path);
-  if (re === undefined) routePatterns.set(path, (re = new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*$/, '.*')}$`)));
-  return re;
-}
+let answerRoutes: { readonly method: string; readonly path: string; readonly text: string; pattern?: RegExp; schema?: JsonSchema }[] | undefined;
 
 /**
  * An answer that does not fit the API contract (src/api/schemas.ts): a broken or hostile server,

@@ -34,6 +34,14 @@ process.on('exit', () => {
 });
 `;
 
+/** Writes the module-listing hooks into `dir`; returns the preload's path (for node --import). */
+function writePreload(dir: string): string {
+  writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
+  const preload = join(dir, 'preload.mjs');
+  writeFileSync(preload, PRELOAD(pathToFileURL(join(dir, 'hooks.mjs')).href));
+  return preload;
+}
+
 /** What no startup and no `rpm sign` may load. */
 const HEAVY = [
   /node_modules\/zod\//,
@@ -53,9 +61,7 @@ describe('signet CLI startup', () => {
   beforeAll(() => {
     requireBuild();
     dir = mkdtempSync(join(tmpdir(), 'signet-startup-'));
-    writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
-    preload = join(dir, 'preload.mjs');
-    writeFileSync(preload, PRELOAD(pathToFileURL(join(dir, 'hooks.mjs')).href));
+    preload = writePreload(dir);
   });
 
   afterAll(() => {
@@ -257,12 +263,11 @@ describe('launchers', () => {
       // EdDSA key (@noble/post-quantum costs over 20 ms a start; public-key.ts).
       const hooksDir = mkdtempSync(join(tmpdir(), 'signet-gpg-modules-'));
       try {
-        writeFileSync(join(hooksDir, 'hooks.mjs'), HOOKS);
-        writeFileSync(join(hooksDir, 'preload.mjs'), PRELOAD(pathToFileURL(join(hooksDir, 'hooks.mjs')).href));
+        const preload = writePreload(hooksDir);
         const list = join(hooksDir, 'modules.txt');
         writeFileSync(list, '');
         const listed = await new Promise<{ status: number | null; stdout: Buffer }>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', pathToFileURL(join(hooksDir, 'preload.mjs')).href, GPG, ...args('rel')], {
+          const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, GPG, ...args('rel')], {
             cwd: ROOT,
             env: { PATH: process.env.PATH ?? '', HOME: hooksDir, SIGNET_TEST_MODULE_LIST: list, ...env },
           });
