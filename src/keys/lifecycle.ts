@@ -138,7 +138,12 @@ export class KeyLifecycle {
     const primary = await this.#primary(version);
     const view = parseKeyring(version.publicKey)[0]!;
     // A later self-signature supersedes the earlier one (RFC 9580 §5.2.3.10): strictly later.
+    // When that is a second still to come (an expiry set in the second the key was made), wait
+    // for it: Sequoia (sq, sqv, rpm) ignores a signature from the future and would read the
+    // certificate without the new expiry until then.
     const created = Math.max(this.#seconds(), newestSelfSignatureTime(version.publicKey) + 1);
+    const early = created * 1000 - this.#now();
+    if (early > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(early, 1000)));
     const additions = new Map<string, Buffer[]>();
     for (const body of view.userIdBodies) additions.set(userIdKey(body), [await selfCertification(primary, body, created, expiresAt)]);
     const publicKey = editCertificate(version.publicKey, { userIdSignatures: additions });
