@@ -272,7 +272,16 @@ export async function rpmSignAction(
   opts: { key: string | string[]; replace?: boolean; rpmv6?: boolean; wait: boolean; approval?: string },
   cmd: Command,
 ): Promise<void> {
-  const g = globals(cmd);
+  await runRpmSign(globals(cmd), files, opts);
+}
+
+/** The command itself, from commander (rpmSignAction) or from the plain command line read
+ *  without it (src/cli/rpm-sign-argv.ts, src/cli/entry.ts). */
+export async function runRpmSign(
+  g: GlobalOptions,
+  files: string[],
+  opts: { key: string | string[]; replace?: boolean; rpmv6?: boolean; wait: boolean; approval?: string },
+): Promise<void> {
   // cli-progress is loaded only when a bar is drawn (stderr is a terminal).
   const cliProgress = wantProgress(g) ? (await import('cli-progress')).default : undefined;
   const bar = cliProgress

@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { Argument, Command, CommanderError, Option } from './commander.js';
 import { SignetError } from '../errors.js';
+import { reportFailure } from './failure.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
 import { writeOutputFile } from '../fsutil.js';
 import type { SignResponse } from '../client/client.js';
@@ -73,22 +74,7 @@ export function reportError(err: unknown): number {
     // commander already printed its message through outputError.
     return err.exitCode === 0 ? 0 : 2;
   }
-  const e = asSignetError(err);
-  process.stderr.write(`signet: ${e.message} (${e.code})\n`);
-  return e.exitCode;
-}
-
-/** An error from below the CLI (Node's own, a library's) in the CLI's terms. */
-export function asSignetError(err: unknown): SignetError {
-  if (err instanceof SignetError) return err;
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e?.syscall === 'listen') {
-    const where = e.address !== undefined ? `${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : 'the listen address';
-    const why = e.code === 'EADDRINUSE' ? 'the address is already in use (another signet serve?)' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : (e.code ?? 'error');
-    return new SignetError('LISTEN_FAILED', `cannot listen on ${where}: ${why}`, { cause: err });
-  }
-  const message = (e?.message ?? String(err)).split('\n')[0] ?? '';
-  return new SignetError('INTERNAL', message, { cause: err });
+  return reportFailure(err);
 }
 
 function rootOf(cmd: Command): Command {

@@ -68,14 +68,18 @@ describe('signet CLI startup', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function loadedBy(args: string[], name: string, bin = SIGNET): { status: number; stderr: string; modules: string[] } {
+  /** `launcher`: run `bin` itself, as a shell or rpmsign does (the hooks come in through
+   *  NODE_OPTIONS), instead of `node bin`. */
+  function loadedBy(args: string[], name: string, bin = SIGNET, launcher = false): { status: number; stderr: string; modules: string[] } {
     const list = join(dir, `${name}.txt`);
     writeFileSync(list, '');
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, bin, ...args], {
+    const imp = pathToFileURL(preload).href;
+    const r = spawnSync(launcher ? bin : process.execPath, launcher ? args : ['--import', imp, bin, ...args], {
       encoding: 'utf8',
       cwd: ROOT,
       env: {
-        PATH: process.env.PATH ?? '',
+        ...(launcher ? { NODE_OPTIONS: `--import=${imp}` } : {}),
+        PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
         HOME: dir,
         SIGNET_TEST_MODULE_LIST: list,
         // Nothing listens there: `rpm sign` fails at its first request, after loading its path.
@@ -130,11 +134,26 @@ describe('signet CLI startup', () => {
     expect(run.modules.some((m) => m.endsWith('/dist/cli/rpm-sign.js'))).toBe(true);
     expect(run.modules.some((m) => m.endsWith('/dist/rpm/package.js'))).toBe(true);
     expect(heavy(run.modules)).toEqual([]);
-    // Only the rpm commands are registered (rpmProgram): no other command group's module, and
-    // commander through require() (its CommonJS lexing is skipped), not as an ESM import.
-    expect(run.modules.filter((m) => /\/dist\/cli\/(auth|store|log|gpg-shim|pulp|repo|policy)\.js$/.test(m))).toEqual([]);
-    expect(run.modules.filter((m) => /^file:.*node_modules\/commander\//.test(m))).toEqual([]);
-    expect(run.modules.some((m) => /node_modules\/commander\/index\.js$/.test(m))).toBe(true);
+    // A plain line is read without commander (src/cli/rpm-sign-argv.ts): neither commander nor
+    // the program's command definitions are loaded.
+    expect(run.modules.filter((m) => /node_modules\/commander\/|\/dist\/cli\/(signet|commander|auth|store|log|gpg-shim|pulp|repo|policy)\.js$/.test(m))).toEqual([]);
+  });
+
+  it('the launcher runs signet rpm sign from the CommonJS bundle, and hands other rpm lines to the program', () => {
+    const pkg = join(dir, 'not-an.rpm');
+    writeFileSync(pkg, Buffer.alloc(200));
+    const run = loadedBy(['rpm', 'sign', '--key', 'k', pkg], 'rpm-sign-launcher', SIGNET, true);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/RPM_MALFORMED/);
+    expect(run.modules.some((m) => m.endsWith('/dist/cli/signet-entry.cjs'))).toBe(true);
+    // No ES module of the build at all: the bundle holds the whole path.
+    expect(run.modules.filter((m) => /\/dist\/.*\.js$/.test(m) || /node_modules\/commander\//.test(m))).toEqual([]);
+    expect(heavy(run.modules)).toEqual([]);
+    // A line the plain reader leaves (here a misspelt option) gets commander's one-line usage error.
+    const odd = loadedBy(['rpm', 'sign', '--kye', 'k', pkg], 'rpm-sign-odd', SIGNET, true);
+    expect(odd.status).toBe(2);
+    expect(odd.stderr).toBe(`signet: unknown option '--kye' (did you mean --key?) (USAGE)\n`);
+    expect(odd.modules.some((m) => m.endsWith('/dist/cli/signet.js'))).toBe(true);
   });
 
   it('signet-gpg (started once per signature by rpmsign and git) loads no OpenPGP or RPM module set', () => {
@@ -146,6 +165,11 @@ describe('signet CLI startup', () => {
     expect(run.modules.some((m) => m.endsWith('/dist/cli/signet-gpg.js'))).toBe(true);
     expect(run.modules.filter((m) => /\/dist\/(rpm\/|openpgp\/index\.js$)/.test(m))).toEqual([]);
     expect(run.modules.filter((m) => /node_modules\/(zod|yaml|fastify|pino|pg|better-sqlite3|prom-client|commander|cli-progress)\//.test(m))).toEqual([]);
+    // Started as rpmsign and git start it: the CommonJS bundle, no ES module of the build.
+    const launched = loadedBy(['--detach-sign', '--armor', '-u', 'k', file], 'gpg-shim-launcher', join(ROOT, 'bin', 'signet-gpg'), true);
+    expect(launched.stderr).toMatch(/SERVER_UNREACHABLE/);
+    expect(launched.modules.some((m) => m.endsWith('/dist/cli/signet-gpg.cjs'))).toBe(true);
+    expect(launched.modules.filter((m) => /\/dist\/.*\.js$/.test(m) || /node_modules\/(zod|yaml|commander|openpgp)\//.test(m))).toEqual([]);
   });
 
   it('a command still runs its implementation: log verify loads the transparency log code', () => {

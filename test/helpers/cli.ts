@@ -1,6 +1,6 @@
 // Run the built CLI (./bin/signet) as a user would, and a `signet serve` child process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,26 @@ export function requireBuild(): void {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'signet.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
   }
+  // The launchers run the CommonJS bundles for `signet rpm` and signet-gpg (scripts/bundle-cli.mjs):
+  // after a bare `tsc` they would run yesterday's code.
+  const newest = newestModule(join(ROOT, 'dist'));
+  for (const bundle of ['signet-entry.cjs', 'signet-gpg.cjs']) {
+    const b = join(ROOT, 'dist', 'cli', bundle);
+    if (!existsSync(b) || statSync(b).mtimeMs < newest) {
+      throw new Error(`dist/cli/${bundle} is missing or older than the build: run \`npm run build\` (it bundles after tsc)`);
+    }
+  }
+}
+
+/** The newest mtime of the ES modules tsc wrote under `dir`. */
+function newestModule(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestModule(p));
+    else if (e.name.endsWith('.js')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
 }
 
 export interface CliResult {
