@@ -9,7 +9,6 @@
 //   a pacman package or repository database        -> kind pacman
 //   --clearsign                                     -> kind clearsign
 //   anything else                                   -> kind detached
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, realpathSync, writeSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
@@ -378,6 +377,9 @@ function runRealGpg(args: string[]): number {
     if (Number.isInteger(fd) && fd > maxFd && fd < 64) maxFd = fd;
   });
   const stdio = Array.from({ length: maxFd + 1 }, (_, i) => i);
+  // node:child_process only here: loading it is a tenth of the start of a signing call (rpmsign and
+  // git start signet-gpg once per signature), which never hands off.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const r = spawnSync(gpg, args, { stdio, env: { ...process.env, [HANDOFF_MARK]: '1' } });
   if (r.error) {
     process.stderr.write(`signet-gpg: cannot run ${gpg}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}\n`);
