@@ -7,7 +7,7 @@
 // paths, and signet-gpg signs rpmsign's header with one request when -u is a key name.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -230,6 +230,46 @@ describe('launchers', () => {
     const gpg = await runLauncher(GPG, ['--detach-sign', '-u', 'k', pkg], env);
     expect(gpg.stderr).toMatch(/SERVER_UNREACHABLE/);
     expect(gpg.stderr).not.toMatch(NODE_READ_IT);
+  });
+
+  it('the launchers find their bundles through a symlink (npm bin links), and run the ES module build without them', async () => {
+    // A copy of the package beside the real one: the launchers and the build, node_modules linked.
+    const pkgRoot = join(dir, 'pkg');
+    mkdirSync(pkgRoot);
+    cpSync(join(ROOT, 'bin'), join(pkgRoot, 'bin'), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(pkgRoot, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'package.json'), join(pkgRoot, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(pkgRoot, 'node_modules'));
+    const links = join(dir, 'links');
+    mkdirSync(links);
+    symlinkSync(join(pkgRoot, 'bin', 'signet'), join(links, 'signet'));
+    symlinkSync(join(pkgRoot, 'bin', 'signet-gpg'), join(links, 'signet-gpg'));
+    const rpm = join(dir, 'not-an.rpm');
+    writeFileSync(rpm, Buffer.alloc(200));
+    const hooksDir = mkdtempSync(join(tmpdir(), 'signet-launcher-modules-'));
+    try {
+      const list = join(hooksDir, 'modules.txt');
+      const env = { SIGNET_ADDR: 'http://127.0.0.1:9', SIGNET_TOKEN: 'test', SIGNET_TEST_MODULE_LIST: list, NODE_OPTIONS: `--import=${pathToFileURL(writePreload(hooksDir)).href}` };
+      const modulesOf = async (bin: string, args: string[], expected: RegExp) => {
+        writeFileSync(list, '');
+        const r = await runLauncher(bin, args, env);
+        expect(r.stderr).toMatch(expected);
+        return readFileSync(list, 'utf8').split('\n').filter((l) => l.includes(pkgRoot));
+      };
+      const sign = ['rpm', 'sign', '--key', 'k', rpm];
+      const gpg = ['--detach-sign', '-u', 'k', rpm];
+      expect(await modulesOf(join(links, 'signet'), sign, /RPM_MALFORMED/)).toContainEqual(expect.stringMatching(/\/dist\/cli\/signet-entry\.cjs$/));
+      expect(await modulesOf(join(links, 'signet-gpg'), gpg, /SERVER_UNREACHABLE/)).toContainEqual(expect.stringMatching(/\/dist\/cli\/signet-gpg\.cjs$/));
+      // Without the bundles (a build by tsc alone): the same commands from the ES module build.
+      rmSync(join(pkgRoot, 'dist', 'cli', 'signet-entry.cjs'));
+      rmSync(join(pkgRoot, 'dist', 'cli', 'signet-gpg.cjs'));
+      const esm = await modulesOf(join(links, 'signet'), sign, /RPM_MALFORMED/);
+      expect(esm).toContainEqual(expect.stringMatching(/\/dist\/cli\/rpm-sign\.js$/));
+      expect(esm.filter((m) => m.endsWith('.cjs'))).toEqual([]);
+      expect(await modulesOf(join(links, 'signet-gpg'), gpg, /SERVER_UNREACHABLE/)).toContainEqual(expect.stringMatching(/\/dist\/cli\/signet-gpg\.js$/));
+    } finally {
+      rmSync(hooksDir, { recursive: true, force: true });
+    }
   });
 
   it('other commands keep NODE_EXTRA_CA_CERTS for Node (the server and the store make TLS connections of their own)', async () => {
