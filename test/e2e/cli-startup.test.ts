@@ -7,7 +7,7 @@
 // paths, and signet-gpg signs rpmsign's header with one request when -u is a key name.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -232,12 +232,12 @@ describe('launchers', () => {
     expect(gpg.stderr).not.toMatch(NODE_READ_IT);
   });
 
-  it('the launchers find their bundles through a symlink (npm bin links), and run the ES module build without them', async () => {
+  it('the launchers find their bundles through a symlink (npm bin links), and run the ES module build when a bundle is stale or missing', async () => {
     // A copy of the package beside the real one: the launchers and the build, node_modules linked.
     const pkgRoot = join(dir, 'pkg');
     mkdirSync(pkgRoot);
     cpSync(join(ROOT, 'bin'), join(pkgRoot, 'bin'), { recursive: true });
-    cpSync(join(ROOT, 'dist'), join(pkgRoot, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(pkgRoot, 'dist'), { recursive: true, preserveTimestamps: true });
     cpSync(join(ROOT, 'package.json'), join(pkgRoot, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(pkgRoot, 'node_modules'));
     const links = join(dir, 'links');
@@ -260,13 +260,21 @@ describe('launchers', () => {
       const gpg = ['--detach-sign', '-u', 'k', rpm];
       expect(await modulesOf(join(links, 'signet'), sign, /RPM_MALFORMED/)).toContainEqual(expect.stringMatching(/\/dist\/cli\/signet-entry\.cjs$/));
       expect(await modulesOf(join(links, 'signet-gpg'), gpg, /SERVER_UNREACHABLE/)).toContainEqual(expect.stringMatching(/\/dist\/cli\/signet-gpg\.cjs$/));
-      // Without the bundles (a build by tsc alone): the same commands from the ES module build.
-      rmSync(join(pkgRoot, 'dist', 'cli', 'signet-entry.cjs'));
-      rmSync(join(pkgRoot, 'dist', 'cli', 'signet-gpg.cjs'));
-      const esm = await modulesOf(join(links, 'signet'), sign, /RPM_MALFORMED/);
-      expect(esm).toContainEqual(expect.stringMatching(/\/dist\/cli\/rpm-sign\.js$/));
-      expect(esm.filter((m) => m.endsWith('.cjs'))).toEqual([]);
-      expect(await modulesOf(join(links, 'signet-gpg'), gpg, /SERVER_UNREACHABLE/)).toContainEqual(expect.stringMatching(/\/dist\/cli\/signet-gpg\.js$/));
+      // Bundles older than the ES modules (tsc run alone after a build), then no bundles at all:
+      // the same commands from the ES module build, never the stale code.
+      const cli = join(pkgRoot, 'dist', 'cli');
+      const later = new Date(Date.now() + 60_000);
+      utimesSync(join(cli, 'entry.js'), later, later);
+      utimesSync(join(cli, 'signet-gpg.js'), later, later);
+      for (const remove of [false, true]) {
+        if (remove) for (const b of ['signet-entry.cjs', 'signet-gpg.cjs']) rmSync(join(cli, b));
+        const esm = await modulesOf(join(links, 'signet'), sign, /RPM_MALFORMED/);
+        expect(esm).toContainEqual(expect.stringMatching(/\/dist\/cli\/rpm-sign\.js$/));
+        expect(esm.filter((m) => m.endsWith('.cjs'))).toEqual([]);
+        const shim = await modulesOf(join(links, 'signet-gpg'), gpg, /SERVER_UNREACHABLE/);
+        expect(shim).toContainEqual(expect.stringMatching(/\/dist\/cli\/signet-gpg\.js$/));
+        expect(shim.filter((m) => m.endsWith('.cjs'))).toEqual([]);
+      }
     } finally {
       rmSync(hooksDir, { recursive: true, force: true });
     }
