@@ -86,8 +86,12 @@ describe('master key in the token', () => {
       const r = signet(['sign', '--key', 'soft', join(dir, 'b.txt')], { env });
       expect(r.status, r.stderr).toBe(0);
       const gpg = new Gpg();
-      gpg.importKey(readFileSync(join(dir, 'pub.asc')));
-      expect(gpg.verifyDetached(readFileSync(join(dir, 'b.txt.sig')), readFileSync(join(dir, 'b.txt'))).ok).toBe(true);
+      try {
+        gpg.importKey(readFileSync(join(dir, 'pub.asc')));
+        expect(gpg.verifyDetached(readFileSync(join(dir, 'b.txt.sig')), readFileSync(join(dir, 'b.txt'))).ok).toBe(true);
+      } finally {
+        gpg.close();
+      }
     } finally {
       await back.stop();
     }

@@ -64,6 +64,7 @@ describe('PKCS#11 keys on every signing path', () => {
 
   afterAll(async () => {
     await srv?.stop();
+    gpg?.close();
     ws?.cleanup();
     hsm?.remove();
   });
