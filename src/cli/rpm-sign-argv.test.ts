@@ -102,12 +102,13 @@ describe('the plain rpm sign command line', () => {
   });
 
   it('takes every well-formed line commander accepts', async () => {
+    // Values that do not look like options: the lines the reader is for.
+    const plainGlobal = fc.oneof(fc.tuple(fc.constantFrom('--addr', '--token', '--data', '--ca-file', '--timeout'), fc.constantFrom('k1', 'http://127.0.0.1:9', '30s', 'rpm', '')).map(([o, v]) => [o, v]), fc.constant(['--json']));
     const plain = fc
-      .tuple(fc.array(globalOption, { maxLength: 3 }), fc.array(fc.oneof(file.filter((f) => f !== '-').map((f) => [f]), fc.tuple(fc.constantFrom('--key', '--approval'), fc.constantFrom('k1', 'k2')).map(([o, v]) => [o, v]), flag.map((f) => [f])), { maxLength: 8 }))
+      .tuple(fc.array(plainGlobal, { maxLength: 3 }), fc.array(fc.oneof(file.filter((f) => f !== '-').map((f) => [f]), fc.tuple(fc.constantFrom('--key', '--approval'), fc.constantFrom('k1', 'k2')).map(([o, v]) => [o, v]), flag.map((f) => [f])), { maxLength: 8 }))
       .map(([g, rest]) => [...g.flat(), 'rpm', 'sign', '--key', 'k0', ...rest.flat(), 'last.rpm']);
     await fc.assert(
       fc.asyncProperty(plain, async (args) => {
-        if (args.some((a, i) => a.startsWith('-') && args[i - 1] !== undefined && ['--addr', '--token', '--data', '--ca-file', '--timeout'].includes(args[i - 1]!))) return;
         const expected = await viaCommander(args);
         expect(expected, args.join(' ')).toBeDefined();
         expect(parseRpmSignArgv(args)).toEqual(expected);

@@ -9,12 +9,17 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SIGNET = join(ROOT, 'bin', 'signet');
 
+/** Whether this test process has found the build complete (it does not change during a run). */
+let buildChecked = false;
+
 export function requireBuild(): void {
+  if (buildChecked) return;
   if (!existsSync(join(ROOT, 'dist', 'cli', 'signet.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
   }
-  // The launchers run the CommonJS bundles for `signet rpm` and signet-gpg (scripts/bundle-cli.mjs):
-  // after a bare `tsc` they would run yesterday's code.
+  // The launchers run the CommonJS bundles for `signet rpm` and signet-gpg (scripts/bundle-cli.mjs)
+  // only when they are as new as the build, and the ES modules otherwise: after a bare `tsc` the
+  // tests would pass without ever running the bundles users run.
   const newest = newestModule(join(ROOT, 'dist'));
   for (const bundle of ['signet-entry.cjs', 'signet-gpg.cjs']) {
     const b = join(ROOT, 'dist', 'cli', bundle);
@@ -22,6 +27,7 @@ export function requireBuild(): void {
       throw new Error(`dist/cli/${bundle} is missing or older than the build: run \`npm run build\` (it bundles after tsc)`);
     }
   }
+  buildChecked = true;
 }
 
 /** The newest mtime of the ES modules tsc wrote under `dir`. */
